@@ -1,0 +1,69 @@
+"""JSON forms of registry objects (field names are snake_case of the edXML names)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from docsvc.models import Document, DocumentVersion, RegisterEntry
+
+_FIELDS = (
+    "direction", "owner_organ_id", "status", "organ_id", "organ_name", "type_name", "type_abbr",
+    "code_number", "code_notation", "issued_date", "place", "subject", "language",
+    "signer_competence", "signer_position", "signer_name", "recipients", "to_places", "references",
+    "priority", "secrecy", "due_date", "page_amount", "issued_amount", "description",
+    "file_catalog", "file_notation", "doc_ordinal", "arrival_date", "arrival_number",
+    "created_by", "created_at", "updated_at", "registered_at",
+)
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def version_to_dict(version: DocumentVersion) -> dict[str, Any]:
+    """Return the JSON form of a version."""
+    return {
+        "number": version.number, "kind": version.kind, "sha256": version.sha256,
+        "size": version.size, "media_type": version.media_type, "filename": version.filename,
+        "created_by": version.created_by, "created_at": _value(version.created_at),
+    }
+
+
+def document_to_dict(document: Document, *, with_versions: bool = True) -> dict[str, Any]:
+    """Return the JSON form of a document."""
+    data: dict[str, Any] = {"id": document.id}
+    data.update({name: _value(getattr(document, name)) for name in _FIELDS})
+    data["number_notation"] = document.number_notation
+    if with_versions:
+        data["versions"] = [version_to_dict(v) for v in document.versions]
+    return data
+
+
+def register_row_to_dict(entry: RegisterEntry) -> dict[str, Any]:
+    """Return one register line as JSON."""
+    doc = entry.document
+    return {
+        "number": entry.number,
+        "registered_on": _value(entry.registered_on),
+        "document_id": doc.id,
+        "code_number": doc.code_number,
+        "code_notation": doc.code_notation,
+        "number_notation": doc.number_notation,
+        "issued_date": _value(doc.issued_date),
+        "organ_id": doc.organ_id,
+        "organ_name": doc.organ_name,
+        "type_name": doc.type_name,
+        "subject": doc.subject,
+        "signer_name": doc.signer_name,
+        "recipients": "; ".join(r["organ_name"] for r in doc.recipients),
+        "to_places": "; ".join(doc.to_places),
+        "arrival_date": _value(doc.arrival_date),
+        "secrecy": doc.secrecy,
+        "priority": doc.priority,
+        "registered_by": entry.registered_by,
+    }

@@ -1,0 +1,307 @@
+"""Registry use cases: upload a document, register it (which numbers it), find it, read it.
+
+Each write use case is one unit of work: bytes go to the blob store first, then one
+``commit()`` records the rows that point to them.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from docsvc.errors import BadRequestError, NotFoundError
+from docsvc.metadata import Metadata, fold, search_text
+from docsvc.models import (
+    Document,
+    DocumentVersion,
+    RegisterCounter,
+    RegisterEntry,
+    format_code_number,
+    register_for,
+)
+from docsvc.pdf import PDF_MEDIA_TYPE, inspect_pdf
+from docsvc.storage import BlobStore, read_verified
+
+
+@dataclass(frozen=True)
+class Warning_:
+    """A problem the clerk should see but that does not stop the action."""
+
+    code: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON form."""
+        return {"code": self.code, "message": self.message, "details": self.details}
+
+
+@dataclass(frozen=True)
+class DocumentQuery:
+    """Filters of the registry listing; ``after`` is the opaque cursor of the previous page."""
+
+    q: str | None = None
+    type_name: str | None = None
+    direction: str | None = None
+    issued_from: dt.date | None = None
+    issued_to: dt.date | None = None
+    organ_id: str | None = None
+    owner_organ_id: str | None = None
+    after: str | None = None
+    limit: int = 50
+
+
+def store_version(
+    session: Session,
+    blobs: BlobStore,
+    document: Document,
+    stream: BinaryIO,
+    *,
+    kind: str,
+    filename: str | None,
+    actor: str | None,
+    sha256: str,
+    size: int,
+    media_type: str = PDF_MEDIA_TYPE,
+) -> DocumentVersion:
+    """Write the bytes to the store, then add (not commit) the version row that points to them."""
+    stream.seek(0)
+    info = blobs.put(stream, sha256=sha256, size=size)
+    number = len(document.versions) + 1
+    version = DocumentVersion(
+        document=document, number=number, kind=kind, sha256=sha256, size=size,
+        media_type=media_type, filename=filename, blob_key=info.key, created_by=actor,
+    )
+    session.add(version)
+    return version
+
+
+def upload_document(
+    session: Session,
+    blobs: BlobStore,
+    *,
+    stream: BinaryIO,
+    filename: str | None,
+    metadata: Metadata,
+    owner_organ_id: str,
+    actor: str | None,
+) -> tuple[Document, list[Warning_]]:
+    """Create a draft document from a PDF and its metadata.
+
+    Raises ``UnsupportedMediaTypeError`` (not a PDF), ``InvalidPdfError`` (damaged),
+    ``StorageUnavailableError`` (nothing is committed then).
+    """
+    info = inspect_pdf(stream)
+    fields = {k: getattr(metadata, k) for k in Metadata.__dataclass_fields__ if k != "owner_organ_id"}
+    document = Document(
+        owner_organ_id=owner_organ_id,
+        status="draft",
+        search_text=search_text(metadata.subject, metadata.code_number, metadata.code_notation),
+        created_by=actor,
+        **fields,
+    )
+    if document.page_amount is None:
+        document.page_amount = info.page_count or None
+    document.versions = []
+    session.add(document)
+    store_version(
+        session, blobs, document, stream, kind="original", filename=filename, actor=actor,
+        sha256=info.sha256, size=info.size,
+    )
+    warnings = duplicate_warnings(session, document)
+    if info.encrypted:
+        warnings.append(Warning_("encrypted_pdf", "Tệp PDF được mã hóa: không ký số được. / "
+                                 "The PDF is encrypted: it cannot be signed."))
+    session.commit()
+    return document, warnings
+
+
+def duplicate_warnings(session: Session, document: Document) -> list[Warning_]:
+    """Warn when another document has the same number, notation and issuing body (same year)."""
+    if not document.code_number:
+        return []
+    stmt = select(Document.id, Document.issued_date).where(
+        Document.code_number == document.code_number,
+        Document.code_notation == document.code_notation,
+        Document.organ_id == document.organ_id,
+        Document.id != document.id,
+    )
+    year = document.issued_date.year if document.issued_date else None
+    same = [
+        doc_id for doc_id, issued in session.execute(stmt)
+        if year is None or issued is None or issued.year == year
+    ]
+    if not same:
+        return []
+    return [Warning_(
+        "duplicate_number",
+        f"Trùng số, ký hiệu và cơ quan ban hành: {document.number_notation} của "
+        f"{document.organ_name}. / Duplicate number, notation and issuing body.",
+        {"document_ids": same},
+    )]
+
+
+def get_document(session: Session, document_id: str) -> Document:
+    """Return the document or raise ``NotFoundError``."""
+    document = session.get(Document, document_id)
+    if document is None:
+        raise NotFoundError("Không tìm thấy văn bản.", "Document not found.",
+                            details={"document_id": document_id})
+    return document
+
+
+def _next_number(session: Session, organ_id: str, register: str, year: int) -> int:
+    """Take the next number of a register, holding its counter row locked until commit."""
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    session.execute(
+        insert(RegisterCounter)
+        .values(organ_id=organ_id, register=register, year=year, last_number=0)
+        .on_conflict_do_nothing()
+    )
+    counter = session.execute(
+        select(RegisterCounter)
+        .where(RegisterCounter.organ_id == organ_id, RegisterCounter.register == register,
+               RegisterCounter.year == year)
+        .with_for_update()
+    ).scalar_one()
+    counter.last_number += 1
+    return counter.last_number
+
+
+def register_document(
+    session: Session, *, document_id: str, actor: str | None, zone: ZoneInfo,
+    now: dt.datetime | None = None,
+) -> tuple[Document, list[Warning_]]:
+    """Enter the document in its register and give it its number; registering twice is a no-op.
+
+    Outgoing documents get the next số of their agency's outgoing register for the year (secret
+    ones from their own sequence); incoming documents get the next số đến and today's ngày đến.
+    """
+    document = session.get(Document, document_id, with_for_update=True, populate_existing=True)
+    if document is None:
+        raise NotFoundError("Không tìm thấy văn bản.", "Document not found.",
+                            details={"document_id": document_id})
+    if document.status == "registered":
+        session.commit()  # release the row lock; the number stays what it was
+        return document, []
+    now = now or dt.datetime.now(dt.UTC)
+    today = now.astimezone(zone).date()
+    register = register_for(document.direction, document.secrecy)
+    number = _next_number(session, document.owner_organ_id, register, today.year)
+    warnings: list[Warning_] = []
+    if document.direction == "incoming":
+        document.arrival_number = number
+        document.arrival_date = today
+    else:
+        assigned = format_code_number(number)
+        if document.code_number and document.code_number != assigned:
+            warnings.append(Warning_(
+                "code_number_replaced",
+                f"Số {document.code_number} đã được thay bằng số của sổ văn bản đi: {assigned}. / "
+                f"Number {document.code_number} replaced by the register's number {assigned}.",
+                {"previous": document.code_number, "assigned": assigned},
+            ))
+        document.code_number = assigned
+        document.issued_date = document.issued_date or today
+        document.search_text = search_text(document.subject, document.code_number,
+                                           document.code_notation)
+    document.status = "registered"
+    document.registered_at = now
+    session.add(RegisterEntry(
+        organ_id=document.owner_organ_id, register=register, year=today.year, number=number,
+        document_id=document.id, registered_on=today, registered_at=now, registered_by=actor,
+    ))
+    session.flush()
+    warnings.extend(duplicate_warnings(session, document))
+    session.commit()
+    return document, warnings
+
+
+def encode_cursor(document: Document) -> str:
+    """Return the opaque cursor that continues a listing after ``document``."""
+    raw = f"{document.created_at.isoformat()}|{document.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, doc_id = raw.split("|", 1)
+        return dt.datetime.fromisoformat(stamp), doc_id
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequestError("Tham số after không hợp lệ.", "Invalid 'after' cursor.",
+                              details={"after": cursor}) from exc
+
+
+def list_documents(session: Session, query: DocumentQuery) -> tuple[Sequence[Document], str | None]:
+    """Return one page of the registry, newest first, and the cursor of the next page."""
+    stmt = select(Document)
+    if query.q:
+        for word in fold(query.q).split():
+            escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            stmt = stmt.where(Document.search_text.like(f"%{escaped}%", escape="\\"))
+    if query.type_name:
+        from docsvc.metadata import resolve_type
+
+        resolved = resolve_type(query.type_name)
+        stmt = stmt.where(Document.type_name == (resolved[0] if resolved else query.type_name))
+    if query.direction:
+        stmt = stmt.where(Document.direction == query.direction)
+    if query.issued_from:
+        stmt = stmt.where(Document.issued_date >= query.issued_from)
+    if query.issued_to:
+        stmt = stmt.where(Document.issued_date <= query.issued_to)
+    if query.organ_id:
+        stmt = stmt.where(Document.organ_id == query.organ_id)
+    if query.owner_organ_id:
+        stmt = stmt.where(Document.owner_organ_id == query.owner_organ_id)
+    if query.after:
+        created, doc_id = _decode_cursor(query.after)
+        stmt = stmt.where(or_(Document.created_at < created,
+                              and_(Document.created_at == created, Document.id < doc_id)))
+    stmt = stmt.order_by(Document.created_at.desc(), Document.id.desc()).limit(query.limit + 1)
+    rows = session.execute(stmt).scalars().all()
+    page = rows[: query.limit]
+    next_after = encode_cursor(page[-1]) if len(rows) > query.limit else None
+    return page, next_after
+
+
+def open_version(
+    session: Session, blobs: BlobStore, *, document_id: str, number: int | None = None
+) -> tuple[DocumentVersion, BinaryIO]:
+    """Return a version (the latest by default) and its bytes, checked against their hash."""
+    document = get_document(session, document_id)
+    if number is None:
+        version = document.latest_version
+    else:
+        version = next((v for v in document.versions if v.number == number), None)
+        if version is None:
+            raise NotFoundError("Không có phiên bản này.", "No such version.",
+                                details={"document_id": document_id, "version": number})
+    return version, read_verified(blobs, version.blob_key)
+
+
+def register_rows(
+    session: Session, *, organ_id: str, register: str, year: int
+) -> Sequence[RegisterEntry]:
+    """Return the lines of one register of one agency for one year, in number order."""
+    return session.execute(
+        select(RegisterEntry)
+        .where(RegisterEntry.organ_id == organ_id, RegisterEntry.register == register,
+               RegisterEntry.year == year)
+        .order_by(RegisterEntry.number)
+    ).scalars().all()
+
+
+def count_documents(session: Session) -> int:
+    """Return how many documents the registry holds."""
+    return session.execute(select(func.count()).select_from(Document)).scalar_one()
