@@ -87,6 +87,8 @@ def _http_error(error: HTTPException):  # type: ignore[no-untyped-def]
 
 @api.errorhandler(Exception)
 def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
+    if isinstance(error, HTTPException):  # Flask finds this handler before the app-level one
+        return _http_error(error)
     log.exception("unexpected error")  # the trace goes to the log, never to the client
     return error_response(DocsvcError())
 

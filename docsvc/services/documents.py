@@ -25,6 +25,7 @@ from docsvc.models import (
     RegisterCounter,
     RegisterEntry,
     format_code_number,
+    new_id,
     register_for,
 )
 from docsvc.pdf import PDF_MEDIA_TYPE, inspect_pdf
@@ -102,6 +103,7 @@ def upload_document(
     info = inspect_pdf(stream)
     fields = {k: getattr(metadata, k) for k in Metadata.__dataclass_fields__ if k != "owner_organ_id"}
     document = Document(
+        id=new_id(),
         owner_organ_id=owner_organ_id,
         status="draft",
         search_text=search_text(metadata.subject, metadata.code_number, metadata.code_notation),

@@ -93,9 +93,13 @@ def read_verified(store: BlobStore, key: str) -> BinaryIO:
     Small blobs stay in memory, large ones spill to a temporary file, so a 200 MB PDF is
     never held in memory whole.
     """
-    spool = tempfile.SpooledTemporaryFile(max_size=8 * CHUNK)  # noqa: SIM115 - returned to caller
     with store.open(key) as source:
-        sha256, _size = copy_hashing(source, spool)
+        spool = tempfile.SpooledTemporaryFile(max_size=8 * CHUNK)  # noqa: SIM115 - returned
+        try:
+            sha256, _size = copy_hashing(source, spool)
+        except BaseException:
+            spool.close()
+            raise
     if sha256 != key:
         spool.close()
         raise BlobCorruptedError(details={"key": key, "actual_sha256": sha256})

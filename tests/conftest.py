@@ -1,0 +1,158 @@
+"""Shared fixtures: settings, a fresh database per test (SQLite, and PostgreSQL when it runs),
+blob stores, the Flask app and its client, sample PDFs.
+
+PostgreSQL tests use a random schema per test on the server at ``DOCSVC_TEST_POSTGRES_URL``
+(default ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``). They skip when the server
+does not answer, unless ``DOCSVC_REQUIRE_POSTGRES=1`` (set by ``.ci/run``) makes that a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from docsvc.app import Runtime, build_runtime, create_app
+from docsvc.config import Settings
+from docsvc.db import make_engine, make_session_factory, upgrade
+from docsvc.samples import notice_pdf
+from docsvc.storage import MemoryBlobStore
+
+POSTGRES_URL = os.environ.get(
+    "DOCSVC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_POSTGRES = os.environ.get("DOCSVC_REQUIRE_POSTGRES") == "1"
+_pg_state: dict[str, object] = {}
+
+
+def postgres_available() -> bool:
+    """Tell (once per run) whether the PostgreSQL test server answers."""
+    if "ok" not in _pg_state:
+        try:
+            engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            engine.dispose()
+            _pg_state["ok"] = True
+        except Exception as exc:  # noqa: BLE001 - any failure means "not here"
+            _pg_state["ok"] = False
+            _pg_state["why"] = f"{type(exc).__name__}: {exc}"
+    return bool(_pg_state["ok"])
+
+
+def need_postgres() -> None:
+    """Skip (or fail, in CI) when PostgreSQL is not reachable."""
+    if not postgres_available():
+        message = f"PostgreSQL not reachable at {POSTGRES_URL}: {_pg_state.get('why')}"
+        if REQUIRE_POSTGRES:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """Yield a URL whose connections see only a fresh, empty schema; drop it afterwards."""
+    need_postgres()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A migrated, empty database: SQLite in tmp_path, and PostgreSQL in a random schema."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'docsvc.sqlite3'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def engine(database_url: str):  # type: ignore[no-untyped-def]
+    engine = make_engine(database_url, timeout_seconds=30)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine):  # type: ignore[no-untyped-def]
+    factory = make_session_factory(engine)
+    with factory() as session:
+        yield session
+
+
+@pytest.fixture
+def sessions(engine):  # type: ignore[no-untyped-def]
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def blobs() -> MemoryBlobStore:
+    return MemoryBlobStore()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(env="test", data_dir=tmp_path / "var", max_upload_bytes=20 * 1024 * 1024)
+
+
+@pytest.fixture
+def runtime(settings: Settings, blobs: MemoryBlobStore) -> Iterator[Runtime]:
+    """The app's adapters on a migrated SQLite database and the memory blob store."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    rt = build_runtime(settings, blobs=blobs)
+    upgrade(rt.engine)
+    yield rt
+    rt.engine.dispose()
+
+
+@pytest.fixture
+def app(runtime: Runtime):  # type: ignore[no-untyped-def]
+    app = create_app(runtime=runtime)
+    app.testing = True
+    return app
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+@pytest.fixture
+def sample_pdf() -> bytes:
+    return notice_pdf()
+
+
+NOTICE_METADATA = {
+    "direction": "outgoing",
+    "organ_id": "000.00.00.H48",
+    "organ_name": "UBND tỉnh Quảng Ngãi",
+    "type_name": "Thông báo",
+    "code_notation": "TB-UBND",
+    "issued_date": "2018-06-19",
+    "place": "Quảng Ngãi",
+    "subject": "Kết luận của Chủ tịch UBND tỉnh về cải cách hành chính",
+    "signer_competence": "KT.",
+    "signer_position": "Phó Chánh Văn phòng",
+    "signer_name": "Nguyễn Quốc Việt",
+    "recipients": [{"organ_id": "000.00.53.H48", "organ_name": "Sở Nội vụ"}],
+    "to_places": ["Như trên", "Lưu: VT"],
+    "references": ["168/TB-UBND"],
+    "priority": 1,
+}
+
+
+@pytest.fixture
+def notice_metadata() -> dict:
+    return json.loads(json.dumps(NOTICE_METADATA))

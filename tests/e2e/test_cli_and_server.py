@@ -1,0 +1,128 @@
+"""The CLI on the embedded defaults, and the real gunicorn server started by ``docsvc serve``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from docsvc.cli import main
+from docsvc.samples import notice_pdf
+
+from tests.conftest import NOTICE_METADATA
+from tests.integration.conftest import free_port, wait_for_port
+
+
+@pytest.fixture
+def runner(tmp_path, monkeypatch):
+    monkeypatch.setenv("DOCSVC_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("DOCSVC_DATABASE_URL", raising=False)
+    monkeypatch.delenv("DOCSVC_BLOB_BACKEND", raising=False)
+    return CliRunner()
+
+
+def invoke(runner, *args):
+    result = runner.invoke(main, list(args), catch_exceptions=False)
+    return result
+
+
+def test_cli_upload_register_get_and_check(runner, tmp_path):
+    assert invoke(runner, "init").exit_code == 0
+    assert invoke(runner, "init").exit_code == 0  # idempotent
+    pdf = tmp_path / "tb.pdf"
+    pdf.write_bytes(notice_pdf())
+    added = invoke(runner, "documents", "add", str(pdf), "--metadata",
+                   json.dumps(NOTICE_METADATA, ensure_ascii=False))
+    assert added.exit_code == 0, added.output
+    doc = json.loads(added.stdout)
+    registered = json.loads(invoke(runner, "documents", "register", doc["id"]).stdout)
+    assert registered["code_number"] == "01"
+    listed = invoke(runner, "documents", "list", "--q", "cai cach").stdout
+    assert listed.startswith(doc["id"]) and "01/TB-UBND" in listed
+    out = tmp_path / "out.pdf"
+    assert invoke(runner, "documents", "get", doc["id"], "--out", str(out)).exit_code == 0
+    assert out.read_bytes() == pdf.read_bytes()
+
+    healthy = invoke(runner, "check", "--json")
+    assert healthy.exit_code == 0
+    assert json.loads(healthy.stdout) == {"checked": 1, "missing": [], "corrupted": [], "orphans": []}
+
+
+def test_check_reports_missing_corrupted_and_orphans(runner, tmp_path):
+    invoke(runner, "init")
+    blobs = tmp_path / "var" / "blobs"
+    ids = []
+    for text in ("one", "two"):
+        pdf = tmp_path / f"{text}.pdf"
+        pdf.write_bytes(notice_pdf([text]))
+        ids.append(json.loads(invoke(runner, "documents", "add", str(pdf), "--metadata",
+                                     json.dumps(NOTICE_METADATA)).stdout))
+    files = {p.name: p for p in blobs.rglob("*") if p.is_file()}
+    files[ids[0]["versions"][0]["sha256"]].unlink()
+    files[ids[1]["versions"][0]["sha256"]].write_bytes(b"%PDF-1.7 tampered")
+    orphan = blobs / "ab" / "cd" / ("abcd" + "0" * 60)
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(b"nobody points here")
+
+    result = invoke(runner, "check")
+    assert result.exit_code == 1
+    assert f"ERROR missing bytes: document {ids[0]['id']} v1" in result.stdout
+    assert f"ERROR corrupted bytes: document {ids[1]['id']} v1" in result.stdout
+    assert f"INFO orphan blob: {orphan.name}" in result.stdout
+
+
+def test_cli_reports_errors_cleanly(runner, tmp_path):
+    invoke(runner, "init")
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(b"not a pdf")
+    result = runner.invoke(main, ["documents", "add", str(bad), "--metadata",
+                                  json.dumps(NOTICE_METADATA)])
+    assert result.exit_code == 1
+    assert "unsupported_media_type" in result.output and "Traceback" not in result.output
+
+
+def test_bad_configuration_lists_every_problem(runner, monkeypatch):
+    monkeypatch.setenv("DOCSVC_ENV", "staging")
+    monkeypatch.setenv("DOCSVC_BLOB_BACKEND", "ftp")
+    result = runner.invoke(main, ["init"])
+    assert result.exit_code == 1
+    assert "DOCSVC_ENV" in result.output and "DOCSVC_BLOB_BACKEND" in result.output
+
+
+def test_serve_runs_gunicorn_and_answers(tmp_path):
+    port = free_port()
+    env = {**os.environ, "DOCSVC_DATA_DIR": str(tmp_path / "var")}
+    subprocess.run([sys.executable, "-m", "docsvc", "init"], env=env, check=True,
+                   capture_output=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "docsvc", "serve", "--port", str(port), "--workers", "2"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health") as response:
+            assert json.load(response)["status"] == "ok"
+        boundary = uuid.uuid4().hex
+        body = b"".join([
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n".encode(),
+            json.dumps(NOTICE_METADATA).encode(),
+            f"\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+            f"filename=\"tb.pdf\"\r\nContent-Type: application/pdf\r\n\r\n".encode(),
+            notice_pdf(), f"\r\n--{boundary}--\r\n".encode()])
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/documents", data=body, method="POST",
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        with urllib.request.urlopen(request) as response:
+            assert response.status == 201
+            assert json.load(response)["subject"] == NOTICE_METADATA["subject"]
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=20)[0].decode()
+    assert "gunicorn" in output.lower() or "Booting worker" in output
+    assert Path(tmp_path / "var" / "docsvc.sqlite3").exists()

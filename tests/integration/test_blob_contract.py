@@ -1,0 +1,114 @@
+"""One contract for every blob store: memory, local folder and S3 (moto_server on loopback)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+
+import pytest
+
+from docsvc.errors import BlobCorruptedError, BlobMissingError, StorageUnavailableError
+from docsvc.storage import LocalBlobStore, MemoryBlobStore, read_verified
+from docsvc.storage.s3 import S3BlobStore
+
+from tests.integration.conftest import free_port
+
+
+@pytest.fixture(params=["memory", "local", pytest.param("s3", marks=pytest.mark.s3)])
+def store(request, tmp_path):
+    if request.param == "memory":
+        return MemoryBlobStore()
+    if request.param == "local":
+        return LocalBlobStore(tmp_path / "blobs")
+    return request.getfixturevalue("s3_store")
+
+
+def put(store, data: bytes):
+    return store.put(io.BytesIO(data), sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+
+
+def test_put_is_content_addressed_and_idempotent(store):
+    data = b"%PDF-1.7 notice"
+    info = put(store, data)
+    assert info.key == hashlib.sha256(data).hexdigest() == info.sha256
+    assert put(store, data).key == info.key
+    assert list(store.keys()) == [info.key]
+    assert store.exists(info.key)
+
+
+def test_read_verified_returns_the_bytes(store):
+    data = os.urandom(3 * 1024 * 1024 + 17)  # several chunks, not a multiple of the chunk size
+    info = put(store, data)
+    with read_verified(store, info.key) as stream:
+        assert stream.read() == data
+
+
+def test_wrong_claimed_hash_is_refused_and_not_stored(store):
+    with pytest.raises(BlobCorruptedError):
+        store.put(io.BytesIO(b"real bytes"), sha256="0" * 64, size=len(b"real bytes"))
+    assert list(store.keys()) == []
+
+
+def test_missing_key(store):
+    with pytest.raises(BlobMissingError):
+        read_verified(store, "a" * 64)
+    assert not store.exists("a" * 64)
+    with pytest.raises(BlobMissingError):
+        store.open("../../etc/passwd")
+
+
+def test_delete(store):
+    info = put(store, b"to delete")
+    store.delete(info.key)
+    store.delete(info.key)  # twice is fine
+    assert not store.exists(info.key)
+
+
+def test_large_blob_streams(store):
+    data = os.urandom(40 * 1024 * 1024)  # crosses S3 multipart part size
+    info = put(store, data)
+    digest = hashlib.sha256()
+    with read_verified(store, info.key) as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    assert digest.hexdigest() == info.key
+
+
+def test_corruption_is_detected_on_read(store, tmp_path):
+    info = put(store, b"original bytes")
+    if isinstance(store, MemoryBlobStore):
+        store.overwrite(info.key, b"tampered bytes")
+    elif isinstance(store, LocalBlobStore):
+        store._path(info.key).write_bytes(b"tampered bytes")
+    else:
+        store.client.put_object(store.bucket, store.prefix + info.key, io.BytesIO(b"tampered"), 8)
+    with pytest.raises(BlobCorruptedError):
+        read_verified(store, info.key)
+
+
+def test_local_write_is_atomic(tmp_path):
+    store = LocalBlobStore(tmp_path / "blobs")
+
+    class Broken(io.BytesIO):
+        def read(self, size=-1):
+            if self.tell() > 0:
+                raise OSError(28, "No space left on device")
+            return super().read(4)
+
+    with pytest.raises(StorageUnavailableError):
+        store.put(Broken(b"x" * 100), sha256="b" * 64, size=100)
+    assert list(store.keys()) == []
+    assert [p for p in (tmp_path / "blobs").rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.s3
+def test_s3_server_down_is_storage_unavailable(s3_server):
+    from dataclasses import replace
+
+    settings = replace(s3_server.settings("docs"), s3_endpoint=f"127.0.0.1:{free_port()}")
+    store = S3BlobStore.from_settings(settings)
+    with pytest.raises(StorageUnavailableError):
+        put(store, b"bytes")
+    with pytest.raises(StorageUnavailableError):
+        store.check()
