@@ -27,8 +27,11 @@ class PdfInfo:
     encrypted: bool
 
 
-def inspect_pdf(stream: BinaryIO) -> PdfInfo:
-    """Hash and parse ``stream`` (seekable); raise 415 for non-PDF, 422 for damaged PDF."""
+def inspect_pdf(stream: BinaryIO, *, known: tuple[str, int] | None = None) -> PdfInfo:
+    """Hash and parse ``stream`` (seekable); raise 415 for non-PDF, 422 for damaged PDF.
+
+    ``known`` is (SHA-256, size) when the caller already hashed the bytes while receiving them.
+    """
     stream.seek(0)
     head = stream.read(1024)
     if b"%PDF-" not in head:
@@ -38,7 +41,7 @@ def inspect_pdf(stream: BinaryIO) -> PdfInfo:
             details={"expected": PDF_MEDIA_TYPE},
         )
     stream.seek(0)
-    sha256, size = hash_stream(stream)
+    sha256, size = known or hash_stream(stream)
     stream.seek(0)
     page_count, encrypted = _parse(stream)
     stream.seek(0)

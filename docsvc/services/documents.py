@@ -100,7 +100,8 @@ def upload_document(
     Raises ``UnsupportedMediaTypeError`` (not a PDF), ``InvalidPdfError`` (damaged),
     ``StorageUnavailableError`` (nothing is committed then).
     """
-    info = inspect_pdf(stream)
+    hashed = getattr(stream, "sha256", None)  # an api.uploads.HashingSpool hashed it already
+    info = inspect_pdf(stream, known=(hashed, stream.size) if isinstance(hashed, str) else None)
     fields = {k: getattr(metadata, k) for k in Metadata.__dataclass_fields__ if k != "owner_organ_id"}
     document = Document(
         id=new_id(),

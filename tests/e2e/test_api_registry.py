@@ -8,6 +8,8 @@ import io
 import json
 
 import pytest
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
 
 from docsvc.app import build_runtime, create_app
 from docsvc.config import Settings
@@ -19,8 +21,12 @@ from docsvc.storage import LocalBlobStore
 def post_document(client, metadata, pdf=None, filename="tb-185.pdf"):
     data = {"metadata": json.dumps(metadata, ensure_ascii=False)}
     if pdf is not False:
-        data["file"] = (io.BytesIO(pdf if pdf is not None else notice_pdf()), filename)
-    return client.post("/api/v1/documents", data=data, content_type="multipart/form-data")
+        data["file"] = FileStorage(io.BytesIO(pdf if pdf is not None else notice_pdf()), filename,
+                                   content_type="application/pdf")
+    # Encode in memory: the test client's own spooled body file would never be closed.
+    boundary, body = encode_multipart(MultiDict(data))
+    return client.post("/api/v1/documents", data=body,
+                       content_type=f"multipart/form-data; boundary={boundary}")
 
 
 def test_clerk_uploads_registers_finds_and_downloads(client, notice_metadata):
@@ -190,3 +196,11 @@ def test_openapi_lists_the_registry_paths(client):
 def test_every_api_route_is_in_openapi(client, route):
     path = route.removeprefix("/api/v1").replace("<int:", "{").replace("<", "{").replace(">", "}")
     assert path in client.get("/api/v1/openapi.json").json["paths"]
+
+
+def test_multi_megabyte_upload_is_hashed_while_received(client, notice_metadata):
+    pdf = notice_pdf(padding=3 * 1024 * 1024 + 123)
+    doc = post_document(client, notice_metadata, pdf).json
+    assert doc["versions"][0]["sha256"] == hashlib.sha256(pdf).hexdigest()
+    assert doc["versions"][0]["size"] == len(pdf)
+    assert client.get(f"/api/v1/documents/{doc['id']}/content").data == pdf

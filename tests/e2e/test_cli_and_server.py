@@ -15,7 +15,6 @@ from click.testing import CliRunner
 
 from docsvc.cli import main
 from docsvc.samples import notice_pdf
-
 from tests.conftest import NOTICE_METADATA
 from tests.integration.conftest import free_port, wait_for_port
 

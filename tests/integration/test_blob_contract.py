@@ -11,7 +11,6 @@ import pytest
 from docsvc.errors import BlobCorruptedError, BlobMissingError, StorageUnavailableError
 from docsvc.storage import LocalBlobStore, MemoryBlobStore, read_verified
 from docsvc.storage.s3 import S3BlobStore
-
 from tests.integration.conftest import free_port
 
 

@@ -14,7 +14,6 @@ from docsvc.models import RegisterEntry
 from docsvc.samples import notice_pdf
 from docsvc.services import documents as svc
 from docsvc.storage import MemoryBlobStore
-
 from tests.conftest import NOTICE_METADATA
 
 WORKERS = 24

@@ -6,7 +6,6 @@ import pytest
 
 from docsvc.errors import InvalidMetadataError
 from docsvc.metadata import fold, parse_metadata, resolve_type
-
 from tests.conftest import NOTICE_METADATA
 
 

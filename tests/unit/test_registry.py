@@ -20,7 +20,6 @@ from docsvc.models import Document, DocumentVersion, RegisterEntry
 from docsvc.samples import notice_pdf
 from docsvc.services import documents as svc
 from docsvc.storage import LocalBlobStore
-
 from tests.conftest import NOTICE_METADATA
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -1,13 +1,12 @@
 """registry: documents, versions, registers
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-25 22:03:52.517328
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None
