@@ -44,7 +44,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     settings = runtime.settings
     logging.basicConfig(level=settings.log_level)
 
+    from docsvc.api.uploads import UploadRequest
+
     app = Flask(__name__)
+    app.request_class = UploadRequest
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,
         JSON_SORT_KEYS=False,
