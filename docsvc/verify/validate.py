@@ -1,0 +1,489 @@
+"""Validate every signature in a PDF with pyHanko, hardened for hostile input: byte-level
+checks first, every library exception turned into a FORMAT_FAILURE report, verdicts in ETSI terms.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from io import BytesIO
+from typing import Any
+
+from asn1crypto import cms, tsp
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate
+from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, ModificationLevel
+from pyhanko.sign.diff_analysis.policy_api import SuspiciousModification
+from pyhanko.sign.fields import enumerate_sig_fields
+from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+
+from docsvc.errors import UnprocessableError
+from docsvc.verify import evidence as ev
+from docsvc.verify import structure
+from docsvc.verify.notes import (
+    library_error,
+    modification_notes,
+    note,
+)
+from docsvc.verify.report import (
+    DocumentReport,
+    Indication,
+    Note,
+    Severity,
+    SignatureReport,
+    overall_verdict,
+)
+from docsvc.verify.trust import TrustStore
+
+log = logging.getLogger(__name__)
+
+FORMAT_FAILURE = "FORMAT_FAILURE"
+_SIG_SUBFILTERS = {"/adbe.pkcs7.detached", "/ETSI.CAdES.detached"}
+_TS_SUBFILTERS = {"/ETSI.RFC3161"}
+_KNOWN_FILTERS = {"/Adobe.PPKLite", "/Adobe.PPKMS", "/Entrust.PPKEF", "/CICI.SignIt",
+                  "/VeriSign.PPKVS"}
+# Sub-indications after which a trusted signature timestamp lets us judge the chain
+# at the timestamp time instead of now (ETSI EN 319 102-1 §5.5, validation with time).
+_TIME_RECOVERABLE = {
+    "EXPIRED", "OUT_OF_BOUNDS_NO_POE", "OUT_OF_BOUNDS_NOT_REVOKED",
+    "REVOCATION_OUT_OF_BOUNDS_NO_POE", "TRY_LATER", "REVOKED_NO_POE", "REVOKED_CA_NO_POE",
+}
+
+
+class SignatureNotFoundError(UnprocessableError):
+    """The requested signature does not exist or its byte range cannot be trusted."""
+
+    code = "signature_not_found"
+    message_vi = "Không tìm thấy chữ ký hoặc vùng ký của chữ ký không hợp lệ."
+    message_en = "No such signature, or its signed byte range is not sound."
+
+
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    sig_object: Any
+    sig_field: Any
+    end: int
+
+
+def validate_pdf(
+    data: bytes,
+    trust: TrustStore,
+    *,
+    allow_fetching: bool = False,
+    now: datetime | None = None,
+) -> DocumentReport:
+    """Validate every signature and document timestamp in ``data``; never raise on bad input."""
+    now = now or datetime.now(UTC)
+    sha = hashlib.sha256(data).hexdigest()
+    base = {"sha256": sha, "size": len(data), "validated_at": now}
+    doc_notes: list[Note] = []
+    tail = structure.check_tail(data)
+    try:
+        reader = PdfFileReader(BytesIO(data), strict=False)
+        fields = _signature_fields(reader)
+        revisions = reader.xrefs.total_revisions
+    except Exception as exc:  # any parser failure is a report, never a 500
+        notes = tuple(n for n in (tail, library_error(exc, "đọc tệp PDF", "reading the PDF")) if n)
+        return DocumentReport(Indication.INDETERMINATE, (), FORMAT_FAILURE, notes=notes, **base)
+    document_failure: Indication | None = None
+    sub: str | None = None
+    if tail is not None:
+        doc_notes.append(tail)
+        document_failure, sub = Indication.TOTAL_FAILED, FORMAT_FAILURE
+    elif reader.last_startxref != structure.last_startxref(data):
+        doc_notes.append(note("STARTXREF_MISMATCH", Severity.ERROR,
+                              "Bảng tham chiếu cuối cùng được đọc không phải phiên bản cuối "
+                              "của tệp.",
+                              "The last cross-reference section read is not the file's last "
+                              "revision."))
+        document_failure, sub = Indication.TOTAL_FAILED, FORMAT_FAILURE
+    try:
+        knowledge = ev.collect_document_knowledge(reader, trust)
+    except Exception as exc:  # a broken DSS must not hide the signatures
+        doc_notes.append(library_error(exc, "đọc kho dữ liệu xác thực (DSS)", "reading the DSS"))
+        knowledge = ev.Knowledge.from_trust(trust)
+    doc_ts_times = _doc_timestamp_times(fields)
+    reports = []
+    for index, fld in enumerate(fields):
+        try:
+            rep = _validate_field(data, reader, fld, index, trust, knowledge,
+                                  allow_fetching=allow_fetching, now=now,
+                                  revisions=revisions, doc_ts_times=doc_ts_times)
+        except Exception as exc:  # per-signature isolation: one bad signature, one bad report
+            log.info("signature %s: %s", fld.name, exc, exc_info=True)
+            rep = SignatureReport(index, fld.name, _kind(fld), Indication.INDETERMINATE,
+                                  FORMAT_FAILURE, notes=(library_error(
+                                      exc, "kiểm tra chữ ký", "validating the signature"),))
+        reports.append(rep)
+    if not fields:
+        doc_notes.append(note("NO_SIGNATURE", Severity.WARNING,
+                              "Tệp không có chữ ký số nào.",
+                              "The file carries no digital signature."))
+    sigs = tuple(reports)
+    verdict = overall_verdict(sigs, document_failure)
+    return DocumentReport(verdict, sigs, sub, revisions_total=revisions,
+                          notes=tuple(doc_notes), **base)
+
+
+def signed_revision(data: bytes, signature_index: int) -> bytes:
+    """Return the bytes signature ``signature_index`` covers ("view as signed")."""
+    try:
+        reader = PdfFileReader(BytesIO(data), strict=False)
+        fields = _signature_fields(reader)
+        fld = fields[signature_index]
+        byte_range = fld.sig_object.get("/ByteRange")
+        contents = fld.sig_object.get("/Contents")
+    except Exception as exc:
+        raise SignatureNotFoundError(details={"index": signature_index,
+                                              "cause": type(exc).__name__}) from exc
+    problems = structure.check_byte_range(data, byte_range, _bytes_or_none(contents))
+    if problems:
+        raise SignatureNotFoundError(details={"index": signature_index,
+                                              "problems": [p.code for p in problems]})
+    _, _, start2, len2 = (int(x) for x in byte_range)
+    return data[: start2 + len2]
+
+
+def _signature_fields(reader: PdfFileReader) -> list[_Field]:
+    out = []
+    for name, value, field_ref in enumerate_sig_fields(reader, filled_status=True):
+        sig_object = value.get_object() if value is not None else None
+        end = float("inf")
+        try:
+            br = sig_object.get("/ByteRange")
+            end = int(br[2]) + int(br[3])
+        except Exception:  # noqa: S110 - malformed ByteRange is reported later
+            pass
+        out.append(_Field(name, sig_object, field_ref.get_object(), end))
+    out.sort(key=lambda f: f.end)
+    return out
+
+
+def _kind(fld: _Field) -> str:
+    try:
+        is_ts = fld.sig_object.get("/Type") == "/DocTimeStamp" or (
+            fld.sig_object.get("/SubFilter") == "/ETSI.RFC3161")
+    except Exception:
+        is_ts = False
+    return "document_timestamp" if is_ts else "signature"
+
+
+def _bytes_or_none(value: object) -> bytes | None:
+    if isinstance(value, generic.ByteStringObject | generic.TextStringObject):
+        return bytes(value.original_bytes)
+    return None
+
+
+def _doc_timestamp_times(fields: list[_Field]) -> list[tuple[int, datetime]]:
+    out = []
+    for fld in fields:
+        if _kind(fld) != "document_timestamp":
+            continue
+        try:
+            token = cms.ContentInfo.load(_bytes_or_none(fld.sig_object.get("/Contents")))
+            out.append((fld.end, _tst_time(token)))
+        except Exception:  # noqa: S112 - a broken timestamp gets its own report
+            continue
+    return out
+
+
+def _tst_time(token: cms.ContentInfo) -> datetime:
+    content = token["content"]["encap_content_info"]["content"].parsed
+    if not isinstance(content, tsp.TSTInfo):
+        content = tsp.TSTInfo.load(content.dump())
+    return content["gen_time"].native
+
+
+def _signature_tst_time(signer_info: cms.SignerInfo) -> datetime | None:
+    attrs = signer_info["unsigned_attrs"]
+    if not attrs or attrs.native is None:
+        return None
+    for attr in attrs:
+        if attr["type"].native == "signature_time_stamp_token":
+            return _tst_time(attr["values"][0])
+    return None
+
+
+def _precheck(data: bytes, fld: _Field, kind: str) -> tuple[Indication, list[Note]] | None:
+    """Check the signature dictionary before pyHanko sees it (USF, wrapping)."""
+    sig = fld.sig_object
+    if not isinstance(sig, generic.DictionaryObject):
+        return Indication.INDETERMINATE, [note(
+            "SIG_DICT_MISSING", Severity.ERROR, "Trường chữ ký không chứa từ điển chữ ký.",
+            "The signature field holds no signature dictionary.")]
+    problems: list[Note] = []
+    filt = sig.get("/Filter")
+    if not isinstance(filt, generic.NameObject):
+        problems.append(note("FILTER_INVALID", Severity.ERROR,
+                             "Thiếu /Filter hoặc /Filter không phải là tên.",
+                             "/Filter is missing or not a name."))
+    subfilter = sig.get("/SubFilter")
+    allowed = _TS_SUBFILTERS if kind == "document_timestamp" else _SIG_SUBFILTERS
+    if subfilter not in allowed:
+        problems.append(note("SUBFILTER_UNSUPPORTED", Severity.ERROR,
+                             f"/SubFilter {subfilter} không được hỗ trợ (chấp nhận: "
+                             f"{', '.join(sorted(allowed))}).",
+                             f"/SubFilter {subfilter} is not supported (accepted: "
+                             f"{', '.join(sorted(allowed))})."))
+    contents = _bytes_or_none(sig.get("/Contents"))
+    if not contents or not contents.rstrip(b"\0"):
+        problems.append(note("CONTENTS_MISSING", Severity.ERROR,
+                             "/Contents bị thiếu, rỗng hoặc không phải chuỗi.",
+                             "/Contents is missing, empty or not a string."))
+    if problems:
+        return Indication.INDETERMINATE, problems
+    layout = structure.check_byte_range(data, sig.get("/ByteRange"), contents)
+    if layout:
+        malformed = any(n.code == "BYTERANGE_MALFORMED" for n in layout)
+        return (Indication.INDETERMINATE if malformed else Indication.TOTAL_FAILED), layout
+    return None
+
+
+def _validate_field(
+    data: bytes,
+    reader: PdfFileReader,
+    fld: _Field,
+    index: int,
+    trust: TrustStore,
+    knowledge: ev.Knowledge,
+    *,
+    allow_fetching: bool,
+    now: datetime,
+    revisions: int,
+    doc_ts_times: list[tuple[int, datetime]],
+) -> SignatureReport:
+    kind = _kind(fld)
+    skeleton = SignatureReport(index, fld.name, kind, Indication.INDETERMINATE, FORMAT_FAILURE,
+                               revisions_total=revisions)
+    pre = _precheck(data, fld, kind)
+    if pre is not None:
+        indication, notes = pre
+        return replace(skeleton, indication=indication, notes=tuple(notes))
+    emb = EmbeddedPdfSignature(reader, fld.sig_field, fld.name)
+    local = knowledge.with_cms(emb.signed_data)
+    if kind == "document_timestamp":
+        return _validate_doc_timestamp(emb, skeleton, local, allow_fetching, now)
+
+    tst_time = _signature_tst_time(emb.signer_info)
+    later_doc_ts = [t for end, t in doc_ts_times if end > fld.end]
+    # Validation with time: judge the signer's chain at the signature timestamp, and the
+    # timestamp's chain at the oldest later document timestamp (B-LTA) or now.
+    ts_moment = min(later_doc_ts) if later_doc_ts else now
+    status = _run(emb, local, allow_fetching, now, tst_time, ts_moment)
+    ts = status.timestamp_validity
+    ts_ok = ts is not None and ts.intact and ts.valid and ts.trusted
+    if tst_time is not None and not ts_ok:
+        status = _run(emb, local, allow_fetching, now, None, ts_moment, skip_diff=True,
+                      keep=status)
+    return _build_report(data, reader, emb, fld, skeleton, status, local, knowledge,
+                         tst_time if ts_ok else None, later_doc_ts, now)
+
+
+def _run(emb, local, allow_fetching, now, tst_time, ts_moment, *, skip_diff=False, keep=None):
+    signer_vc = local.context(moment=tst_time or now, allow_fetching=allow_fetching,
+                              retroactive=tst_time is not None)
+    ts_vc = signer_vc if tst_time is None and ts_moment == now else local.context(
+        moment=ts_moment, allow_fetching=allow_fetching, retroactive=ts_moment != now)
+    status = validate_pdf_signature(emb, signer_vc, ts_vc, diff_policy=DEFAULT_DIFF_POLICY,
+                                    skip_diff=skip_diff)
+    if keep is not None:
+        # keep the diff analysis of the first run
+        status = replace(status, coverage=keep.coverage, diff_result=keep.diff_result,
+                         docmdp_ok=keep.docmdp_ok)
+    return status
+
+
+def _validate_doc_timestamp(emb, skeleton, local, allow_fetching, now) -> SignatureReport:
+    vc = local.context(moment=now, allow_fetching=allow_fetching, retroactive=False)
+    status = validate_pdf_timestamp(emb, vc)
+    indication, sub, notes = _indication_from_status(status, None)
+    signer = ev.cert_info(status.signing_cert)
+    return replace(
+        skeleton, indication=indication, sub_indication=sub,
+        signer=signer, chain=ev.chain_infos(status.validation_path if status.trusted else None),
+        trust_anchor=ev.anchor_name(status.validation_path if status.trusted else None),
+        trust_set=ev.anchor_set(status.validation_path if status.trusted else None, local.trust),
+        timestamp_time=status.timestamp, timestamp_authority=signer.subject,
+        timestamp_valid=status.valid and status.intact, intact=status.intact,
+        crypto_valid=status.valid, coverage=_coverage_name(status.coverage),
+        revision=emb.signed_revision, signed_length=_signed_length(emb),
+        modification_level=_mod_level(status.diff_result),
+        digest_algorithm=status.md_algorithm,
+        signature_algorithm=status.pkcs7_signature_mechanism,
+        sub_filter=str(emb.sig_object.get("/SubFilter")),
+        validation_time=now, notes=tuple(notes) + tuple(modification_notes(status.diff_result)),
+        evidence=ev.evidence_for(status, local, emb.signed_data),
+    )
+
+
+def _indication_from_status(status, tst_time) -> tuple[Indication, str | None, list[Note]]:
+    notes: list[Note] = []
+    if not status.intact:
+        notes.append(note("HASH_MISMATCH", Severity.ERROR,
+                          "Giá trị băm của tài liệu không khớp với giá trị đã ký: nội dung đã "
+                          "bị thay đổi.",
+                          "The document hash does not match the signed hash: the content was "
+                          "changed."))
+        return Indication.TOTAL_FAILED, "HASH_FAILURE", notes
+    if not status.valid:
+        notes.append(note("SIGNATURE_VALUE_INVALID", Severity.ERROR,
+                          "Giá trị chữ ký không khớp với khóa công khai của chứng thư.",
+                          "The signature value does not match the certificate's public key."))
+        return Indication.TOTAL_FAILED, "SIG_CRYPTO_FAILURE", notes
+    coverage = status.coverage
+    if coverage is not None and coverage < SignatureCoverageLevel.ENTIRE_REVISION:
+        notes.append(note("COVERAGE_UNCLEAR", Severity.ERROR,
+                          "Chữ ký không bao trùm trọn một phiên bản của tài liệu.",
+                          "The signature does not cover a complete revision of the document."))
+        return Indication.TOTAL_FAILED, FORMAT_FAILURE, notes
+    indic = status.trust_problem_indic
+    if indic is not None:
+        notes.append(ev.trust_problem_note(indic.name))
+        if isinstance(indic, AdESFailure):
+            return Indication.TOTAL_FAILED, indic.name, notes
+        if isinstance(indic, AdESIndeterminate):
+            return Indication.INDETERMINATE, indic.name, notes
+        return Indication.INDETERMINATE, str(indic), notes
+    if status.validation_path is None:
+        return Indication.INDETERMINATE, "NO_CERTIFICATE_CHAIN_FOUND", notes
+    docmdp_ok = getattr(status, "docmdp_ok", None)
+    diff = getattr(status, "diff_result", None)
+    if isinstance(diff, SuspiciousModification) or docmdp_ok is False or (
+        diff is not None and diff.modification_level == ModificationLevel.OTHER
+    ):
+        notes.append(note("MODIFIED_AFTER_SIGNING", Severity.ERROR,
+                          "Tài liệu đã bị sửa đổi sau khi ký theo cách không được phép: chữ ký "
+                          "không bảo đảm nội dung hiện tại. Xem bản đã ký để so sánh.",
+                          "The document was modified after signing in a way that is not "
+                          "allowed: the signature does not vouch for the current content. "
+                          "Open the signed revision to compare."))
+        return Indication.TOTAL_FAILED, "SIG_CONSTRAINTS_FAILURE", notes
+    return Indication.TOTAL_PASSED, None, notes
+
+
+def _build_report(data, reader, emb, fld, skeleton, status, local, knowledge, tst_time,
+                  later_doc_ts, now) -> SignatureReport:
+    indication, sub, notes = _indication_from_status(status, tst_time)
+    ts = status.timestamp_validity
+    ts_ok = ts is not None and ts.intact and ts.valid and ts.trusted
+    if ts is not None and not ts_ok and indication is Indication.TOTAL_PASSED:
+        indication, sub = Indication.INDETERMINATE, "SIG_CONSTRAINTS_FAILURE"
+        notes.append(note("TIMESTAMP_INVALID", Severity.ERROR,
+                          "Dấu thời gian của chữ ký không hợp lệ hoặc không được tin cậy.",
+                          "The signature timestamp is invalid or not trusted."))
+    signer = ev.cert_info(status.signing_cert)
+    level, level_notes = ev.pades_level(emb, knowledge, ts is not None, bool(later_doc_ts))
+    notes.extend(level_notes)
+    notes.extend(modification_notes(status.diff_result))
+    notes.extend(ev.algorithm_notes(status.md_algorithm, status.pkcs7_signature_mechanism,
+                                    status.signing_cert))
+    revocation = local.revocation_for(status.signing_cert, status.validation_path,
+                                      status.signer_reported_dt or tst_time or now)
+    if status.revoked:
+        rd = status.revocation_details
+        revocation = replace(revocation, status="revoked", revocation_time=rd.revocation_date)
+    elif revocation.status == "revoked" and indication is Indication.TOTAL_PASSED:
+        # defence in depth: signature-checked revocation data says revoked, pyHanko did not
+        proven_before = tst_time is not None and revocation.revocation_time is not None and (
+            tst_time < revocation.revocation_time)
+        if not proven_before:
+            after = tst_time is not None
+            indication = Indication.TOTAL_FAILED if after else Indication.INDETERMINATE
+            sub = "REVOKED" if after else "REVOKED_NO_POE"
+    notes.extend(ev.revocation_notes(revocation))
+    mdp = emb.docmdp_level
+    if mdp is not None:
+        notes.extend(_visible_later_signatures(reader, _changed_fields(status.diff_result)))
+    return replace(
+        skeleton,
+        indication=indication,
+        sub_indication=sub,
+        signer=signer,
+        chain=ev.chain_infos(status.validation_path if status.trusted else None),
+        trust_anchor=ev.anchor_name(status.validation_path if status.trusted else None),
+        trust_set=ev.anchor_set(status.validation_path if status.trusted else None, local.trust),
+        signing_time=status.signer_reported_dt,
+        timestamp_time=ts.timestamp if ts is not None else None,
+        timestamp_authority=ev.cert_info(ts.signing_cert).subject if ts is not None else None,
+        timestamp_valid=ts_ok if ts is not None else None,
+        validation_time=tst_time or now,
+        intact=status.intact,
+        crypto_valid=status.valid,
+        coverage=_coverage_name(status.coverage),
+        revision=emb.signed_revision,
+        signed_length=_signed_length(emb),
+        modification_level=_mod_level(status.diff_result),
+        changed_fields=_changed_fields(status.diff_result),
+        docmdp_level=mdp.value if mdp is not None else None,
+        docmdp_ok=status.docmdp_ok,
+        level=level,
+        sub_filter=str(emb.sig_object.get("/SubFilter")),
+        digest_algorithm=status.md_algorithm,
+        signature_algorithm=status.pkcs7_signature_mechanism,
+        reason=_text(emb.sig_object.get("/Reason")),
+        location=_text(emb.sig_object.get("/Location")),
+        revocation=revocation,
+        notes=tuple(notes),
+        evidence=ev.evidence_for(status, local, emb.signed_data),
+    )
+
+
+def _visible_later_signatures(reader: PdfFileReader, changed: tuple[str, ...]) -> list[Note]:
+    """Warn about signature widgets added after a certification (Sneaky Signature attack)."""
+    visible = []
+    for name, _value, field_ref in enumerate_sig_fields(reader, filled_status=None):
+        if name not in changed:
+            continue
+        fld = field_ref.get_object()
+        widgets = [k.get_object() for k in fld.get("/Kids", ())] or [fld]
+        for widget in widgets:
+            try:
+                x1, y1, x2, y2 = (float(v) for v in widget.get("/Rect", (0, 0, 0, 0)))
+            except (TypeError, ValueError):
+                continue
+            if abs(x2 - x1) * abs(y2 - y1) > 0:
+                visible.append(name)
+    if not visible:
+        return []
+    names = ", ".join(sorted(set(visible)))
+    return [note("VISIBLE_SIGNATURE_AFTER_CERTIFICATION", Severity.WARNING,
+                 f"Sau chữ ký chứng thực có thêm chữ ký hiển thị ({names}); hình hiển thị của "
+                 "nó có thể che nội dung tài liệu: hãy xem bản đã ký.",
+                 f"A visible signature was added after the certification ({names}); its "
+                 "appearance may cover document content: open the signed revision.")]
+
+
+def _text(value: object) -> str | None:
+    return str(value) if value is not None else None
+
+
+def _signed_length(emb: EmbeddedPdfSignature) -> int | None:
+    try:
+        return int(emb.byte_range[2]) + int(emb.byte_range[3])
+    except Exception:
+        return None
+
+
+def _coverage_name(coverage: SignatureCoverageLevel | None) -> str | None:
+    return coverage.name if coverage is not None else None
+
+
+def _mod_level(diff: object) -> str | None:
+    if isinstance(diff, SuspiciousModification):
+        return ModificationLevel.OTHER.name
+    if diff is None:
+        return None
+    return diff.modification_level.name
+
+
+def _changed_fields(diff: object) -> tuple[str, ...]:
+    if diff is None or isinstance(diff, SuspiciousModification):
+        return ()
+    return tuple(sorted(diff.changed_form_fields))
+
