@@ -1,0 +1,176 @@
+"""Signature appearances of Nghị định 30 (Phụ lục I): the person's picture, the agency seal
+with name and ISO 8601 time, and the text stamp of attachments and copies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
+from pyhanko.pdf_utils.images import PdfImage
+from pyhanko.pdf_utils.layout import (
+    AxisAlignment,
+    InnerScaling,
+    Margins,
+    SimpleBoxLayoutRule,
+)
+from pyhanko.pdf_utils.text import TextBoxStyle
+from pyhanko.pdf_utils.writer import BasePdfFileWriter
+from pyhanko.stamp import StaticStampStyle, TextStampStyle
+
+ASSETS = Path(__file__).parent / "assets"
+# Noto Sans has unitsPerEm 1000: pyHanko 0.38 writes widths in font units, so fonts with
+# another unitsPerEm (DejaVu, Times New Roman, Arial) would render stretched.
+FONT_PATH = ASSETS / "NotoSans-Regular.ttf"
+DEMO_SIGNATURE_PICTURE = ASSETS / "demo-signature.png"
+DEMO_SEAL_PICTURE = ASSETS / "demo-seal.png"
+VN_TZ = dt.timezone(dt.timedelta(hours=7), "ICT")
+
+PERSON_BOX_SIZE = (150.0, 65.0)
+"""Width and height (pt) of the person's signature picture."""
+SEAL_SIZE = 102.0
+"""Seal diameter in pt: 36 mm, the usual size of an agency seal, shown at actual size."""
+SEAL_TEXT_WIDTH = 118.0
+STAMP_SIZE = (230.0, 46.0)
+"""Width and height (pt) of the text stamp of attachments and copies."""
+
+
+def iso_vn(moment: dt.datetime) -> str:
+    """Format ``moment`` as ISO 8601 in Vietnam time, e.g. ``2018-06-19T15:04:05+07:00``."""
+    if moment.tzinfo is None:
+        raise ValueError("signing time must be timezone-aware")
+    return moment.astimezone(VN_TZ).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class _InMemoryFontFactory(GlyphAccumulatorFactory):
+    """Reads the font once; pyHanko's factory opens the file per engine and never closes it."""
+
+    def create_font_engine(self, writer: BasePdfFileWriter,
+                           obj_stream: Any = None) -> GlyphAccumulator:
+        if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
+            obj_stream = writer.prepare_object_stream()
+        return GlyphAccumulator(
+            writer=writer, font_handle=BytesIO(_font_bytes(self.font_file)),
+            font_size=self.font_size, bcp47_lang_code=self.bcp47_lang_code,
+            obj_stream=obj_stream,
+        )
+
+
+@functools.cache
+def _font_bytes(path: str) -> bytes:
+    return Path(path).read_bytes()
+
+
+@functools.cache
+def font_factory() -> GlyphAccumulatorFactory:
+    """Return the font engine factory of the bundled Noto Sans."""
+    return _InMemoryFontFactory(str(FONT_PATH), bcp47_lang_code="vi")
+
+
+@functools.lru_cache(maxsize=32)
+def _picture(data: bytes):  # noqa: ANN202 - PIL is imported lazily by pyHanko
+    from PIL import Image
+
+    image = Image.open(BytesIO(data))
+    image.load()
+    return image
+
+
+def read_picture(picture: Path | bytes) -> bytes:
+    """Return the PNG bytes of ``picture`` (a path or bytes)."""
+    return picture if isinstance(picture, bytes) else Path(picture).read_bytes()
+
+
+def _image(picture: Path | bytes, size: tuple[float, float]) -> PdfImage:
+    from pyhanko.pdf_utils.layout import BoxConstraints
+
+    # A new PdfImage per signature: it binds to the writer of the document it goes into.
+    return PdfImage(_picture(read_picture(picture)), box=BoxConstraints(*size))
+
+
+def person_style(picture: Path | bytes = DEMO_SIGNATURE_PICTURE) -> StaticStampStyle:
+    """Return the person's appearance: the handwritten picture, no text."""
+    return StaticStampStyle(
+        border_width=0,
+        background=_image(picture, PERSON_BOX_SIZE),
+        background_opacity=1.0,
+        background_layout=SimpleBoxLayoutRule(
+            x_align=AxisAlignment.ALIGN_MID, y_align=AxisAlignment.ALIGN_MID,
+            inner_content_scaling=InnerScaling.SHRINK_TO_FIT,
+        ),
+    )
+
+
+def agency_style(picture: Path | bytes = DEMO_SEAL_PICTURE) -> TextStampStyle:
+    """Return the agency's appearance: the seal at the right, name and time at its left.
+
+    Text parameters: ``agency`` and ``signed_at``.
+    """
+    return TextStampStyle(
+        stamp_text="%(agency)s\n%(signed_at)s",
+        border_width=0,
+        background=_image(picture, (SEAL_SIZE, SEAL_SIZE)),
+        background_opacity=1.0,
+        background_layout=SimpleBoxLayoutRule(
+            x_align=AxisAlignment.ALIGN_MAX, y_align=AxisAlignment.ALIGN_MID,
+            inner_content_scaling=InnerScaling.SHRINK_TO_FIT,
+        ),
+        inner_content_layout=SimpleBoxLayoutRule(
+            x_align=AxisAlignment.ALIGN_MAX, y_align=AxisAlignment.ALIGN_MID,
+            margins=Margins(right=SEAL_SIZE + 2),
+            inner_content_scaling=InnerScaling.SHRINK_TO_FIT,
+        ),
+        text_box_style=TextBoxStyle(font=font_factory(), font_size=7, border_width=0,
+                                    text_color=(0.75, 0.05, 0.1)),
+    )
+
+
+def text_stamp_style(template: str = "%(reference)s\n%(agency)s\n%(signed_at)s") -> TextStampStyle:
+    """Return the text-only stamp of attachments and copies (no picture).
+
+    Text parameters: ``reference`` (number/notation or copy form), ``agency``, ``signed_at``.
+    """
+    return TextStampStyle(
+        stamp_text=template,
+        border_width=0,
+        inner_content_layout=SimpleBoxLayoutRule(
+            x_align=AxisAlignment.ALIGN_MAX, y_align=AxisAlignment.ALIGN_MAX,
+            inner_content_scaling=InnerScaling.SHRINK_TO_FIT,
+        ),
+        text_box_style=TextBoxStyle(font=font_factory(), font_size=10, border_width=0,
+                                    leading=12),
+    )
+
+
+Box = tuple[float, float, float, float]
+
+
+def person_box_above(name_box: Box) -> Box:
+    """Return the picture box centred just above the signer's printed name."""
+    x1, _y1, x2, y2 = name_box
+    width, height = PERSON_BOX_SIZE
+    centre = (x1 + x2) / 2
+    return (centre - width / 2, y2 + 2, centre + width / 2, y2 + 2 + height)
+
+
+def agency_box_over(person_box: Box, page_width: float) -> Box:
+    """Return the seal box covering the left third of the person's picture, text to its left."""
+    x1, y1, x2, y2 = person_box
+    seal_right = x1 + (x2 - x1) / 3
+    centre_y = (y1 + y2) / 2
+    left = max(8.0, seal_right - SEAL_SIZE - SEAL_TEXT_WIDTH)
+    right = min(page_width, seal_right)
+    return (left, centre_y - SEAL_SIZE / 2, right, centre_y + SEAL_SIZE / 2)
+
+
+def stamp_box_top_right(page_width: float, page_height: float) -> Box:
+    """Return the box of the attachment/copy stamp at the top right of a page."""
+    width, height = STAMP_SIZE
+    return (page_width - 28 - width, page_height - 14 - height, page_width - 28,
+            page_height - 14)

@@ -1,0 +1,393 @@
+"""Sign a PDF as Nghị định 30 requires: PAdES B-B to B-LTA with pyHanko, as an incremental
+update that keeps earlier signatures valid, with the appearance of the signer's role.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign import fields
+from pyhanko.sign.general import SigningError as PyHankoSigningError
+from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, Signer
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
+from pyhanko.sign.timestamps import TimeStamper
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator import errors as cv_errors
+
+from docsvc.errors import BadRequestError, DocsvcError
+from docsvc.signing import appearance
+from docsvc.signing.checks import SIGNER_KEY_USAGE, async_check_signer, rejection_from
+from docsvc.signing.errors import (
+    AlreadySignedError,
+    DamagedPdfError,
+    EncryptedPdfError,
+    PlacementError,
+    RevocationUnavailableError,
+    SigningError,
+    TimestampUnavailableError,
+    UnsupportedAlgorithmError,
+)
+from docsvc.signing.placement import Box, Placement, find_text
+
+Role = Literal["person", "agency", "attachment", "copy"]
+Level = Literal["B-B", "B-T", "B-LT", "B-LTA"]
+ROLES: tuple[str, ...] = ("person", "agency", "attachment", "copy")
+LEVELS: tuple[str, ...] = ("B-B", "B-T", "B-LT", "B-LTA")
+AGENCY_ROLES = frozenset({"agency", "attachment", "copy"})
+DIGESTS = frozenset({"sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_512"})
+_FIELD_NAME = re.compile(r"^Sig_(person|agency|attachment|copy)_(\d+)$")
+
+
+@dataclass(frozen=True)
+class ExistingSignature:
+    """A signature already in the document."""
+
+    field_name: str
+    role: str
+    """``person`` or an agency role, from our field name or else guessed from the certificate."""
+    signer: str
+    """Common name of the signer's certificate."""
+    page_index: int | None
+    box: Box | None
+
+
+def _open(raw: bytes) -> IncrementalPdfFileWriter:
+    try:
+        writer = IncrementalPdfFileWriter(BytesIO(raw))
+    except (PdfError, ValueError, KeyError, TypeError, IndexError) as exc:
+        raise DamagedPdfError(details={"error": str(exc)[:200]}) from exc
+    if writer.prev.encrypted or "/Encrypt" in writer.prev.trailer:
+        raise EncryptedPdfError()
+    try:
+        writer.root["/Pages"]  # noqa: B018 - touch the page tree to fail early on damage
+        if writer.prev.root["/Pages"].get("/Count", 0) < 1:
+            raise DamagedPdfError("Tệp PDF không có trang nào.", "The PDF has no pages.")
+    except (PdfError, KeyError) as exc:
+        raise DamagedPdfError(details={"error": str(exc)[:200]}) from exc
+    return writer
+
+
+def _pages(reader: PdfFileReader) -> list[generic.DictionaryObject]:
+    def walk(node: generic.DictionaryObject) -> Iterator[generic.DictionaryObject]:
+        if node.get("/Type") == "/Pages" or "/Kids" in node:
+            for kid in node["/Kids"]:
+                yield from walk(kid.get_object())
+        else:
+            yield node
+
+    return list(walk(reader.root["/Pages"]))
+
+
+def _page_box(page: generic.DictionaryObject) -> Box:
+    box = page.get("/CropBox") or _inherited(page, "/MediaBox")
+    x1, y1, x2, y2 = (float(v) for v in box)
+    return (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
+
+
+def _inherited(page: generic.DictionaryObject, key: str) -> generic.PdfObject:
+    node = page
+    while node is not None:
+        if key in node:
+            return node[key]
+        node = node.get("/Parent")
+        node = node.get_object() if node is not None else None
+    raise DamagedPdfError(details={"missing": key})
+
+
+def _role_of(name: str, cert: asn1_x509.Certificate | None) -> str:
+    match = _FIELD_NAME.match(name)
+    if match:
+        return match.group(1)
+    if cert is not None:
+        subject = cert.subject.native
+        if "organization_identifier" in subject or (
+            subject.get("common_name") and subject.get("common_name")
+            == subject.get("organization_name")
+        ):
+            return "agency"
+    return "person"
+
+
+def existing_signatures(data: bytes | PdfFileReader) -> list[ExistingSignature]:
+    """List the filled signature fields of a PDF (document timestamps excluded)."""
+    reader = data if isinstance(data, PdfFileReader) else PdfFileReader(BytesIO(data))
+    pages = _pages(reader)
+    page_ids = {p.container_ref.idnum if p.container_ref else None: i for i, p in enumerate(pages)}
+    found = []
+    for sig in reader.embedded_regular_signatures:
+        try:
+            cert = sig.signer_cert
+        except (ValueError, KeyError):
+            cert = None
+        widget = sig.sig_field
+        if "/Kids" in widget:
+            widget = widget["/Kids"][0].get_object()
+        box = tuple(float(v) for v in widget["/Rect"]) if "/Rect" in widget else None
+        page_ref = widget.get_value_as_reference("/P", optional=True)
+        page_index = page_ids.get(page_ref.idnum) if page_ref is not None else None
+        if box is not None and (box[2] - box[0] <= 0 or box[3] - box[1] <= 0):
+            box = None
+        found.append(ExistingSignature(
+            field_name=sig.field_name, role=_role_of(sig.field_name, cert),
+            signer=cert.subject.native.get("common_name", "") if cert else "",
+            page_index=page_index, box=box,  # type: ignore[arg-type]
+        ))
+    return found
+
+
+def _refuse_conflicts(role: str, existing: list[ExistingSignature]) -> None:
+    sealed = [s for s in existing if s.role in AGENCY_ROLES]
+    if sealed:
+        raise AlreadySignedError(details={"field": sealed[0].field_name, "role": sealed[0].role,
+                                          "requested_role": role})
+
+
+def _field_name(role: str, reader: PdfFileReader) -> str:
+    taken = {name for name, _value, _ref in fields.enumerate_sig_fields(reader)}
+    n = 1
+    while f"Sig_{role}_{n}" in taken:
+        n += 1
+    return f"Sig_{role}_{n}"
+
+
+def _page_index(page: int | None, count: int, default: int) -> int:
+    if page is None:
+        return default
+    index = page - 1 if page > 0 else count + page
+    if not 0 <= index < count:
+        raise PlacementError(details={"page": page, "pages": count})
+    return index
+
+
+@dataclass(frozen=True)
+class _Target:
+    field_name: str
+    page_index: int
+    box: Box | None
+    existing_field: bool
+
+
+def _target(role: str, raw: bytes, reader: PdfFileReader, placement: Placement | None,
+            existing: list[ExistingSignature], signer_name: str) -> _Target:
+    pages = _pages(reader)
+    count = len(pages)
+    placement = placement or Placement()
+    if placement.field is not None:
+        empty = {n for n, value, _ref in fields.enumerate_sig_fields(reader, filled_status=False)}
+        if placement.field not in empty:
+            raise PlacementError(
+                f"Không có ô chữ ký trống tên '{placement.field}'.",
+                f"No empty signature field named '{placement.field}'.",
+                details={"field": placement.field},
+            )
+        return _Target(placement.field, 0, None, True)
+    name = _field_name(role, reader)
+    if placement.box is not None:
+        return _Target(name, _page_index(placement.page, count, 0), placement.box, False)
+    if role == "person":
+        text = placement.search or signer_name
+        if placement.page is not None:
+            order = [_page_index(placement.page, count, 0)]
+        else:
+            order = list(range(count - 1, -1, -1))
+        hit = find_text(raw, text, page_indices=order,
+                        page_boxes={i: _page_box(pages[i]) for i in order})
+        if hit is None:
+            raise PlacementError(
+                f"Không tìm thấy tên '{text}' trên văn bản để đặt chữ ký.",
+                f"Cannot find '{text}' in the document to place the signature.",
+                details={"search": text},
+            )
+        return _Target(name, hit.page_index, appearance.person_box_above(hit.box), False)
+    if role == "agency":
+        persons = [s for s in existing if s.role == "person" and s.box is not None]
+        if not persons:
+            raise PlacementError(
+                "Chưa có chữ ký của người có thẩm quyền để đóng dấu lên; hãy chỉ ra vị trí.",
+                "No person signature to place the seal over; give a placement.",
+            )
+        person = persons[-1]
+        index = person.page_index if person.page_index is not None else count - 1
+        page_width = _page_box(pages[index])[2]
+        return _Target(name, index, appearance.agency_box_over(person.box, page_width), False)
+    index = _page_index(placement.page, count, 0)
+    x1, y1, x2, y2 = _page_box(pages[index])
+    box = appearance.stamp_box_top_right(x2 - x1, y2 - y1)
+    return _Target(name, index, (box[0] + x1, box[1] + y1, box[2] + x1, box[3] + y1), False)
+
+
+def _organisation(cert: asn1_x509.Certificate) -> str:
+    subject = cert.subject.native
+    return subject.get("organization_name") or subject.get("common_name") or ""
+
+
+def _reserve(signer: Signer, level: str) -> int:
+    """Return a fixed size for the signature container (hex chars), so pyHanko signs once."""
+    certs = list(signer.cert_registry)
+    if signer.signing_cert is not None:
+        certs.append(signer.signing_cert)
+    der = sum(len(c.dump()) for c in certs) + 3072  # attributes, signature value, slack
+    if level != "B-B":
+        der += 8192  # the timestamp token with the TSA's certificates
+    hex_chars = 2 * der
+    return (hex_chars + 1023) // 1024 * 1024
+
+
+def _digest(name: str) -> str:
+    digest = name.lower().replace("-", "_")
+    digest = {"sha_256": "sha256", "sha_384": "sha384", "sha_512": "sha512"}.get(digest, digest)
+    if digest not in DIGESTS:
+        raise UnsupportedAlgorithmError(details={"digest": name})
+    return digest
+
+
+def _translate(exc: BaseException, subject: str) -> DocsvcError:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, DocsvcError):
+            return seen
+        if isinstance(seen, TimestampRequestError):
+            return TimestampUnavailableError(details={"detail": str(seen)[:200]})
+        if isinstance(seen, cv_errors.OCSPFetchError | cv_errors.CRLFetchError):
+            return RevocationUnavailableError(details={"detail": str(seen)[:200]})
+        seen = seen.__cause__ or seen.__context__
+    rejection = rejection_from(exc, subject)
+    if rejection is not None:
+        return rejection
+    return SigningError(details={"detail": str(exc)[:300]})
+
+
+async def _run(pdf_signer: PdfSigner, writer: IncrementalPdfFileWriter, *, when: dt.datetime,
+               reserved: int | None, params: dict[str, str], output: BinaryIO,
+               existing_field: bool, check_context: ValidationContext | None) -> None:
+    meta = pdf_signer.signature_meta
+    signer = pdf_signer.signer
+    await async_check_signer(signer, validation_context=check_context, at=when,
+                             key_usage=meta.signer_key_usage)
+    session = pdf_signer.init_signing_session(writer, existing_fields_only=existing_field)
+    session.system_time = when  # the time shown in the stamp is the signing-time attribute
+    validation_info = await session.perform_presign_validation(writer)
+    if reserved is None:
+        reserved = await session.estimate_signature_container_size(validation_info)
+    tbs = session.prepare_tbs_document(validation_info=validation_info, bytes_reserved=reserved,
+                                       appearance_text_params=params)
+    digest, res_output = tbs.digest_tbs_document(output=output)
+    post = await tbs.perform_signature(
+        document_digest=digest.document_digest,
+        pdf_cms_signed_attrs=PdfCMSSignedAttributes(
+            signing_time=when,
+            adobe_revinfo_attr=None if validation_info is None
+            else validation_info.adobe_revinfo_attr,
+        ),
+    )
+    await post.post_signature_processing(res_output)
+
+
+def sign_pdf(data: bytes | BinaryIO, *, signer: Signer, role: Role,
+             level: Level | None = None, timestamper: TimeStamper | None = None,
+             validation_context: ValidationContext | None = None,
+             placement: Placement | None = None, picture: Path | bytes | None = None,
+             agency_name: str | None = None, reference: str | None = None,
+             stamp_text: str | None = None, signing_time: dt.datetime | None = None,
+             digest: str = "sha256", reason: str | None = None, location: str | None = None,
+             output: BinaryIO | None = None) -> bytes | None:
+    """Sign ``data`` for ``role`` at ``level``; return the signed PDF, or write it to ``output``.
+
+    ``level`` defaults to B-LT with a timestamper, else B-B. B-LT and B-LTA need a
+    ``validation_context`` (its trust roots and revocation fetching). ``reference`` is the
+    number/notation (attachment) or copy form (copy) shown in the text stamp; ``stamp_text``
+    overrides the template (parameters ``agency``, ``signed_at``, ``reference``).
+
+    Raises ``CertificateRejectedError``, ``AlreadySignedError``, ``EncryptedPdfError``,
+    ``DamagedPdfError``, ``PlacementError``, ``TimestampUnavailableError``,
+    ``RevocationUnavailableError``, ``UnsupportedAlgorithmError`` or ``SigningError``.
+    """
+    if role not in ROLES:
+        raise BadRequestError(details={"role": role, "allowed": list(ROLES)})
+    level = level or ("B-LT" if timestamper is not None else "B-B")
+    if level not in LEVELS:
+        raise BadRequestError(details={"level": level, "allowed": list(LEVELS)})
+    if level != "B-B" and timestamper is None:
+        raise BadRequestError(f"Mức {level} cần máy chủ cấp dấu thời gian.",
+                              f"Level {level} needs a timestamp authority.")
+    long_term = level in ("B-LT", "B-LTA")
+    if long_term and validation_context is None:
+        raise BadRequestError(f"Mức {level} cần ngữ cảnh kiểm tra chứng thư (CA gốc tin cậy).",
+                              f"Level {level} needs a validation context (trust roots).")
+    md = _digest(digest)
+    mechanism = signer.signature_mechanism
+    if mechanism is not None and "sha1" in mechanism["algorithm"].native:
+        raise UnsupportedAlgorithmError(details={"mechanism": mechanism["algorithm"].native})
+    raw = data if isinstance(data, bytes | bytearray) else data.read()
+    raw = bytes(raw)
+    writer = _open(raw)
+    existing = existing_signatures(writer.prev)
+    _refuse_conflicts(role, existing)
+    cert = signer.signing_cert
+    assert cert is not None
+    subject = cert.subject.native.get("common_name", "")
+    target = _target(role, raw, writer.prev, placement, existing, subject)
+    when = signing_time or dt.datetime.now(dt.UTC).replace(microsecond=0)
+    params = {"agency": agency_name or _organisation(cert), "signed_at": appearance.iso_vn(when),
+              "reference": reference or ""}
+    if role == "person":
+        style = appearance.person_style(picture or appearance.DEMO_SIGNATURE_PICTURE)
+    elif role == "agency":
+        style = appearance.agency_style(picture or appearance.DEMO_SEAL_PICTURE)
+    else:
+        template = stamp_text or ("%(reference)s\n%(agency)s\n%(signed_at)s" if reference
+                                  else "%(agency)s\n%(signed_at)s")
+        style = appearance.text_stamp_style(template)
+    meta = PdfSignatureMetadata(
+        field_name=target.field_name, md_algorithm=md,
+        subfilter=fields.SigSeedSubFilter.PADES,
+        embed_validation_info=long_term, use_pades_lta=level == "B-LTA",
+        validation_context=validation_context if long_term else None,
+        signer_key_usage=set(SIGNER_KEY_USAGE), reason=reason, location=location,
+    )
+    spec = None
+    if not target.existing_field:
+        box = target.box
+        spec = fields.SigFieldSpec(
+            target.field_name, on_page=target.page_index,
+            box=tuple(round(v, 2) for v in box) if box else None,  # type: ignore[arg-type]
+        )
+    pdf_signer = PdfSigner(meta, signer, timestamper=timestamper if level != "B-B" else None,
+                           stamp_style=style, new_field_spec=spec)
+    reserved: int | None = _reserve(signer, level)
+    while True:
+        out = output if output is not None else BytesIO()
+        start = out.tell() if output is not None else 0
+        try:
+            asyncio.run(_run(pdf_signer, _open(raw) if reserved is None else writer, when=when,
+                             reserved=reserved, params=params, output=out,
+                             existing_field=target.existing_field,
+                             check_context=None if long_term else validation_context))
+        except PyHankoSigningError as exc:
+            if reserved is not None and "larger than expected" in str(exc):
+                reserved = None  # our estimate was too small: let pyHanko measure
+                if output is not None:
+                    output.seek(start)
+                    output.truncate()
+                continue
+            raise _translate(exc, subject) from exc
+        except DocsvcError:
+            raise
+        except (TimestampRequestError, cv_errors.ValidationError, cv_errors.PathError,
+                OSError, ValueError) as exc:
+            raise _translate(exc, subject) from exc
+        break
+    return out.getvalue() if output is None else None
