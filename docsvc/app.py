@@ -50,14 +50,26 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.request_class = UploadRequest
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,
-        JSON_SORT_KEYS=False,
+        SECRET_KEY=settings.secret_key or _development_secret(settings),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.env == "production",
+        PERMANENT_SESSION_LIFETIME=8 * 3600,
+        WTF_CSRF_TIME_LIMIT=None,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["docsvc"] = runtime
 
-    from docsvc.api import api
+    from flask_wtf.csrf import CSRFProtect
 
+    from docsvc.api import api
+    from docsvc.web import web
+
+    csrf = CSRFProtect(app)
+    csrf.exempt(api)  # the API authenticates every request with a bearer token, not a cookie
     app.register_blueprint(api)
+    app.register_blueprint(web)
+    app.after_request(_security_headers)
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
@@ -66,3 +78,33 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             session.close()
 
     return app
+
+
+def _development_secret(settings: Settings) -> str:
+    """Return a random session key kept in the data folder (development and tests only)."""
+    import secrets
+
+    path = settings.data_dir / "secret_key"
+    try:
+        if path.exists():
+            return path.read_text().strip()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+    except OSError:
+        return secrets.token_urlsafe(48)  # sessions then last as long as this process
+
+
+def _security_headers(response):  # type: ignore[no-untyped-def]
+    """Add the headers that keep pages and API answers out of frames, sniffing and caches."""
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Content-Security-Policy",
+                       "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+    if "Cache-Control" not in headers:
+        headers["Cache-Control"] = "no-store"
+    return response

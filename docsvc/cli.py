@@ -11,6 +11,7 @@ import click
 from docsvc.app import Runtime, build_runtime
 from docsvc.config import Settings
 from docsvc.errors import DocsvcError
+from docsvc.security import OPERATOR
 
 
 class _Context:
@@ -144,7 +145,7 @@ def documents_add(ctx: _Context, file: Path, metadata_json: str) -> None:
     with rt.sessions() as session, file.open("rb") as stream:
         document, warnings = upload_document(
             session, rt.blobs, stream=stream, filename=file.name, metadata=metadata,
-            owner_organ_id=owner, actor="cli")
+            owner_organ_id=owner, actor=OPERATOR)
         body = document_to_dict(document)
     for warning in warnings:
         click.echo(f"WARNING {warning.code}: {warning.message}", err=True)
@@ -162,7 +163,7 @@ def documents_register(ctx: _Context, document_id: str) -> None:
     rt = ctx.runtime
     with rt.sessions() as session:
         document, warnings = register_document(
-            session, document_id=document_id, actor="cli", zone=rt.settings.zone)
+            session, document_id=document_id, actor=OPERATOR, zone=rt.settings.zone)
         body = document_to_dict(document)
     for warning in warnings:
         click.echo(f"WARNING {warning.code}: {warning.message}", err=True)
@@ -179,7 +180,7 @@ def documents_list(ctx: _Context, q: str | None, limit: int) -> None:
 
     rt = ctx.runtime
     with rt.sessions() as session:
-        page, _ = list_documents(session, DocumentQuery(q=q, limit=limit))
+        page, _ = list_documents(session, DocumentQuery(q=q, limit=limit), OPERATOR)
         for doc in page:
             click.echo(f"{doc.id}\t{doc.number_notation or '-'}\t{doc.subject}")
 
@@ -197,7 +198,172 @@ def documents_get(ctx: _Context, document_id: str, number: int | None, out: Path
 
     rt = ctx.runtime
     with rt.sessions() as session:
-        version, stream = open_version(session, rt.blobs, document_id=document_id, number=number)
+        version, stream = open_version(session, rt.blobs, document_id=document_id, number=number,
+                                       actor=OPERATOR)
         with stream, out.open("wb") as target:
             shutil.copyfileobj(stream, target)
     click.echo(f"v{version.number} {version.sha256} -> {out}", err=True)
+
+
+# -- people, tokens, linked systems, audit -------------------------------------------------------
+
+
+@main.group()
+def users() -> None:
+    """Manage people (clerks, signers, auditors, administrators)."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice(["clerk", "signer", "auditor", "admin"]), help="Repeat for several.")
+@click.option("--org", "organ_id", required=True, help="OrganId of the person's agency.")
+@click.option("--name", "full_name", default="", help="Full name (Vietnamese, NFC).")
+@click.option("--clearance", default="none", type=click.Choice(["none", "mat", "toi_mat", "tuyet_mat"]))
+@click.option("--audits-subordinates", is_flag=True, help="Auditor also of the organisations below.")
+@click.option("--password-stdin", is_flag=True, help="Read the web password from standard input.")
+@pass_ctx
+def users_add(ctx: _Context, username: str, roles: tuple[str, ...], organ_id: str, full_name: str,
+              clearance: str, audits_subordinates: bool, password_stdin: bool) -> None:
+    """Create USERNAME."""
+    from docsvc.services.identity import add_user
+
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    if password_stdin and len(password or "") < 10:
+        raise click.BadParameter("at least 10 characters", param_hint="password")
+    rt = ctx.runtime
+    with rt.sessions() as session:
+        add_user(session, OPERATOR, username=username, roles=roles, organ_id=organ_id,
+                 full_name=full_name, password=password, clearance=clearance,
+                 audits_subordinates=audits_subordinates, allowed_organ_ids=rt.settings.organ_id_allow)
+    click.echo(f"user {username} created ({', '.join(roles)} of {organ_id})", err=True)
+
+
+@main.group()
+def tokens() -> None:
+    """Issue, list and revoke API tokens."""
+
+
+@tokens.command("issue")
+@click.argument("username")
+@click.option("--label", default=None)
+@click.option("--expires-in-days", type=click.IntRange(min=1), default=None)
+@pass_ctx
+def tokens_issue(ctx: _Context, username: str, label: str | None, expires_in_days: int | None) -> None:
+    """Issue a token for USERNAME and print it alone on stdout (it is not shown again)."""
+    import datetime as dt
+
+    from docsvc.services.identity import issue_token
+
+    rt = ctx.runtime
+    with rt.sessions() as session:
+        token, row = issue_token(session, OPERATOR, username=username, label=label,
+                                 expires_in=dt.timedelta(days=expires_in_days) if expires_in_days else None)
+        click.echo(f"token {row.id} ({row.prefix}…) issued for {username}", err=True)
+    click.echo(token)
+
+
+@tokens.command("list")
+@click.argument("username")
+@pass_ctx
+def tokens_list(ctx: _Context, username: str) -> None:
+    """List USERNAME's tokens (id, prefix, state) without revealing them."""
+    from docsvc.services.identity import list_tokens
+
+    rt = ctx.runtime
+    with rt.sessions() as session:
+        for row in list_tokens(session, username):
+            state = "revoked" if row.revoked_at else f"expires {row.expires_at:%Y-%m-%d}" if row.expires_at \
+                else "active"
+            click.echo(f"{row.id}\t{row.prefix}…\t{state}\t{row.label or ''}")
+
+
+@tokens.command("revoke")
+@click.argument("token", required=False)
+@click.option("--id", "token_id", type=int, default=None, help="Token id (see tokens list).")
+@pass_ctx
+def tokens_revoke(ctx: _Context, token: str | None, token_id: int | None) -> None:
+    """Revoke a token given whole (TOKEN), by its shown prefix, or by --id."""
+    from sqlalchemy import select
+
+    from docsvc.models import ApiToken
+    from docsvc.security import token_digest
+    from docsvc.services.identity import revoke_token
+
+    if token is None and token_id is None:
+        raise click.UsageError("give TOKEN or --id")
+    rt = ctx.runtime
+    with rt.sessions() as session:
+        if token is not None and token_id is None:
+            row = session.execute(select(ApiToken).where(
+                ApiToken.token_sha256 == token_digest(token))).scalar_one_or_none()
+            if row is not None:
+                token_id = row.id
+        revoked = revoke_token(session, OPERATOR, token_id=token_id,
+                               prefix=token if token_id is None else None)
+        click.echo(f"token {revoked.id} ({revoked.prefix}…) revoked", err=True)
+
+
+@main.group()
+def systems() -> None:
+    """Manage linked agency systems."""
+
+
+@systems.command("add")
+@click.argument("organ_id")
+@click.option("--name", required=True, help="Name of the agency the system acts for.")
+@click.option("--client-cert-sha256", default=None, help="Pin the TLS client certificate.")
+@click.option("--xml-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="PEM certificate that verifies the system's XML signatures.")
+@pass_ctx
+def systems_add(ctx: _Context, organ_id: str, name: str, client_cert_sha256: str | None,
+                xml_cert: Path | None) -> None:
+    """Register a linked system for ORGAN_ID and print its token alone on stdout."""
+    from docsvc.services.identity import add_system
+
+    rt = ctx.runtime
+    with rt.sessions() as session:
+        system, token = add_system(
+            session, OPERATOR, organ_id=organ_id, name=name, client_cert_sha256=client_cert_sha256,
+            xml_signing_cert=xml_cert.read_text() if xml_cert else None,
+            allowed_organ_ids=rt.settings.organ_id_allow)
+        click.echo(f"system {system.id} ({system.name}) added for {organ_id}", err=True)
+    click.echo(token)
+
+
+@main.group()
+def audit() -> None:
+    """Check and anchor the audit trail."""
+
+
+@audit.command("verify")
+@pass_ctx
+def audit_verify(ctx: _Context) -> None:
+    """Walk the hash chain; exit 1 and name the first altered, removed or reordered entry."""
+    from docsvc.services.audit import verify_chain
+
+    rt = ctx.runtime
+    with rt.sessions() as session:
+        report = verify_chain(session)
+    if report.is_intact:
+        click.echo(f"audit chain intact: {report.entries} entries, head {report.head_hash}")
+        return
+    click.echo(f"audit chain BROKEN at entry {report.broken_at}: {report.problem}")
+    sys.exit(1)
+
+
+@audit.command("anchor")
+@pass_ctx
+def audit_anchor(ctx: _Context) -> None:
+    """Print the head of the chain with the time, as JSON, for an outside party to keep."""
+    import datetime as dt
+
+    from docsvc.services.audit import verify_chain
+
+    rt = ctx.runtime
+    with rt.sessions() as session:
+        report = verify_chain(session)
+    if not report.is_intact:
+        raise click.ClickException(f"audit chain broken at entry {report.broken_at}: {report.problem}")
+    click.echo(json.dumps({"entries": report.entries, "head_hash": report.head_hash,
+                           "at": dt.datetime.now(dt.UTC).isoformat()}))

@@ -45,6 +45,8 @@ class Settings:
     """OrganId of the agency this instance serves (the default owner of incoming documents)."""
     organ_id_allow: frozenset[str] = frozenset()
     """Non-standard OrganIds accepted anyway (``vxp.saas.03``, ``H37.DN.001`` seen in the wild)."""
+    secret_key: str = field(default="", repr=False)
+    """Signs web sessions; in development a random key is kept in ``data_dir/secret_key``."""
     db_timeout_seconds: float = 10.0
     log_level: str = "INFO"
 
@@ -118,6 +120,7 @@ class Settings:
             organ_id_allow=frozenset(x.strip() for x in get("ORGAN_ID_ALLOW").split(",") if x.strip()),
             db_timeout_seconds=get_number("DB_TIMEOUT_SECONDS", cls.db_timeout_seconds, float),
             log_level=get("LOG_LEVEL", "INFO").upper(),
+            secret_key=get("SECRET_KEY"),
         )
         problems.extend(settings.problems())
         if problems:
@@ -145,6 +148,8 @@ class Settings:
                 problems.append("DOCSVC_S3_ENDPOINT: give host:port without a scheme")
         if self.blob_backend == "memory" and self.env == "production":
             problems.append("DOCSVC_BLOB_BACKEND=memory loses every file at restart: not in production")
+        if self.env == "production" and len(self.secret_key) < 32:
+            problems.append("DOCSVC_SECRET_KEY: production needs a random key of 32+ characters")
         if self.env == "production" and not self.database_url:
             problems.append("DOCSVC_DATABASE_URL: production needs PostgreSQL, not the SQLite default")
         try:

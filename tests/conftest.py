@@ -124,9 +124,36 @@ def app(runtime: Runtime):  # type: ignore[no-untyped-def]
     return app
 
 
+def make_user(runtime: Runtime, username: str, roles: list[str], organ_id: str = "000.00.00.H48",
+              **kwargs) -> str:
+    """Create a person and return a fresh API token of theirs."""
+    from docsvc.security import OPERATOR
+    from docsvc.services.identity import add_user, issue_token
+
+    with runtime.sessions() as session:
+        add_user(session, OPERATOR, username=username, roles=roles, organ_id=organ_id, **kwargs)
+        token, _ = issue_token(session, OPERATOR, username=username)
+    return token
+
+
 @pytest.fixture
-def client(app):  # type: ignore[no-untyped-def]
+def clerk_token(runtime: Runtime) -> str:
+    """A token of a clerk of UBND tỉnh Quảng Ngãi (000.00.00.H48)."""
+    return make_user(runtime, "vanthu", ["clerk"], full_name="Văn thư UBND tỉnh")
+
+
+@pytest.fixture
+def anonymous(app):  # type: ignore[no-untyped-def]
+    """A test client that sends no token."""
     return app.test_client()
+
+
+@pytest.fixture
+def client(app, clerk_token):  # type: ignore[no-untyped-def]
+    """A test client acting as the province's clerk."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {clerk_token}"
+    return client
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from docsvc.errors import DatabaseUnavailableError, DocsvcError
+from docsvc.errors import AuthenticationError, DatabaseUnavailableError, DocsvcError
+from docsvc.security import Actor
 
 log = logging.getLogger(__name__)
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -38,6 +39,29 @@ def db() -> Session:
     if "db" not in g:
         g.db = runtime().sessions()
     return g.db
+
+
+PUBLIC_ENDPOINTS = {"api.health", "api.openapi"}
+"""Endpoints that need no token; every other /api/v1 endpoint needs one."""
+
+
+@api.before_request
+def _authenticate() -> None:
+    """Resolve ``Authorization: Bearer`` into ``g.actor`` (401 when missing or invalid)."""
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return
+    from docsvc.services.identity import authenticate_token
+
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationError()
+    g.actor = authenticate_token(db(), token.strip())
+
+
+def actor() -> Actor:
+    """Return who is making this request."""
+    return g.actor
 
 
 def lang() -> str:
@@ -93,4 +117,4 @@ def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
     return error_response(DocsvcError())
 
 
-from docsvc.api import documents, meta, registers  # noqa: E402,F401  (routes register themselves)
+from docsvc.api import admin, documents, meta, registers  # noqa: E402,F401  (routes register themselves)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from flask import Response, jsonify, request, stream_with_context
+from flask import Response, jsonify, request
 
-from docsvc.api import api, db, runtime
+from docsvc.api import actor, api, db, runtime
 from docsvc.api.serialize import document_to_dict
+from docsvc.downloads import version_response
 from docsvc.errors import BadRequestError, InvalidMetadataError
 from docsvc.metadata import parse_metadata
 from docsvc.models import DIRECTIONS
 from docsvc.services import documents as svc
-from docsvc.storage.base import CHUNK
 
 
 def _with_warnings(document, warnings):  # type: ignore[no-untyped-def]
@@ -44,12 +44,10 @@ def upload_document():  # type: ignore[no-untyped-def]
     if problems:
         raise InvalidMetadataError(details={"fields": problems})
     assert metadata is not None and upload is not None
-    owner = metadata.owner_organ_id or (
-        metadata.organ_id if metadata.direction == "outgoing" else settings.organ_id
-    )
+    owner = metadata.owner_organ_id or actor().organ_id or settings.organ_id
     document, warnings = svc.upload_document(
         db(), runtime().blobs, stream=upload.stream, filename=upload.filename,
-        metadata=metadata, owner_organ_id=owner, actor=None,
+        metadata=metadata, owner_organ_id=owner, actor=actor(),
     )
     return jsonify(_with_warnings(document, warnings)), 201
 
@@ -57,7 +55,7 @@ def upload_document():  # type: ignore[no-untyped-def]
 @api.get("/documents/<document_id>")
 def get_document(document_id: str):  # type: ignore[no-untyped-def]
     """Return a document with its versions."""
-    return jsonify(document_to_dict(svc.get_document(db(), document_id)))
+    return jsonify(document_to_dict(svc.get_document(db(), document_id, actor())))
 
 
 def _date_arg(name: str) -> dt.date | None:
@@ -101,41 +99,15 @@ def list_documents():  # type: ignore[no-untyped-def]
         after=request.args.get("after") or None,
         limit=_int_arg("limit", 50, 1, 500),
     )
-    page, next_after = svc.list_documents(db(), query)
+    page, next_after = svc.list_documents(db(), query, actor())
     return jsonify({"data": [document_to_dict(d, with_versions=False) for d in page],
                     "next_after": next_after})
 
 
 def _send_version(document_id: str, number: int | None) -> Response:
-    version, stream = svc.open_version(db(), runtime().blobs, document_id=document_id, number=number)
-    etag = f'"{version.sha256}"'
-    if request.if_none_match.contains(version.sha256):
-        stream.close()
-        return Response(status=304, headers={"ETag": etag})
-
-    def chunks():  # type: ignore[no-untyped-def]
-        with stream:
-            while chunk := stream.read(CHUNK):
-                yield chunk
-
-    filename = version.filename or f"{document_id}-v{version.number}.pdf"
-    return Response(
-        stream_with_context(chunks()),
-        mimetype=version.media_type,
-        headers={
-            "ETag": etag,
-            "Content-Length": str(version.size),
-            "Content-Disposition": _attachment(filename),
-            "X-Content-SHA256": version.sha256,
-        },
-    )
-
-
-def _attachment(filename: str) -> str:
-    from urllib.parse import quote
-
-    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "")
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    version, stream = svc.open_version(db(), runtime().blobs, document_id=document_id, number=number,
+                                       actor=actor())
+    return version_response(version, stream, document_id)
 
 
 @api.get("/documents/<document_id>/content")
@@ -154,6 +126,15 @@ def version_content(document_id: str, number: int):  # type: ignore[no-untyped-d
 def register_document(document_id: str):  # type: ignore[no-untyped-def]
     """Give the document its number in the outgoing or incoming register (idempotent)."""
     document, warnings = svc.register_document(
-        db(), document_id=document_id, actor=None, zone=runtime().settings.zone
+        db(), document_id=document_id, actor=actor(), zone=runtime().settings.zone
     )
     return jsonify(_with_warnings(document, warnings))
+
+
+@api.get("/documents/<document_id>/history")
+def document_history(document_id: str):  # type: ignore[no-untyped-def]
+    """Return the document's audit entries in order (auditors and the owning clerks)."""
+    from docsvc.services.audit import entry_to_dict
+
+    entries = svc.history(db(), document_id=document_id, actor=actor())
+    return jsonify({"document_id": document_id, "data": [entry_to_dict(e) for e in entries]})

@@ -89,6 +89,42 @@ PATHS: dict[str, Any] = {
         "parameters": [_DOC_ID],
         "responses": {"200": _json(_ref("DocumentWithWarnings")), **_errors(401, 403, 404, 503)},
     }},
+    "/documents/{document_id}/history": {"get": {
+        "summary": "The document's audit entries in order (auditors, owning clerks)",
+        "parameters": [_DOC_ID],
+        "responses": {"200": _json({"type": "object", "properties": {
+            "data": {"type": "array", "items": _ref("AuditEntry")}}}), **_errors(401, 403, 404)},
+    }},
+    "/users": {
+        "get": {"summary": "People of the administrator's organisation (admin)",
+                "responses": {"200": _json({"type": "object"}), **_errors(401, 403)}},
+        "post": {"summary": "Create a person (admin)",
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "required": ["username", "roles"], "properties": {
+                         "username": {"type": "string"}, "full_name": {"type": "string"},
+                         "organ_id": {"type": "string"}, "password": {"type": "string"},
+                         "roles": {"type": "array", "items": {"type": "string", "enum": [
+                             "clerk", "signer", "auditor", "admin"]}},
+                         "clearance": {"type": "string",
+                                       "enum": ["none", "mat", "toi_mat", "tuyet_mat"]},
+                         "audits_subordinates": {"type": "boolean"}}}}}},
+                 "responses": {"201": _json({"type": "object"}, "Created"),
+                               **_errors(400, 401, 403, 409)}},
+    },
+    "/users/{username}/tokens": {"post": {
+        "summary": "Issue a token for a person (admin); shown in this response only",
+        "parameters": [{"name": "username", "in": "path", "required": True,
+                        "schema": {"type": "string"}}],
+        "responses": {"201": _json({"type": "object", "properties": {
+            "id": {"type": "integer"}, "token": {"type": "string"},
+            "prefix": {"type": "string"}}}, "Created"), **_errors(400, 401, 403, 404)},
+    }},
+    "/tokens/{token_id}": {"delete": {
+        "summary": "Revoke a token (admin)",
+        "parameters": [{"name": "token_id", "in": "path", "required": True,
+                        "schema": {"type": "integer"}}],
+        "responses": {"200": _json({"type": "object"}), **_errors(401, 403, 404)},
+    }},
     "/registers/{kind}": {"get": {
         "summary": "The outgoing or incoming register of a year, in number order",
         "parameters": [
@@ -154,6 +190,11 @@ COMPONENTS: dict[str, Any] = {
             "number_notation": {"type": ["string", "null"]},
             **_METADATA_PROPERTIES,
             "versions": {"type": "array", "items": _ref("Version")}}},
+        "AuditEntry": {"type": "object", "properties": {
+            "seq": {"type": "integer"}, "at": {"type": "string"}, "actor": {"type": "string"},
+            "action": {"type": "string"}, "object_id": {"type": ["string", "null"]},
+            "content_sha256": {"type": ["string", "null"]}, "outcome": {"type": "string"},
+            "prev_hash": {"type": "string"}, "entry_hash": {"type": "string"}}},
         "Warning": {"type": "object", "properties": {
             "code": {"type": "string"}, "message": {"type": "string"},
             "details": {"type": "object"}}},

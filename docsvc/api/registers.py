@@ -8,7 +8,7 @@ import io
 
 from flask import Response, jsonify, request
 
-from docsvc.api import api, db, runtime
+from docsvc.api import actor, api, db, runtime
 from docsvc.api.documents import _int_arg
 from docsvc.api.serialize import register_row_to_dict
 from docsvc.errors import NotFoundError
@@ -26,9 +26,9 @@ def register_rows(kind: str):  # type: ignore[no-untyped-def]
     year = _int_arg("year", dt.datetime.now(settings.zone).year, 1900, 9999)
     secret = request.args.get("secret") in ("1", "true")
     register = _KINDS[kind][1 if secret else 0]
-    organ_id = request.args.get("organ_id") or settings.organ_id
+    organ_id = request.args.get("organ_id") or actor().organ_id or settings.organ_id
     rows = [register_row_to_dict(e) for e in
-            svc.register_rows(db(), organ_id=organ_id, register=register, year=year)]
+            svc.register_rows(db(), organ_id=organ_id, register=register, year=year, actor=actor())]
     best = request.accept_mimetypes.best_match(["application/json", "text/csv"])
     if best == "text/csv" or request.args.get("format") == "csv":
         return _csv(rows, f"so-{'di' if kind == 'outgoing' else 'den'}-{organ_id}-{year}.csv")

@@ -17,9 +17,10 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from docsvc.errors import BadRequestError, NotFoundError
+from docsvc.errors import BadRequestError, NotFoundError, PermissionDeniedError
 from docsvc.metadata import Metadata, fold, search_text
 from docsvc.models import (
+    SECRECY_ORDER,
     Document,
     DocumentVersion,
     RegisterCounter,
@@ -29,6 +30,16 @@ from docsvc.models import (
     register_for,
 )
 from docsvc.pdf import PDF_MEDIA_TYPE, inspect_pdf
+from docsvc.security import (
+    Actor,
+    can_create_in,
+    can_read,
+    can_read_registers,
+    can_write,
+    is_cleared_for,
+    readable_organs,
+)
+from docsvc.services import audit
 from docsvc.storage import BlobStore, read_verified
 
 
@@ -68,7 +79,7 @@ def store_version(
     *,
     kind: str,
     filename: str | None,
-    actor: str | None,
+    actor: Actor,
     sha256: str,
     size: int,
     media_type: str = PDF_MEDIA_TYPE,
@@ -79,7 +90,7 @@ def store_version(
     number = len(document.versions) + 1
     version = DocumentVersion(
         document=document, number=number, kind=kind, sha256=sha256, size=size,
-        media_type=media_type, filename=filename, blob_key=info.key, created_by=actor,
+        media_type=media_type, filename=filename, blob_key=info.key, created_by=actor.label,
     )
     session.add(version)
     return version
@@ -93,13 +104,16 @@ def upload_document(
     filename: str | None,
     metadata: Metadata,
     owner_organ_id: str,
-    actor: str | None,
+    actor: Actor,
 ) -> tuple[Document, list[Warning_]]:
     """Create a draft document from a PDF and its metadata.
 
-    Raises ``UnsupportedMediaTypeError`` (not a PDF), ``InvalidPdfError`` (damaged),
+    Raises ``PermissionDeniedError`` (not a clerk of ``owner_organ_id``),
+    ``UnsupportedMediaTypeError`` (not a PDF), ``InvalidPdfError`` (damaged),
     ``StorageUnavailableError`` (nothing is committed then).
     """
+    if not can_create_in(actor, owner_organ_id):
+        deny(session, actor, "document.upload", organ_id=owner_organ_id)
     hashed = getattr(stream, "sha256", None)  # an api.uploads.HashingSpool hashed it already
     info = inspect_pdf(stream, known=(hashed, stream.size) if isinstance(hashed, str) else None)
     fields = {k: getattr(metadata, k) for k in Metadata.__dataclass_fields__ if k != "owner_organ_id"}
@@ -108,7 +122,7 @@ def upload_document(
         owner_organ_id=owner_organ_id,
         status="draft",
         search_text=search_text(metadata.subject, metadata.code_number, metadata.code_notation),
-        created_by=actor,
+        created_by=actor.label,
         **fields,
     )
     if document.page_amount is None:
@@ -123,6 +137,9 @@ def upload_document(
     if info.encrypted:
         warnings.append(Warning_("encrypted_pdf", "Tệp PDF được mã hóa: không ký số được. / "
                                  "The PDF is encrypted: it cannot be signed."))
+    audit.record(session, actor, "document.upload", object_type="document", object_id=document.id,
+                 content_sha256=info.sha256, organ_id=owner_organ_id,
+                 details={"size": info.size, "warnings": [w.code for w in warnings]})
     session.commit()
     return document, warnings
 
@@ -152,12 +169,35 @@ def duplicate_warnings(session: Session, document: Document) -> list[Warning_]:
     )]
 
 
-def get_document(session: Session, document_id: str) -> Document:
-    """Return the document or raise ``NotFoundError``."""
+def deny(session: Session, actor: Actor, action: str, *, document: Document | None = None,
+         organ_id: str | None = None) -> None:
+    """Record a refused action, then raise ``PermissionDeniedError``."""
+    session.rollback()
+    audit.record(session, actor, action, object_type="document" if document else None,
+                 object_id=document.id if document else None, outcome="denied",
+                 organ_id=organ_id or (document.owner_organ_id if document else None))
+    session.commit()
+    raise PermissionDeniedError()
+
+
+def _not_found(document_id: str) -> NotFoundError:
+    return NotFoundError("Không tìm thấy văn bản.", "Document not found.",
+                         details={"document_id": document_id})
+
+
+def get_document(session: Session, document_id: str, actor: Actor) -> Document:
+    """Return the document the actor may read, or raise ``NotFoundError`` (existence not revealed).
+
+    Reads of secret documents are recorded in the audit trail.
+    """
     document = session.get(Document, document_id)
-    if document is None:
-        raise NotFoundError("Không tìm thấy văn bản.", "Document not found.",
-                            details={"document_id": document_id})
+    if document is None or not can_read(actor, document):
+        raise _not_found(document_id)
+    if document.is_secret:
+        audit.record(session, actor, "document.read_secret", object_type="document",
+                     object_id=document.id, organ_id=document.owner_organ_id,
+                     details={"secrecy": document.secrecy})
+        session.commit()
     return document
 
 
@@ -181,7 +221,7 @@ def _next_number(session: Session, organ_id: str, register: str, year: int) -> i
 
 
 def register_document(
-    session: Session, *, document_id: str, actor: str | None, zone: ZoneInfo,
+    session: Session, *, document_id: str, actor: Actor, zone: ZoneInfo,
     now: dt.datetime | None = None,
 ) -> tuple[Document, list[Warning_]]:
     """Enter the document in its register and give it its number; registering twice is a no-op.
@@ -190,9 +230,10 @@ def register_document(
     ones from their own sequence); incoming documents get the next số đến and today's ngày đến.
     """
     document = session.get(Document, document_id, with_for_update=True, populate_existing=True)
-    if document is None:
-        raise NotFoundError("Không tìm thấy văn bản.", "Document not found.",
-                            details={"document_id": document_id})
+    if document is None or not can_read(actor, document):
+        raise _not_found(document_id)
+    if not can_write(actor, document):
+        deny(session, actor, "document.register", document=document)
     if document.status == "registered":
         session.commit()  # release the row lock; the number stays what it was
         return document, []
@@ -221,10 +262,13 @@ def register_document(
     document.registered_at = now
     session.add(RegisterEntry(
         organ_id=document.owner_organ_id, register=register, year=today.year, number=number,
-        document_id=document.id, registered_on=today, registered_at=now, registered_by=actor,
+        document_id=document.id, registered_on=today, registered_at=now, registered_by=actor.label,
     ))
     session.flush()
     warnings.extend(duplicate_warnings(session, document))
+    audit.record(session, actor, "document.register", object_type="document", object_id=document.id,
+                 content_sha256=document.latest_version.sha256, organ_id=document.owner_organ_id,
+                 details={"register": register, "year": today.year, "number": number})
     session.commit()
     return document, warnings
 
@@ -245,9 +289,20 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
                               details={"after": cursor}) from exc
 
 
-def list_documents(session: Session, query: DocumentQuery) -> tuple[Sequence[Document], str | None]:
-    """Return one page of the registry, newest first, and the cursor of the next page."""
+def list_documents(
+    session: Session, query: DocumentQuery, actor: Actor
+) -> tuple[Sequence[Document], str | None]:
+    """Return one page of the documents the actor may read, newest first, and the next cursor."""
     stmt = select(Document)
+    if actor.kind != "operator":
+        if actor.kind == "system":
+            raise PermissionDeniedError(
+                "Hệ thống liên thông nhận văn bản qua hộp thư trao đổi, không qua sổ đăng ký.",
+                "Linked systems receive documents through the exchange inbox, not the registry.")
+        visible_levels = [lvl for lvl, rank in SECRECY_ORDER.items()
+                          if rank <= SECRECY_ORDER.get(actor.clearance, 0)]
+        stmt = stmt.where(Document.owner_organ_id.in_(sorted(readable_organs(actor))),
+                          Document.secrecy.in_(visible_levels))
     if query.q:
         for word in fold(query.q).split():
             escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -279,10 +334,10 @@ def list_documents(session: Session, query: DocumentQuery) -> tuple[Sequence[Doc
 
 
 def open_version(
-    session: Session, blobs: BlobStore, *, document_id: str, number: int | None = None
+    session: Session, blobs: BlobStore, *, document_id: str, actor: Actor, number: int | None = None
 ) -> tuple[DocumentVersion, BinaryIO]:
     """Return a version (the latest by default) and its bytes, checked against their hash."""
-    document = get_document(session, document_id)
+    document = get_document(session, document_id, actor)
     if number is None:
         version = document.latest_version
     else:
@@ -294,17 +349,33 @@ def open_version(
 
 
 def register_rows(
-    session: Session, *, organ_id: str, register: str, year: int
+    session: Session, *, organ_id: str, register: str, year: int, actor: Actor
 ) -> Sequence[RegisterEntry]:
     """Return the lines of one register of one agency for one year, in number order."""
-    return session.execute(
+    if not can_read_registers(actor, organ_id):
+        raise PermissionDeniedError()
+    if register == "outgoing_secret" and actor.kind == "user" and actor.clearance == "none":
+        raise PermissionDeniedError("Sổ văn bản mật chỉ dành cho người được phép.",
+                                    "The secret register is for cleared people only.")
+    rows = session.execute(
         select(RegisterEntry)
         .where(RegisterEntry.organ_id == organ_id, RegisterEntry.register == register,
                RegisterEntry.year == year)
         .order_by(RegisterEntry.number)
     ).scalars().all()
+    return [row for row in rows if is_cleared_for(actor, row.document)]
 
 
 def count_documents(session: Session) -> int:
     """Return how many documents the registry holds."""
     return session.execute(select(func.count()).select_from(Document)).scalar_one()
+
+
+def history(session: Session, *, document_id: str, actor: Actor) -> Sequence[Any]:
+    """Return the audit entries of a document, for auditors and its owning clerks."""
+    from docsvc.security import can_read_history
+
+    document = get_document(session, document_id, actor)
+    if not can_read_history(actor, document):
+        raise PermissionDeniedError()
+    return audit.document_history(session, document_id)

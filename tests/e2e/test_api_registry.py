@@ -16,6 +16,7 @@ from docsvc.config import Settings
 from docsvc.db import upgrade
 from docsvc.samples import notice_pdf
 from docsvc.storage import LocalBlobStore
+from tests.conftest import make_user
 
 
 def post_document(client, metadata, pdf=None, filename="tb-185.pdf"):
@@ -39,7 +40,7 @@ def test_clerk_uploads_registers_finds_and_downloads(client, notice_metadata):
     assert doc["versions"] == [{
         "number": 1, "kind": "original", "sha256": hashlib.sha256(pdf).hexdigest(),
         "size": len(pdf), "media_type": "application/pdf", "filename": "tb-185.pdf",
-        "created_by": None, "created_at": doc["versions"][0]["created_at"]}]
+        "created_by": "user:vanthu", "created_at": doc["versions"][0]["created_at"]}]
 
     registered = client.post(f"/api/v1/documents/{doc['id']}/register")
     assert registered.status_code == 200
@@ -153,6 +154,7 @@ def test_storage_down_is_503_and_nothing_committed(tmp_path, notice_metadata):
     runtime = build_runtime(settings, blobs=LocalBlobStore(not_a_folder))
     upgrade(runtime.engine)
     client = create_app(runtime=runtime).test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {make_user(runtime, 'vt', ['clerk'])}"
     assert_error(post_document(client, notice_metadata), 503, "storage_unavailable")
     assert client.get("/api/v1/documents").json["data"] == []
     assert client.get("/api/v1/health").status_code == 503
@@ -164,6 +166,7 @@ def test_database_down_is_503(tmp_path, notice_metadata):
     url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/docsvc"
     settings = Settings(env="test", data_dir=tmp_path, database_url=url, db_timeout_seconds=2)
     client = create_app(runtime=build_runtime(settings, blobs=None)).test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = "Bearer dsv_any-token-needs-the-database"
     assert_error(post_document(client, notice_metadata), 503, "database_unavailable")
     assert_error(client.get("/api/v1/documents"), 503, "database_unavailable")
     health = client.get("/api/v1/health")

@@ -100,6 +100,10 @@ def test_serve_runs_gunicorn_and_answers(tmp_path):
     env = {**os.environ, "DOCSVC_DATA_DIR": str(tmp_path / "var")}
     subprocess.run([sys.executable, "-m", "docsvc", "init"], env=env, check=True,
                    capture_output=True)
+    subprocess.run([sys.executable, "-m", "docsvc", "users", "add", "vt", "--role", "clerk",
+                    "--org", "000.00.00.H48"], env=env, check=True, capture_output=True)
+    token = subprocess.run([sys.executable, "-m", "docsvc", "tokens", "issue", "vt"], env=env,
+                           check=True, capture_output=True, text=True).stdout.strip()
     server = subprocess.Popen(
         [sys.executable, "-m", "docsvc", "serve", "--port", str(port), "--workers", "2"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -116,7 +120,8 @@ def test_serve_runs_gunicorn_and_answers(tmp_path):
             notice_pdf(), f"\r\n--{boundary}--\r\n".encode()])
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/api/v1/documents", data=body, method="POST",
-            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}",
+                     "Authorization": f"Bearer {token}"})
         with urllib.request.urlopen(request) as response:
             assert response.status == 201
             assert json.load(response)["subject"] == NOTICE_METADATA["subject"]
@@ -125,3 +130,34 @@ def test_serve_runs_gunicorn_and_answers(tmp_path):
         output = server.communicate(timeout=20)[0].decode()
     assert "gunicorn" in output.lower() or "Booting worker" in output
     assert Path(tmp_path / "var" / "docsvc.sqlite3").exists()
+
+
+def test_cli_people_tokens_systems_and_audit(runner, tmp_path):
+    import sqlite3
+
+    invoke(runner, "init")
+    added = runner.invoke(main, ["users", "add", "vt", "--role", "clerk", "--org", "000.00.00.H48",
+                                 "--name", "Nguyễn Văn Thư", "--password-stdin"],
+                          input="mat-khau-rat-dai\n")
+    assert added.exit_code == 0, added.output
+    issued = runner.invoke(main, ["tokens", "issue", "vt"])
+    token = issued.stdout.strip()
+    assert issued.exit_code == 0 and token.startswith("dsv_") and "\n" not in token
+    system = runner.invoke(main, ["systems", "add", "000.01.01.H48", "--name", "UBND xã Tịnh Ấn"])
+    assert system.exit_code == 0 and system.stdout.strip().startswith("dsv_")
+    listed = invoke(runner, "tokens", "list", "vt").stdout
+    assert "active" in listed and token not in listed
+    assert invoke(runner, "tokens", "revoke", token).exit_code == 0
+    assert "revoked" in invoke(runner, "tokens", "list", "vt").stdout
+
+    intact = invoke(runner, "audit", "verify")
+    assert intact.exit_code == 0 and "intact: 5 entries" in intact.stdout
+    anchor = json.loads(invoke(runner, "audit", "anchor").stdout)
+    assert anchor["entries"] == 5 and len(anchor["head_hash"]) == 64
+
+    db = sqlite3.connect(tmp_path / "var" / "docsvc.sqlite3")
+    db.execute("UPDATE audit_entries SET outcome = 'failure' WHERE seq = 2")
+    db.commit()
+    db.close()
+    broken = invoke(runner, "audit", "verify")
+    assert broken.exit_code == 1 and "BROKEN at entry 2" in broken.stdout

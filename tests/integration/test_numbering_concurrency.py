@@ -15,6 +15,7 @@ from docsvc.samples import notice_pdf
 from docsvc.services import documents as svc
 from docsvc.storage import MemoryBlobStore
 from tests.conftest import NOTICE_METADATA
+from tests.unit.test_registry import CLERK
 
 WORKERS = 24
 
@@ -27,19 +28,19 @@ def test_concurrent_registrations_are_gapless(sessions):
         for i in range(WORKERS):
             doc, _ = svc.upload_document(
                 session, blobs, stream=io.BytesIO(notice_pdf([f"doc {i}"])), filename=None,
-                metadata=meta, owner_organ_id=meta.organ_id, actor="vt")
+                metadata=meta, owner_organ_id=meta.organ_id, actor=CLERK)
             ids.append(doc.id)
     barrier = threading.Barrier(WORKERS)
 
     def register(doc_id: str, twice: bool) -> str:
         barrier.wait()
         with sessions() as session:
-            doc, _ = svc.register_document(session, document_id=doc_id, actor="vt",
+            doc, _ = svc.register_document(session, document_id=doc_id, actor=CLERK,
                                            zone=ZoneInfo("Asia/Ho_Chi_Minh"))
             number = doc.code_number
         if twice:  # an impatient clerk presses the button again
             with sessions() as session:
-                again, _ = svc.register_document(session, document_id=doc_id, actor="vt",
+                again, _ = svc.register_document(session, document_id=doc_id, actor=CLERK,
                                                  zone=ZoneInfo("Asia/Ho_Chi_Minh"))
                 assert again.code_number == number
         return number

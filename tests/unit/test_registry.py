@@ -12,28 +12,40 @@ from docsvc.errors import (
     BlobCorruptedError,
     InvalidPdfError,
     NotFoundError,
+    PermissionDeniedError,
     StorageUnavailableError,
     UnsupportedMediaTypeError,
 )
 from docsvc.metadata import parse_metadata
 from docsvc.models import Document, DocumentVersion, RegisterEntry
 from docsvc.samples import notice_pdf
+from docsvc.security import Actor
 from docsvc.services import documents as svc
 from docsvc.storage import LocalBlobStore
 from tests.conftest import NOTICE_METADATA
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
+CLERK = Actor(kind="user", name="vanthu", organ_id="000.00.00.H48", roles=frozenset({"clerk"}))
+SO_NOI_VU_CLERK = Actor(kind="user", name="snv", organ_id="000.00.53.H48", roles=frozenset({"clerk"}))
 
 
 def upload(session, blobs, pdf=None, **changes):
     meta = parse_metadata({**NOTICE_METADATA, **changes})
     owner = meta.owner_organ_id or (meta.organ_id if meta.direction == "outgoing" else "000.00.00.H48")
+    actor = CLERK if owner == CLERK.organ_id else SO_NOI_VU_CLERK
     return svc.upload_document(session, blobs, stream=io.BytesIO(pdf or notice_pdf()),
-                               filename="tb.pdf", metadata=meta, owner_organ_id=owner, actor="vt")
+                               filename="tb.pdf", metadata=meta, owner_organ_id=owner, actor=actor)
+
+
+CLEARED_CLERK = Actor(kind="user", name="vtmat", organ_id="000.00.00.H48", roles=frozenset({"clerk"}),
+                      clearance="mat")
 
 
 def register(session, doc, when=None):
-    return svc.register_document(session, document_id=doc.id, actor="vt", zone=VN, now=when)
+    actor = CLERK if doc.owner_organ_id == CLERK.organ_id else SO_NOI_VU_CLERK
+    if doc.secrecy != "none":
+        actor = CLEARED_CLERK
+    return svc.register_document(session, document_id=doc.id, actor=actor, zone=VN, now=when)
 
 
 def test_upload_stores_bytes_then_row(session, blobs):
@@ -67,6 +79,18 @@ def test_secret_documents_have_their_own_sequence(session, blobs):
     assert (secret.code_number, normal.code_number) == ("01", "02")
     entry = session.execute(select(RegisterEntry).where(RegisterEntry.document_id == secret.id)).scalar_one()
     assert entry.register == "outgoing_secret"
+    # only people cleared for the level see it, in the registry and in the register
+    with pytest.raises(NotFoundError):
+        svc.get_document(session, secret.id, CLERK)
+    assert svc.get_document(session, secret.id, CLEARED_CLERK).id == secret.id
+    listed = {d.id for d in svc.list_documents(session, svc.DocumentQuery(), CLERK)[0]}
+    assert secret.id not in listed and normal.id in listed
+    year = entry.year
+    assert svc.register_rows(session, organ_id=CLERK.organ_id, register="outgoing_secret", year=year,
+                             actor=CLEARED_CLERK)[0].document_id == secret.id
+    with pytest.raises(PermissionDeniedError):
+        svc.register_rows(session, organ_id=CLERK.organ_id, register="outgoing_secret", year=year,
+                          actor=CLERK)
 
 
 def test_registering_twice_returns_the_same_number(session, blobs):
@@ -109,17 +133,17 @@ def test_duplicate_number_notation_and_issuer_is_warned(session, blobs):
 def test_search_ignores_diacritics_and_case(session, blobs):
     upload(session, blobs, subject="Về việc cải cách hành chính năm 2018")
     upload(session, blobs, subject="Thông báo lịch tiếp công dân")
-    page, _ = svc.list_documents(session, svc.DocumentQuery(q="CAI CACH hanh chinh"))
+    page, _ = svc.list_documents(session, svc.DocumentQuery(q="CAI CACH hanh chinh"), CLERK)
     assert [d.subject for d in page] == ["Về việc cải cách hành chính năm 2018"]
-    page, _ = svc.list_documents(session, svc.DocumentQuery(q="tiếp công"))
+    page, _ = svc.list_documents(session, svc.DocumentQuery(q="tiếp công"), CLERK)
     assert len(page) == 1
-    page, _ = svc.list_documents(session, svc.DocumentQuery(q="100%_"))
+    page, _ = svc.list_documents(session, svc.DocumentQuery(q="100%_"), CLERK)
     assert page == []
 
 
 def test_search_by_number_notation(session, blobs):
     doc, _ = register(session, upload(session, blobs)[0])
-    page, _ = svc.list_documents(session, svc.DocumentQuery(q="01/tb-ubnd"))
+    page, _ = svc.list_documents(session, svc.DocumentQuery(q="01/tb-ubnd"), CLERK)
     assert [d.id for d in page] == [doc.id]
 
 
@@ -129,31 +153,32 @@ def test_filters_and_cursor_pagination(session, blobs):
     query = svc.DocumentQuery(direction="outgoing", type_name="TB", limit=3)
     seen, after = [], None
     while True:
-        page, after = svc.list_documents(session, svc.DocumentQuery(**{**query.__dict__, "after": after}))
+        paged = svc.DocumentQuery(**{**query.__dict__, "after": after})
+        page, after = svc.list_documents(session, paged, CLERK)
         seen += [d.id for d in page]
         if after is None:
             break
     assert sorted(seen) == sorted(ids) and len(seen) == len(set(seen))
     page, _ = svc.list_documents(session, svc.DocumentQuery(
-        issued_from=dt.date(2018, 6, 3), issued_to=dt.date(2018, 6, 4)))
+        issued_from=dt.date(2018, 6, 3), issued_to=dt.date(2018, 6, 4)), CLERK)
     assert sorted(d.issued_date.day for d in page) == [3, 4]
     with pytest.raises(BadRequestError):
-        svc.list_documents(session, svc.DocumentQuery(after="not-a-cursor"))
+        svc.list_documents(session, svc.DocumentQuery(after="not-a-cursor"), CLERK)
 
 
 def test_versions_read_back_verified(session, blobs):
     pdf = notice_pdf(["v1"])
     doc, _ = upload(session, blobs, pdf)
-    version, stream = svc.open_version(session, blobs, document_id=doc.id)
+    version, stream = svc.open_version(session, blobs, document_id=doc.id, actor=CLERK)
     with stream:
         assert version.number == 1 and stream.read() == pdf
     blobs.overwrite(version.blob_key, pdf.replace(b"v1", b"v2"))
     with pytest.raises(BlobCorruptedError):
-        svc.open_version(session, blobs, document_id=doc.id, number=1)
+        svc.open_version(session, blobs, document_id=doc.id, number=1, actor=CLERK)
     with pytest.raises(NotFoundError):
-        svc.open_version(session, blobs, document_id=doc.id, number=2)
+        svc.open_version(session, blobs, document_id=doc.id, number=2, actor=CLERK)
     with pytest.raises(NotFoundError):
-        svc.get_document(session, "no-such-id")
+        svc.get_document(session, "no-such-id", CLERK)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,140 @@
+"""The tamper-evident audit trail: every state change appends one link of a hash chain.
+
+An entry is appended in the same transaction as the change it records, so both commit or
+neither does. Refused and failed actions are recorded in a transaction of their own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from docsvc.models import AuditEntry, AuditHead, utcnow
+from docsvc.security import Actor
+
+GENESIS = "0" * 64
+
+
+def _canonical(entry: AuditEntry) -> bytes:
+    """Return the bytes an entry's hash covers (every field but the hash itself)."""
+    at = entry.at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    fields = {
+        "seq": entry.seq, "at": at, "actor": entry.actor, "actor_kind": entry.actor_kind,
+        "organ_id": entry.organ_id, "action": entry.action, "object_type": entry.object_type,
+        "object_id": entry.object_id, "content_sha256": entry.content_sha256,
+        "outcome": entry.outcome, "details": entry.details or {}, "prev_hash": entry.prev_hash,
+    }
+    return json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    """Return the hash that chains ``entry`` to its predecessor."""
+    return hashlib.sha256(_canonical(entry)).hexdigest()
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    *,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    content_sha256: str | None = None,
+    outcome: str = "success",
+    organ_id: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append an entry in the caller's transaction (the caller commits)."""
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=1, seq=0, entry_hash=GENESIS)
+        session.add(head)
+        session.flush()
+    entry = AuditEntry(
+        seq=head.seq + 1, at=utcnow(), actor=actor.label,
+        actor_kind=actor.kind, organ_id=organ_id or actor.organ_id, action=action,
+        object_type=object_type, object_id=object_id, content_sha256=content_sha256,
+        outcome=outcome, details=details or {}, prev_hash=head.entry_hash,
+    )
+    entry.entry_hash = entry_hash(entry)
+    head.seq, head.entry_hash = entry.seq, entry.entry_hash
+    session.add(entry)
+    return entry
+
+
+def record_alone(sessions: sessionmaker[Session], actor: Actor, action: str, **kwargs: Any) -> None:
+    """Append an entry in a transaction of its own (for refusals and failures)."""
+    with sessions() as session:
+        record(session, actor, action, **kwargs)
+        session.commit()
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """Result of walking the chain: ``broken_at`` is the first bad sequence number, if any."""
+
+    entries: int
+    head_hash: str
+    broken_at: int | None = None
+    problem: str | None = None
+
+    @property
+    def is_intact(self) -> bool:
+        """Tell whether no entry was altered, removed or reordered."""
+        return self.broken_at is None
+
+
+def verify_chain(session: Session, *, batch: int = 1000) -> ChainReport:
+    """Walk the whole chain in order and report the first entry that does not fit."""
+    expected_prev, expected_seq, count = GENESIS, 1, 0
+    last_seq = 0
+    while True:
+        rows = session.execute(
+            select(AuditEntry).where(AuditEntry.seq > last_seq).order_by(AuditEntry.seq).limit(batch)
+        ).scalars().all()
+        for entry in rows:
+            if entry.seq != expected_seq:
+                return ChainReport(count, expected_prev, expected_seq,
+                                   f"entry {expected_seq} is missing (next is {entry.seq})")
+            if entry.prev_hash != expected_prev:
+                return ChainReport(count, expected_prev, entry.seq,
+                                   f"entry {entry.seq} does not follow entry {entry.seq - 1}")
+            if entry_hash(entry) != entry.entry_hash:
+                return ChainReport(count, expected_prev, entry.seq, f"entry {entry.seq} was altered")
+            expected_prev, expected_seq, count = entry.entry_hash, entry.seq + 1, count + 1
+            last_seq = entry.seq
+        if len(rows) < batch:
+            break
+        session.expunge_all()
+    head = session.get(AuditHead, 1)
+    head_seq, head_hash = (head.seq, head.entry_hash) if head else (0, GENESIS)
+    if (head_seq, head_hash) != (count, expected_prev):
+        return ChainReport(count, expected_prev, count + 1 if head_seq > count else head_seq,
+                           f"the chain ends at entry {count} but its head names entry {head_seq}")
+    return ChainReport(count, expected_prev)
+
+
+def document_history(session: Session, document_id: str) -> Sequence[AuditEntry]:
+    """Return the entries about one document, in order."""
+    return session.execute(
+        select(AuditEntry).where(AuditEntry.object_type == "document",
+                                 AuditEntry.object_id == document_id).order_by(AuditEntry.seq)
+    ).scalars().all()
+
+
+def entry_to_dict(entry: AuditEntry) -> dict[str, Any]:
+    """Return the JSON form of an entry."""
+    return {
+        "seq": entry.seq, "at": entry.at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+        "actor": entry.actor, "actor_kind": entry.actor_kind, "organ_id": entry.organ_id,
+        "action": entry.action, "object_type": entry.object_type, "object_id": entry.object_id,
+        "content_sha256": entry.content_sha256, "outcome": entry.outcome,
+        "details": entry.details or {}, "prev_hash": entry.prev_hash, "entry_hash": entry.entry_hash,
+    }

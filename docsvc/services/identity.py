@@ -1,0 +1,228 @@
+"""People, linked systems and their tokens: create them, authenticate requests, log in.
+
+Tokens are shown once and stored as SHA-256; passwords as Argon2id. Every change is audited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from docsvc.errors import AuthenticationError, BadRequestError, ConflictError, NotFoundError
+from docsvc.metadata import is_standard_organ_id, nfc
+from docsvc.models import (
+    ROLES,
+    SECRECY_LEVELS,
+    ApiToken,
+    LinkedSystem,
+    Organization,
+    User,
+    utcnow,
+)
+from docsvc.security import (
+    Actor,
+    check_password,
+    digests_match,
+    hash_password,
+    new_token,
+    token_digest,
+)
+from docsvc.services import audit
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = dt.timedelta(minutes=15)
+
+
+def _check_organ_id(organ_id: str, allowed: frozenset[str]) -> None:
+    if not (is_standard_organ_id(organ_id) or organ_id in allowed):
+        raise BadRequestError(f"Mã định danh cơ quan không hợp lệ: {organ_id}",
+                              f"Invalid OrganId: {organ_id}", details={"organ_id": organ_id})
+
+
+def add_user(
+    session: Session, actor: Actor, *, username: str, roles: Sequence[str], organ_id: str,
+    full_name: str = "", password: str | None = None, clearance: str = "none",
+    audits_subordinates: bool = False, allowed_organ_ids: frozenset[str] = frozenset(),
+) -> User:
+    """Create a person; raise ``ConflictError`` if the username is taken."""
+    bad_roles = sorted(set(roles) - set(ROLES))
+    if not roles or bad_roles:
+        raise BadRequestError("Vai trò không hợp lệ.", "Invalid roles.",
+                              details={"roles": list(roles), "allowed": list(ROLES)})
+    if clearance not in SECRECY_LEVELS:
+        raise BadRequestError("Mức độ mật không hợp lệ.", "Invalid clearance.",
+                              details={"clearance": clearance, "allowed": list(SECRECY_LEVELS)})
+    _check_organ_id(organ_id, allowed_organ_ids)
+    if session.execute(select(User).where(User.username == username)).scalar_one_or_none():
+        raise ConflictError("Tên đăng nhập đã tồn tại.", "Username already exists.",
+                            details={"username": username})
+    user = User(username=username, full_name=nfc(full_name), organ_id=organ_id,
+                roles=sorted(set(roles)), clearance=clearance, audits_subordinates=audits_subordinates,
+                password_hash=hash_password(password) if password else None)
+    session.add(user)
+    session.flush()
+    audit.record(session, actor, "user.create", object_type="user", object_id=username,
+                 organ_id=organ_id, details={"roles": user.roles, "clearance": clearance})
+    session.commit()
+    return user
+
+
+def get_user(session: Session, username: str) -> User:
+    """Return a person by username or raise ``NotFoundError``."""
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise NotFoundError("Không tìm thấy người dùng.", "User not found.",
+                            details={"username": username})
+    return user
+
+
+def issue_token(
+    session: Session, actor: Actor, *, username: str | None = None, system_id: int | None = None,
+    label: str | None = None, expires_in: dt.timedelta | None = None,
+) -> tuple[str, ApiToken]:
+    """Create a token for a person or a system; return it in clear (shown once) and its row."""
+    token = new_token()
+    row = ApiToken(token_sha256=token_digest(token), prefix=token[:10], label=label,
+                   expires_at=utcnow() + expires_in if expires_in else None)
+    if username is not None:
+        user = get_user(session, username)
+        row.user_id, owner, organ_id = user.id, f"user:{username}", user.organ_id
+    else:
+        system = session.get(LinkedSystem, system_id)
+        if system is None:
+            raise NotFoundError("Không tìm thấy hệ thống.", "System not found.",
+                                details={"system_id": system_id})
+        row.system_id, owner, organ_id = system.id, f"system:{system.id}", system.organ_id
+    session.add(row)
+    session.flush()
+    audit.record(session, actor, "token.issue", object_type="token", object_id=str(row.id),
+                 organ_id=organ_id, details={"owner": owner, "prefix": row.prefix,
+                                             "expires_at": row.expires_at.isoformat()
+                                             if row.expires_at else None})
+    session.commit()
+    return token, row
+
+
+def revoke_token(session: Session, actor: Actor, *, token_id: int | None = None,
+                 prefix: str | None = None) -> ApiToken:
+    """Revoke a token by id or by its shown prefix; revoking twice changes nothing."""
+    stmt = select(ApiToken)
+    stmt = stmt.where(ApiToken.id == token_id) if token_id is not None else stmt.where(
+        ApiToken.prefix == prefix)
+    rows = session.execute(stmt).scalars().all()
+    if len(rows) != 1:
+        raise NotFoundError("Không tìm thấy mã truy cập.", "Token not found.",
+                            details={"token_id": token_id, "prefix": prefix, "matches": len(rows)})
+    row = rows[0]
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        audit.record(session, actor, "token.revoke", object_type="token", object_id=str(row.id),
+                     details={"prefix": row.prefix})
+    session.commit()
+    return row
+
+
+def list_tokens(session: Session, username: str) -> Sequence[ApiToken]:
+    """Return the tokens of a person, newest first."""
+    user = get_user(session, username)
+    return session.execute(select(ApiToken).where(ApiToken.user_id == user.id)
+                           .order_by(ApiToken.id.desc())).scalars().all()
+
+
+def ensure_organization(session: Session, organ_id: str, name: str, parent_id: str | None = None) -> None:
+    """Add an organisation to the directory unless it is already there (no commit)."""
+    if session.get(Organization, organ_id) is None:
+        session.add(Organization(organ_id=organ_id, name=nfc(name), parent_id=parent_id))
+        session.flush()
+
+
+def add_system(
+    session: Session, actor: Actor, *, organ_id: str, name: str,
+    client_cert_sha256: str | None = None, xml_signing_cert: str | None = None,
+    allowed_organ_ids: frozenset[str] = frozenset(),
+) -> tuple[LinkedSystem, str]:
+    """Register a linked system for ``organ_id`` and give it a token (returned in clear once)."""
+    _check_organ_id(organ_id, allowed_organ_ids)
+    ensure_organization(session, organ_id, name)
+    system = LinkedSystem(organ_id=organ_id, name=nfc(name), client_cert_sha256=client_cert_sha256,
+                          xml_signing_cert=xml_signing_cert)
+    session.add(system)
+    session.flush()
+    audit.record(session, actor, "system.create", object_type="system", object_id=str(system.id),
+                 organ_id=organ_id, details={"name": system.name})
+    token, _ = issue_token(session, actor, system_id=system.id, label="system")
+    return system, token
+
+
+def subordinate_organs(session: Session, organ_id: str) -> frozenset[str]:
+    """Return every organisation below ``organ_id`` in the directory (any depth)."""
+    found: set[str] = set()
+    frontier = {organ_id}
+    while frontier:
+        children = set(session.execute(
+            select(Organization.organ_id).where(Organization.parent_id.in_(frontier))).scalars())
+        frontier = children - found - {organ_id}
+        found |= frontier
+    return frozenset(found)
+
+
+def actor_for_user(session: Session, user: User) -> Actor:
+    """Build the request's actor for a person."""
+    subordinates = (subordinate_organs(session, user.organ_id)
+                    if user.audits_subordinates and "auditor" in user.roles else frozenset())
+    return Actor(kind="user", name=user.username, organ_id=user.organ_id,
+                 roles=frozenset(user.roles), clearance=user.clearance,
+                 audits_subordinates=user.audits_subordinates, subordinate_organs=subordinates,
+                 user_id=user.id)
+
+
+def authenticate_token(session: Session, token: str) -> Actor:
+    """Return the actor of a bearer token; raise ``AuthenticationError`` if it is not valid now."""
+    digest = token_digest(token)
+    row = session.execute(select(ApiToken).where(ApiToken.token_sha256 == digest)).scalar_one_or_none()
+    now = utcnow()
+    if (row is None or not digests_match(row.token_sha256, digest) or row.revoked_at is not None
+            or (row.expires_at is not None and row.expires_at <= now)):
+        raise AuthenticationError()
+    if row.user is not None:
+        if not row.user.active:
+            raise AuthenticationError()
+        return actor_for_user(session, row.user)
+    system = row.system
+    if system is None or not system.active:
+        raise AuthenticationError()
+    return Actor(kind="system", name=f"{system.id}:{system.name}", organ_id=system.organ_id,
+                 system_id=system.id)
+
+
+def login(session: Session, username: str, password: str, *, now: dt.datetime | None = None) -> User:
+    """Check a password; lock the account for 15 minutes after 5 failures in a row."""
+    now = now or utcnow()
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    anonymous = Actor(kind="user", name=username, organ_id=user.organ_id if user else None)
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        check_password(None, password)
+        audit.record(session, anonymous, "login", object_type="user", object_id=username,
+                     outcome="refused", details={"reason": "locked"})
+        session.commit()
+        raise AuthenticationError("Tài khoản tạm khóa do đăng nhập sai nhiều lần; thử lại sau.",
+                                  "Account locked after repeated failures; try again later.",
+                                  details={"reason": "locked"})
+    if user is None or not user.active or not check_password(user.password_hash, password):
+        if user is not None:
+            user.failed_logins += 1
+            if user.failed_logins >= MAX_FAILED_LOGINS:
+                user.locked_until = now + LOCKOUT
+                user.failed_logins = 0
+        audit.record(session, anonymous, "login", object_type="user", object_id=username,
+                     outcome="failure")
+        session.commit()
+        raise AuthenticationError("Sai tên đăng nhập hoặc mật khẩu.", "Wrong username or password.")
+    user.failed_logins = 0
+    user.locked_until = None
+    audit.record(session, anonymous, "login", object_type="user", object_id=username)
+    session.commit()
+    return user
