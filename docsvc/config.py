@@ -45,6 +45,17 @@ class Settings:
     """OrganId of the agency this instance serves (the default owner of incoming documents)."""
     organ_id_allow: frozenset[str] = frozenset()
     """Non-standard OrganIds accepted anyway (``vxp.saas.03``, ``H37.DN.001`` seen in the wild)."""
+    trust_dirs: tuple[Path, ...] = ()
+    """Folders of trust anchors (PEM/DER), extra intermediates and CRLs (``:``-separated)."""
+    tsa_url: str = ""
+    """RFC 3161 timestamp authority; with it signatures default to B-LT, without to B-B."""
+    revocation_fetching: bool = False
+    """Fetch OCSP/CRL online while signing and verifying (with timeouts); off = embedded only."""
+    network_timeout_seconds: float = 10.0
+    pkcs11_module: str = ""
+    """PKCS#11 library for token-held keys (e.g. /usr/lib/softhsm/libsofthsm2.so)."""
+    exchange_lease_seconds: int = 300
+    """How long a pulled, unacknowledged message stays hidden from the inbox."""
     secret_key: str = field(default="", repr=False)
     """Signs web sessions; in development a random key is kept in ``data_dir/secret_key``."""
     db_timeout_seconds: float = 10.0
@@ -61,6 +72,11 @@ class Settings:
     def effective_blob_dir(self) -> Path:
         """Return the local blob folder."""
         return self.blob_dir or self.data_dir / "blobs"
+
+    @property
+    def pki_dir(self) -> Path:
+        """Return the folder of the demo PKI (``docsvc pki demo``)."""
+        return self.data_dir / "pki"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -121,6 +137,12 @@ class Settings:
             db_timeout_seconds=get_number("DB_TIMEOUT_SECONDS", cls.db_timeout_seconds, float),
             log_level=get("LOG_LEVEL", "INFO").upper(),
             secret_key=get("SECRET_KEY"),
+            trust_dirs=tuple(Path(p) for p in get("TRUST_DIRS").split(":") if p.strip()),
+            tsa_url=get("TSA_URL"),
+            revocation_fetching=get_bool("REVOCATION_FETCHING", False),
+            network_timeout_seconds=get_number("NETWORK_TIMEOUT_SECONDS", 10.0, float),
+            pkcs11_module=get("PKCS11_MODULE"),
+            exchange_lease_seconds=int(get_number("EXCHANGE_LEASE_SECONDS", 300, int)),
         )
         problems.extend(settings.problems())
         if problems:
@@ -152,6 +174,13 @@ class Settings:
             problems.append("DOCSVC_SECRET_KEY: production needs a random key of 32+ characters")
         if self.env == "production" and not self.database_url:
             problems.append("DOCSVC_DATABASE_URL: production needs PostgreSQL, not the SQLite default")
+        for folder in self.trust_dirs:
+            if not folder.is_dir():
+                problems.append(f"DOCSVC_TRUST_DIRS: {folder} is not a folder")
+        if self.tsa_url and not self.tsa_url.startswith(("http://", "https://")):
+            problems.append("DOCSVC_TSA_URL: an http(s) URL")
+        if self.pkcs11_module and not Path(self.pkcs11_module).is_file():
+            problems.append(f"DOCSVC_PKCS11_MODULE: {self.pkcs11_module} does not exist")
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):

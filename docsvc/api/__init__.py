@@ -117,4 +117,12 @@ def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
     return error_response(DocsvcError())
 
 
-from docsvc.api import admin, documents, meta, registers  # noqa: E402,F401  (routes register themselves)
+from docsvc.api import (  # noqa: E402,F401  (routes register themselves)
+    admin,
+    documents,
+    exchange,
+    meta,
+    registers,
+    signatures,
+    verification,
+)

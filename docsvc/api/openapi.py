@@ -204,6 +204,16 @@ COMPONENTS: dict[str, Any] = {
 }
 
 
+def _all_paths() -> dict[str, Any]:
+    """Return the registry's paths plus those each area module declares in OPENAPI_PATHS."""
+    from docsvc.api import exchange, signatures, verification
+
+    paths = dict(PATHS)
+    for module in (signatures, verification, exchange):
+        paths.update(module.OPENAPI_PATHS)
+    return paths
+
+
 def openapi_document() -> dict[str, Any]:
     """Return the OpenAPI document."""
     return {
@@ -213,6 +223,6 @@ def openapi_document() -> dict[str, Any]:
                                 "(Nghị định 30/2020, edXML QCVN 102)."},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": PATHS,
+        "paths": _all_paths(),
         "components": COMPONENTS,
     }

@@ -24,6 +24,9 @@ from docsvc.samples import notice_pdf
 from docsvc.security import OPERATOR
 from docsvc.services.identity import add_system, ensure_organization
 from tests.conftest import NOTICE_METADATA, make_user
+from tests.e2e.authz import exchange as authz_exchange
+from tests.e2e.authz import signing as authz_signing
+from tests.e2e.authz import verification as authz_verification
 
 PROVINCE, OWN, SIBLING = "000.00.00.H48", "000.01.01.H48", "000.01.02.H48"
 ORGS = {"own": OWN, "parent": PROVINCE, "sibling": SIBLING}
@@ -77,6 +80,11 @@ TABLE = {
 }
 SUCCESS = {("POST", "/api/v1/documents"): 201, ("POST", "/api/v1/users"): 201,
            ("POST", "/api/v1/users/<username>/tokens"): 201}
+
+
+for _area in (authz_signing, authz_verification, authz_exchange):
+    TABLE.update(_area.TABLE)
+    SUCCESS.update(_area.SUCCESS)
 
 
 def expected(method: str, rule_: str, caller: str, org: str) -> int:

@@ -66,7 +66,7 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="heads", show_default=True)
 @pass_ctx
 def db_upgrade(ctx: _Context, revision: str) -> None:
     """Apply the Alembic migrations up to REVISION."""
@@ -367,3 +367,7 @@ def audit_anchor(ctx: _Context) -> None:
         raise click.ClickException(f"audit chain broken at entry {report.broken_at}: {report.problem}")
     click.echo(json.dumps({"entries": report.entries, "head_hash": report.head_hash,
                            "at": dt.datetime.now(dt.UTC).isoformat()}))
+
+
+# Commands of other areas live in their own modules and attach themselves to ``main``.
+from docsvc.cli import exchange, signing, verification  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""CLI commands of the exchange area, attached to ``docsvc.cli.main``."""

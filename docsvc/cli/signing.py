@@ -1,0 +1,1 @@
+"""CLI commands of the signing area, attached to ``docsvc.cli.main``."""

@@ -1,0 +1,1 @@
+"""CLI commands of the verification area, attached to ``docsvc.cli.main``."""

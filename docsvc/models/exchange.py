@@ -1,0 +1,3 @@
+"""Exchange models (filled by the exchange work; see docsvc/models/__init__.py)."""
+
+__all__: list[str] = []

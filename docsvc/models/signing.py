@@ -1,0 +1,3 @@
+"""Signing models (filled by the signing work; see docsvc/models/__init__.py)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Verification models (filled by the verification work; see docsvc/models/__init__.py)."""
+
+__all__: list[str] = []
