@@ -54,6 +54,8 @@ class Settings:
     network_timeout_seconds: float = 10.0
     pkcs11_module: str = ""
     """PKCS#11 library for token-held keys (e.g. /usr/lib/softhsm/libsofthsm2.so)."""
+    client_cert_header: str = ""
+    """Header in which a TLS-terminating proxy passes the client certificate (URL-escaped PEM)."""
     exchange_lease_seconds: int = 300
     """How long a pulled, unacknowledged message stays hidden from the inbox."""
     secret_key: str = field(default="", repr=False)
@@ -142,6 +144,7 @@ class Settings:
             revocation_fetching=get_bool("REVOCATION_FETCHING", False),
             network_timeout_seconds=get_number("NETWORK_TIMEOUT_SECONDS", 10.0, float),
             pkcs11_module=get("PKCS11_MODULE"),
+            client_cert_header=get("CLIENT_CERT_HEADER"),
             exchange_lease_seconds=int(get_number("EXCHANGE_LEASE_SECONDS", 300, int)),
         )
         problems.extend(settings.problems())

@@ -35,6 +35,8 @@ class Actor:
     """OrganIds below ``organ_id`` in the directory (filled for auditors granted them)."""
     user_id: int | None = None
     system_id: int | None = None
+    client_cert_sha256: str | None = None
+    """For a linked system: the SHA-256 of the TLS client certificate it must present."""
 
     def has_role(self, role: str) -> bool:
         """Tell whether the actor is a person with ``role``."""
@@ -139,3 +141,18 @@ def can_read_history(actor: Actor, document: Document) -> bool:
     if not can_read(actor, document):
         return False
     return actor.kind == "operator" or actor.has_role("auditor") or actor.has_role("clerk")
+
+
+def client_certificate_sha256(pem_or_escaped: str) -> str | None:
+    """Return the SHA-256 (hex) of a PEM client certificate as a proxy or the server passes it."""
+    from urllib.parse import unquote
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    text = unquote(pem_or_escaped) if "%" in pem_or_escaped else pem_or_escaped
+    try:
+        certificate = x509.load_pem_x509_certificate(text.strip().encode())
+    except ValueError:
+        return None
+    return hashlib.sha256(certificate.public_bytes(Encoding.DER)).hexdigest()

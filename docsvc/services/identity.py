@@ -195,7 +195,7 @@ def authenticate_token(session: Session, token: str) -> Actor:
     if system is None or not system.active:
         raise AuthenticationError()
     return Actor(kind="system", name=f"{system.id}:{system.name}", organ_id=system.organ_id,
-                 system_id=system.id)
+                 system_id=system.id, client_cert_sha256=system.client_cert_sha256)
 
 
 def login(session: Session, username: str, password: str, *, now: dt.datetime | None = None) -> User:

@@ -64,3 +64,53 @@ def test_security_headers(client, anonymous):
         assert response.headers["X-Frame-Options"] == "DENY"
         assert "default-src" in response.headers["Content-Security-Policy"]
         assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def _self_signed(name: str):
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_pinned_client_certificate_is_required(tmp_path, notice_metadata):
+    import hashlib
+    from urllib.parse import quote
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from docsvc.app import build_runtime, create_app
+    from docsvc.config import Settings
+    from docsvc.db import upgrade
+    from docsvc.security import OPERATOR
+    from docsvc.services.identity import add_system
+    from docsvc.storage import MemoryBlobStore
+
+    good, other = _self_signed("xa-tinh-an"), _self_signed("impostor")
+    pin = hashlib.sha256(x509.load_pem_x509_certificate(good.encode()).public_bytes(Encoding.DER)).hexdigest()
+    runtime = build_runtime(Settings(env="test", data_dir=tmp_path, client_cert_header="X-Client-Cert"),
+                            blobs=MemoryBlobStore())
+    upgrade(runtime.engine)
+    with runtime.sessions() as session:
+        _, token = add_system(session, OPERATOR, organ_id="000.01.01.H48", name="UBND xã Tịnh Ấn",
+                              client_cert_sha256=pin)
+    client = create_app(runtime=runtime).test_client()
+    auth = {"Authorization": f"Bearer {token}"}
+    # linked systems may not list the registry (403) — but only after the certificate check (401)
+    assert client.get("/api/v1/documents", headers=auth).status_code == 401
+    wrong = client.get("/api/v1/documents", headers={**auth, "X-Client-Cert": quote(other)})
+    assert wrong.status_code == 401 and wrong.json["error"]["details"]["reason"] == "client_certificate"
+    right = client.get("/api/v1/documents", headers={**auth, "X-Client-Cert": quote(good)})
+    assert right.status_code == 403
