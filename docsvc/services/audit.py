@@ -138,3 +138,35 @@ def entry_to_dict(entry: AuditEntry) -> dict[str, Any]:
         "content_sha256": entry.content_sha256, "outcome": entry.outcome,
         "details": entry.details or {}, "prev_hash": entry.prev_hash, "entry_hash": entry.entry_hash,
     }
+
+
+def anchor_head(session: Session, *, tsa_url: str | None = None, timeout: float = 10.0) -> dict[str, Any]:
+    """Return the verified head of the chain with the time, RFC 3161-timestamped when a TSA is set.
+
+    An outside party that keeps this record can later prove that every entry up to ``entries``
+    existed, unchanged, at that time: the chain recomputed from the database must reach the same
+    head hash. Raises ``ConflictError`` when the chain is already broken.
+    """
+    import asyncio
+    import base64
+
+    from docsvc.errors import ConflictError
+
+    report = verify_chain(session)
+    if not report.is_intact:
+        raise ConflictError("Chuỗi nhật ký đã bị thay đổi; không thể neo.",
+                            "The audit chain is broken; it cannot be anchored.",
+                            details={"broken_at": report.broken_at, "problem": report.problem})
+    anchor: dict[str, Any] = {"entries": report.entries, "head_hash": report.head_hash,
+                              "at": utcnow().isoformat()}
+    if tsa_url:
+        from docsvc.signing import make_timestamper
+
+        token = asyncio.run(make_timestamper(tsa_url, timeout=timeout).async_timestamp(
+            bytes.fromhex(report.head_hash), "sha256"))
+        info = token["content"]["encap_content_info"]["content"].parsed
+        anchor["timestamp"] = {
+            "tsa": tsa_url, "gen_time": info["gen_time"].native.isoformat(),
+            "token_der_base64": base64.b64encode(token.dump()).decode(),
+        }
+    return anchor
