@@ -42,6 +42,9 @@ def multipart(pdf_path: Path, metadata: dict) -> tuple[str, list[bytes], int, Pa
     return boundary, [head, tail], len(head) + pdf_path.stat().st_size + len(tail), pdf_path
 
 
+TOKEN = ""
+
+
 def upload_and_register(port: int, pdf_path: Path) -> float:
     """POST the file then register it; return the seconds both took."""
     boundary, (head, tail), length, path = multipart(pdf_path, NOTICE_METADATA)
@@ -50,6 +53,7 @@ def upload_and_register(port: int, pdf_path: Path) -> float:
     conn.putrequest("POST", "/api/v1/documents")
     conn.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
     conn.putheader("Content-Length", str(length))
+    conn.putheader("Authorization", f"Bearer {TOKEN}")
     conn.endheaders()
     conn.send(head)
     with path.open("rb") as stream:
@@ -59,7 +63,8 @@ def upload_and_register(port: int, pdf_path: Path) -> float:
     response = conn.getresponse()
     body = json.loads(response.read())
     assert response.status == 201, body
-    conn.request("POST", f"/api/v1/documents/{body['id']}/register")
+    conn.request("POST", f"/api/v1/documents/{body['id']}/register",
+                 headers={"Authorization": f"Bearer {TOKEN}"})
     registered = conn.getresponse()
     registered.read()
     assert registered.status == 200
@@ -100,6 +105,11 @@ def start_server(data_dir: Path, workers: int, threads: int) -> tuple[subprocess
     env = {**os.environ, "DOCSVC_DATA_DIR": str(data_dir), "DOCSVC_LOG_LEVEL": "WARNING"}
     subprocess.run([sys.executable, "-m", "docsvc", "init"], env=env, check=True,
                    capture_output=True)
+    subprocess.run([sys.executable, "-m", "docsvc", "users", "add", "bench", "--role", "clerk",
+                    "--org", "000.00.00.H48"], env=env, check=True, capture_output=True)
+    global TOKEN
+    TOKEN = subprocess.run([sys.executable, "-m", "docsvc", "tokens", "issue", "bench"], env=env,
+                           check=True, capture_output=True, text=True).stdout.strip()
     server = subprocess.Popen(
         [sys.executable, "-m", "docsvc", "serve", "--port", str(port), "--workers", str(workers),
          "--threads", str(threads)],
