@@ -53,7 +53,7 @@ class Knowledge:
                 certs.append((choice.chosen, "cms"))
         for signer_info in signed_data["signer_infos"]:
             attrs = signer_info["signed_attrs"]
-            if not attrs or attrs.native is None:
+            if not attrs:  # absent (Void) or empty; .native would decode every value
                 continue
             for attr in attrs:
                 if attr["type"].native != "adobe_revocation_info_archival":
@@ -279,7 +279,7 @@ def pades_level(emb: EmbeddedPdfSignature, knowledge: Knowledge, has_sig_ts: boo
                            f"{subfilter} signature (detached PKCS#7, ISO 32000-1): not PAdES "
                            "baseline (ETSI EN 319 142-1).")]
     attrs = emb.signer_info["signed_attrs"]
-    names = {a["type"].native for a in attrs} if attrs and attrs.native is not None else set()
+    names = {a["type"].native for a in attrs} if attrs else set()
     if not names & {"signing_certificate_v2", "signing_certificate"}:
         return None, [note("NOT_PADES_BASELINE", Severity.INFO,
                            "Thiếu thuộc tính signing-certificate(-v2): không phải PAdES baseline.",

@@ -12,6 +12,8 @@ from docsvc.verify.report import Note, Severity
 
 _EOF = b"%%EOF"
 _HEX = frozenset(string.hexdigits.encode("ascii"))
+_WHITESPACE = b" \t\n\r\x0b\x0c"  # what bytes.rstrip() strips
+_WINDOW = 64 * 1024
 _STARTXREF_EOF = re.compile(rb"startxref\s+(\d+)\s+%%EOF[\r\n]*\Z")
 
 
@@ -87,7 +89,7 @@ def check_byte_range(data: bytes, byte_range: object, contents: bytes | None) ->
                           "(dấu hiệu tấn công bọc chữ ký).",
                           "The gap between the signed ranges is not exactly the /Contents string "
                           "(signature wrapping pattern)."))
-    elif not data[:b].rstrip().endswith(b"/Contents"):
+    elif not _ends_with(data, b, b"/Contents", _WHITESPACE):
         notes.append(_err("BYTERANGE_GAP_NOT_CONTENTS",
                           "Khoảng trống giữa hai vùng được ký không nằm ở giá trị /Contents.",
                           "The gap between the signed ranges is not the /Contents value."))
@@ -106,11 +108,22 @@ def check_byte_range(data: bytes, byte_range: object, contents: bytes | None) ->
                           "The /ByteRange value itself is not inside a signed range (it may "
                           "have been replaced after signing)."))
     end = c + d
-    if not data[:end].rstrip(b"\r\n").endswith(_EOF):
+    if not _ends_with(data, end, _EOF, b"\r\n"):
         notes.append(_err("BYTERANGE_NOT_REVISION_END",
                           "Vùng được ký không kết thúc tại cuối một phiên bản (%%EOF) của tệp.",
                           "The signed range does not end at the end of a revision (%%EOF)."))
     return notes
+
+
+def _ends_with(data: bytes, end: int, token: bytes, strip: bytes) -> bool:
+    """Return ``data[:end].rstrip(strip).endswith(token)`` without copying the whole file."""
+    start = max(0, end - _WINDOW)
+    stripped = data[start:end].rstrip(strip)
+    if stripped or start == 0:
+        stop = start + len(stripped)
+    else:  # a run of whitespace longer than the window: the slow way, rarely
+        stop = len(data[:end].rstrip(strip))
+    return stop >= len(token) and data[stop - len(token):stop] == token
 
 
 def _byte_range_is_signed(data: bytes, br: Sequence[int]) -> bool:
@@ -118,7 +131,10 @@ def _byte_range_is_signed(data: bytes, br: Sequence[int]) -> bool:
     pattern = re.compile(
         rb"/ByteRange\s*\[\s*0*%d\s+0*%d\s+0*%d\s+0*%d\s*\]" % (a, b, c, d)
     )
-    for start, stop in ((a, a + b), (c, c + d)):
+    # The signature dictionary sits next to its /Contents: look just before and after the
+    # gap first, and scan the whole signed ranges only when it is not there.
+    near = ((max(a, b - _WINDOW), b), (c, min(c + d, c + _WINDOW)))
+    for start, stop in (*near, (a, a + b), (c, c + d)):
         if pattern.search(data, start, stop):
             return True
     return False

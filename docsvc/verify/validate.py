@@ -19,6 +19,7 @@ from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, ModificationLevel
 from pyhanko.sign.diff_analysis.policy_api import SuspiciousModification
 from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
+from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
@@ -80,17 +81,16 @@ def validate_pdf(
 ) -> DocumentReport:
     """Validate every signature and document timestamp in ``data``; never raise on bad input."""
     now = now or datetime.now(UTC)
-    sha = hashlib.sha256(data).hexdigest()
-    base = {"sha256": sha, "size": len(data), "validated_at": now}
     doc_notes: list[Note] = []
     tail = structure.check_tail(data)
     try:
         reader = PdfFileReader(BytesIO(data), strict=False)
-        fields = _signature_fields(reader)
+        fields, all_fields = _signature_fields(reader)
         revisions = reader.xrefs.total_revisions
     except Exception as exc:  # any parser failure is a report, never a 500
         notes = tuple(n for n in (tail, library_error(exc, "đọc tệp PDF", "reading the PDF")) if n)
-        return DocumentReport(Indication.INDETERMINATE, (), FORMAT_FAILURE, notes=notes, **base)
+        return DocumentReport(Indication.INDETERMINATE, (), FORMAT_FAILURE, notes=notes,
+                              **_base(hashlib.sha256(data).hexdigest(), data, now))
     document_failure: Indication | None = None
     sub: str | None = None
     if tail is not None:
@@ -109,17 +109,18 @@ def validate_pdf(
         doc_notes.append(library_error(exc, "đọc kho dữ liệu xác thực (DSS)", "reading the DSS"))
         knowledge = ev.Knowledge.from_trust(trust)
     doc_ts_times = _doc_timestamp_times(fields)
+    prepared = [_prepare(data, reader, fld, index, revisions) for index, fld in enumerate(fields)]
+    sha = _hash_file_and_byte_ranges(data, [p.emb for p in prepared if p.emb is not None])
     reports = []
-    for index, fld in enumerate(fields):
-        try:
-            rep = _validate_field(data, reader, fld, index, trust, knowledge,
-                                  allow_fetching=allow_fetching, now=now,
-                                  revisions=revisions, doc_ts_times=doc_ts_times)
-        except Exception as exc:  # per-signature isolation: one bad signature, one bad report
-            log.info("signature %s: %s", fld.name, exc, exc_info=True)
-            rep = SignatureReport(index, fld.name, _kind(fld), Indication.INDETERMINATE,
-                                  FORMAT_FAILURE, notes=(library_error(
-                                      exc, "kiểm tra chữ ký", "validating the signature"),))
+    for prep in prepared:
+        rep = prep.report
+        if rep is None:
+            try:
+                rep = _validate_field(reader, prep, trust, knowledge, all_fields,
+                                      allow_fetching=allow_fetching, now=now,
+                                      doc_ts_times=doc_ts_times)
+            except Exception as exc:  # per-signature isolation: one bad signature, one bad report
+                rep = _library_failure(prep.skeleton, prep.field.name, exc)
         reports.append(rep)
     if not fields:
         doc_notes.append(note("NO_SIGNATURE", Severity.WARNING,
@@ -128,14 +129,83 @@ def validate_pdf(
     sigs = tuple(reports)
     verdict = overall_verdict(sigs, document_failure)
     return DocumentReport(verdict, sigs, sub, revisions_total=revisions,
-                          notes=tuple(doc_notes), **base)
+                          notes=tuple(doc_notes), **_base(sha, data, now))
+
+
+def _base(sha: str, data: bytes, now: datetime) -> dict[str, Any]:
+    return {"sha256": sha, "size": len(data), "validated_at": now}
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A signature field after the byte-level checks: either its pyHanko view or its report."""
+
+    field: _Field
+    skeleton: SignatureReport
+    emb: EmbeddedPdfSignature | None = None
+    report: SignatureReport | None = None
+
+
+def _prepare(data: bytes, reader: PdfFileReader, fld: _Field, index: int,
+             revisions: int) -> _Prepared:
+    """Run the byte-level checks and open the signature with pyHanko (once per field)."""
+    kind = _kind(fld)
+    skeleton = SignatureReport(index, fld.name, kind, Indication.INDETERMINATE, FORMAT_FAILURE,
+                               revisions_total=revisions)
+    try:
+        pre = _precheck(data, fld, kind)
+        if pre is not None:
+            indication, notes = pre
+            return _Prepared(fld, skeleton, report=replace(skeleton, indication=indication,
+                                                           notes=tuple(notes)))
+        return _Prepared(fld, skeleton, emb=EmbeddedPdfSignature(reader, fld.sig_field, fld.name))
+    except Exception as exc:  # per-signature isolation, as in validation
+        return _Prepared(fld, skeleton, report=_library_failure(skeleton, fld.name, exc))
+
+
+def _library_failure(skeleton: SignatureReport, name: str, exc: Exception) -> SignatureReport:
+    log.info("signature %s: %s", name, exc, exc_info=True)
+    indication, sub = Indication.INDETERMINATE, FORMAT_FAILURE
+    ades = getattr(exc, "ades_subindication", None) if isinstance(
+        exc, SignatureValidationError) else None
+    if ades is not None and ades is not AdESIndeterminate.GENERIC:
+        # pyHanko names the cause in ETSI terms (e.g. NO_SIGNING_CERTIFICATE_FOUND): keep it
+        failed = isinstance(ades, AdESFailure)
+        indication = Indication.TOTAL_FAILED if failed else Indication.INDETERMINATE
+        sub = ades.name
+    return replace(skeleton, indication=indication, sub_indication=sub, notes=(
+        library_error(exc, "kiểm tra chữ ký", "validating the signature"),))
+
+
+def _hash_file_and_byte_ranges(data: bytes, embs: list[EmbeddedPdfSignature]) -> str:
+    """Return the file's SHA-256, computing on the same pass the SHA-256 byte-range digest of
+    every signature and handing it to pyHanko's digest cache, so the file is read once.
+
+    Only signatures whose /ByteRange passed ``structure.check_byte_range`` reach here
+    ([0, b, c, d] with 0 < b < c and c + d within the file); pyHanko hashes exactly
+    data[0:b] + data[c:c+d] for such a range.
+    """
+    running = hashlib.sha256()
+    ranges = sorted(((int(e.byte_range[1]), int(e.byte_range[2]), int(e.byte_range[3]), e)
+                     for e in embs if e.external_md_algorithm == "sha256"),
+                    key=lambda item: item[0])
+    with memoryview(data) as view:
+        pos = 0
+        for len1, start2, len2, emb in ranges:
+            running.update(view[pos:len1])
+            pos = len1
+            own = running.copy()
+            own.update(view[start2:start2 + len2])
+            emb.external_digests["sha256"] = own.digest()
+        running.update(view[pos:])
+    return running.hexdigest()
 
 
 def signed_revision(data: bytes, signature_index: int) -> bytes:
     """Return the bytes signature ``signature_index`` covers ("view as signed")."""
     try:
         reader = PdfFileReader(BytesIO(data), strict=False)
-        fields = _signature_fields(reader)
+        fields, _ = _signature_fields(reader)
         fld = fields[signature_index]
         byte_range = fld.sig_object.get("/ByteRange")
         contents = fld.sig_object.get("/Contents")
@@ -150,10 +220,15 @@ def signed_revision(data: bytes, signature_index: int) -> bytes:
     return data[: start2 + len2]
 
 
-def _signature_fields(reader: PdfFileReader) -> list[_Field]:
+def _signature_fields(reader: PdfFileReader) -> tuple[list[_Field], list[tuple[str, Any]]]:
+    """Scan the signature fields once: the filled ones in signing order, and every field."""
     out = []
-    for name, value, field_ref in enumerate_sig_fields(reader, filled_status=True):
-        sig_object = value.get_object() if value is not None else None
+    every = []
+    for name, value, field_ref in enumerate_sig_fields(reader, filled_status=None):
+        every.append((name, field_ref))
+        if not value:  # pyHanko's own notion of "filled"
+            continue
+        sig_object = value.get_object()
         end = float("inf")
         try:
             br = sig_object.get("/ByteRange")
@@ -162,7 +237,7 @@ def _signature_fields(reader: PdfFileReader) -> list[_Field]:
             pass
         out.append(_Field(name, sig_object, field_ref.get_object(), end))
     out.sort(key=lambda f: f.end)
-    return out
+    return out, every
 
 
 def _kind(fld: _Field) -> str:
@@ -202,7 +277,7 @@ def _tst_time(token: cms.ContentInfo) -> datetime:
 
 def _signature_tst_time(signer_info: cms.SignerInfo) -> datetime | None:
     attrs = signer_info["unsigned_attrs"]
-    if not attrs or attrs.native is None:
+    if not attrs:  # absent (Void) or empty; .native would decode the whole token
         return None
     for attr in attrs:
         if attr["type"].native == "signature_time_stamp_token":
@@ -246,28 +321,19 @@ def _precheck(data: bytes, fld: _Field, kind: str) -> tuple[Indication, list[Not
 
 
 def _validate_field(
-    data: bytes,
     reader: PdfFileReader,
-    fld: _Field,
-    index: int,
+    prep: _Prepared,
     trust: TrustStore,
     knowledge: ev.Knowledge,
+    all_fields: list[tuple[str, Any]],
     *,
     allow_fetching: bool,
     now: datetime,
-    revisions: int,
     doc_ts_times: list[tuple[int, datetime]],
 ) -> SignatureReport:
-    kind = _kind(fld)
-    skeleton = SignatureReport(index, fld.name, kind, Indication.INDETERMINATE, FORMAT_FAILURE,
-                               revisions_total=revisions)
-    pre = _precheck(data, fld, kind)
-    if pre is not None:
-        indication, notes = pre
-        return replace(skeleton, indication=indication, notes=tuple(notes))
-    emb = EmbeddedPdfSignature(reader, fld.sig_field, fld.name)
+    emb, fld, skeleton = prep.emb, prep.field, prep.skeleton
     local = knowledge.with_cms(emb.signed_data)
-    if kind == "document_timestamp":
+    if skeleton.kind == "document_timestamp":
         return _validate_doc_timestamp(emb, skeleton, local, allow_fetching, now)
 
     tst_time = _signature_tst_time(emb.signer_info)
@@ -281,7 +347,7 @@ def _validate_field(
     if tst_time is not None and not ts_ok:
         status = _run(emb, local, allow_fetching, now, None, ts_moment, skip_diff=True,
                       keep=status)
-    return _build_report(data, reader, emb, fld, skeleton, status, local, knowledge,
+    return _build_report(emb, skeleton, status, local, knowledge, all_fields,
                          tst_time if ts_ok else None, later_doc_ts, now)
 
 
@@ -367,7 +433,7 @@ def _indication_from_status(status, tst_time) -> tuple[Indication, str | None, l
     return Indication.TOTAL_PASSED, None, notes
 
 
-def _build_report(data, reader, emb, fld, skeleton, status, local, knowledge, tst_time,
+def _build_report(emb, skeleton, status, local, knowledge, all_fields, tst_time,
                   later_doc_ts, now) -> SignatureReport:
     indication, sub, notes = _indication_from_status(status, tst_time)
     ts = status.timestamp_validity
@@ -399,7 +465,7 @@ def _build_report(data, reader, emb, fld, skeleton, status, local, knowledge, ts
     notes.extend(ev.revocation_notes(revocation))
     mdp = emb.docmdp_level
     if mdp is not None:
-        notes.extend(_visible_later_signatures(reader, _changed_fields(status.diff_result)))
+        notes.extend(_visible_later_signatures(all_fields, _changed_fields(status.diff_result)))
     return replace(
         skeleton,
         indication=indication,
@@ -434,10 +500,11 @@ def _build_report(data, reader, emb, fld, skeleton, status, local, knowledge, ts
     )
 
 
-def _visible_later_signatures(reader: PdfFileReader, changed: tuple[str, ...]) -> list[Note]:
+def _visible_later_signatures(all_fields: list[tuple[str, Any]],
+                              changed: tuple[str, ...]) -> list[Note]:
     """Warn about signature widgets added after a certification (Sneaky Signature attack)."""
     visible = []
-    for name, _value, field_ref in enumerate_sig_fields(reader, filled_status=None):
+    for name, field_ref in all_fields:
         if name not in changed:
             continue
         fld = field_ref.get_object()
