@@ -25,5 +25,5 @@ EXPOSE 8000
 
 # Migrations run once per deployment: docker run … docsvc db upgrade
 CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "8", \
-     "--worker-class", "gthread", "--timeout", "300", "--access-logfile", "-", \
+     "--worker-class", "gthread", "--timeout", "300", "--limit-request-field_size", "65536", "--access-logfile", "-", \
      "docsvc.app:create_app()"]

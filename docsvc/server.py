@@ -30,4 +30,6 @@ def run(*, host: str, port: int, workers: int, threads: int) -> None:
         "timeout": 300,
         "accesslog": "-",
         "limit_request_line": 8190,
+        # National-axis SDK clients send every parameter twice in headers (VXP-PROTOCOL.md §3).
+        "limit_request_field_size": 65536,
     }).run()
