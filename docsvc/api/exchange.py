@@ -1,8 +1,205 @@
-"""Routes of the exchange area (see docsvc/api/__init__.py).
-
-Define OPENAPI_PATHS here (paths relative to /api/v1) for the OpenAPI document.
+"""Routes of the exchange area: the directory, sending documents and reporting statuses (clerks),
+and the pull mailbox of linked systems (inbox, fetch, ack, submit).
 """
+
+from __future__ import annotations
 
 from typing import Any
 
-OPENAPI_PATHS: dict[str, Any] = {}
+from flask import Response, current_app, jsonify, request, stream_with_context
+
+from docsvc.api import actor, api, db, runtime
+from docsvc.api.serialize import document_to_dict
+from docsvc.errors import BadRequestError
+from docsvc.services import directory as dirsvc
+from docsvc.services import exchange as svc
+from docsvc.storage.base import CHUNK
+
+EDXML_TYPE = "application/xml"
+
+
+def exchange_config() -> svc.ExchangeConfig:
+    """Return this app's exchange configuration, built once (the agency key is loaded then)."""
+    config = current_app.extensions.get("docsvc.exchange")
+    if config is None:
+        settings = runtime().settings
+        config = svc.config_from_settings(settings, agency_key=svc.load_demo_agency_key(settings))
+        current_app.extensions["docsvc.exchange"] = config
+    return config
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+def _limit() -> int:
+    value = request.args.get("limit", "50")
+    if not value.isdigit() or not 1 <= int(value) <= 500:
+        raise BadRequestError("limit phải từ 1 đến 500.", "limit must be 1..500.", details={"limit": value})
+    return int(value)
+
+
+@api.get("/directory")
+def directory():  # type: ignore[no-untyped-def]
+    """Return the directory of organisations (``?parent_id=``, ``?q=``)."""
+    rows = dirsvc.list_organizations(db(), parent_id=request.args.get("parent_id") or None,
+                                     q=request.args.get("q") or None)
+    return jsonify({"data": [dirsvc.organization_to_dict(o) for o in rows]})
+
+
+@api.post("/documents/<document_id>/send")
+def send_document(document_id: str):  # type: ignore[no-untyped-def]
+    """Send a registered, signed document to the organisations in ``to``."""
+    result = svc.send_document(db(), runtime().blobs, exchange_config(), document_id=document_id,
+                               to=_body().get("to"), actor=actor())
+    body = {"document_id": document_id, "package_sha256": result.package_sha256,
+            "xml_signed": result.signed, "created": list(result.created),
+            "messages": [svc.message_to_dict(m) | {"delivery": m.delivery.mode if m.delivery else None}
+                         for m in result.messages]}
+    return jsonify(body), 201 if result.created else 200
+
+
+@api.post("/documents/<document_id>/status")
+def report_status(document_id: str):  # type: ignore[no-untyped-def]
+    """Report the handling of a received document (02 … 06) to its sender."""
+    body = _body()
+    document, message = svc.report_status(
+        db(), runtime().blobs, exchange_config(), document_id=document_id, code=body.get("code"),
+        description=body.get("description"), actor=actor())
+    return jsonify({"document": document_to_dict(document, with_versions=False),
+                    "message": svc.message_to_dict(message)}), 201
+
+
+@api.get("/documents/<document_id>/statuses")
+def document_statuses(document_id: str):  # type: ignore[no-untyped-def]
+    """Return the delivery and latest status per recipient, with the history."""
+    return jsonify(svc.document_statuses(db(), document_id=document_id, actor=actor()))
+
+
+@api.get("/documents/<document_id>/trace")
+def document_trace(document_id: str):  # type: ignore[no-untyped-def]
+    """Return every hop, transport event and status of the document in order."""
+    return jsonify(svc.document_trace(db(), document_id=document_id, actor=actor()))
+
+
+@api.get("/exchange/inbox")
+def inbox():  # type: ignore[no-untyped-def]
+    """List (and lease) the messages addressed to the caller's organisation."""
+    page, next_after = svc.inbox(db(), exchange_config(), actor=actor(),
+                                 after=request.args.get("after") or None, limit=_limit())
+    return jsonify({"data": [svc.message_to_dict(m) for m in page], "next_after": next_after})
+
+
+@api.get("/exchange/messages/<message_id>")
+def fetch_message(message_id: str):  # type: ignore[no-untyped-def]
+    """Return the edXML bytes of a message (ETag = SHA-256)."""
+    message, stream = svc.fetch_message(db(), runtime().blobs, message_id=message_id, actor=actor())
+    if request.if_none_match.contains(message.sha256):
+        stream.close()
+        return Response(status=304, headers={"ETag": f'"{message.sha256}"'})
+
+    def chunks():  # type: ignore[no-untyped-def]
+        with stream:
+            while chunk := stream.read(CHUNK):
+                yield chunk
+
+    return Response(stream_with_context(chunks()), mimetype=EDXML_TYPE, headers={
+        "ETag": f'"{message.sha256}"', "X-Content-SHA256": message.sha256,
+        "Content-Length": str(message.size), "X-Message-Kind": message.kind,
+        "Content-Disposition": f'attachment; filename="{message.id}.edxml"',
+    })
+
+
+@api.post("/exchange/messages/<message_id>/ack")
+def ack_message(message_id: str):  # type: ignore[no-untyped-def]
+    """Acknowledge transport of a message: ``received`` or ``rejected`` (idempotent)."""
+    body = _body()
+    receipt = svc.ack_message(db(), exchange_config(), message_id=message_id,
+                              result=body.get("result"), reason=body.get("reason"), actor=actor())
+    return jsonify(receipt)
+
+
+@api.post("/exchange/messages")
+def submit_message():  # type: ignore[no-untyped-def]
+    """Accept an edXML document or status package from a linked system (raw body)."""
+    submission = svc.submit_package(
+        db(), runtime().blobs, exchange_config(), stream=request.stream,
+        idempotency_key=request.headers.get("Idempotency-Key") or None, actor=actor())
+    response = jsonify(submission.receipt)
+    response.headers["Idempotent-Replayed"] = "true" if submission.replayed else "false"
+    return response, 200 if submission.replayed else 201
+
+
+# -- OpenAPI ------------------------------------------------------------------------------------
+
+_ERR = {"$ref": "#/components/responses/Error"}
+_DOC = {"name": "document_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_MSG = {"name": "message_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _ok(description: str, status: str = "200", content: str = "application/json") -> dict[str, Any]:
+    return {status: {"description": description, "content": {content: {"schema": {
+        "type": "string", "format": "binary"} if content != "application/json" else {"type": "object"}}}}}
+
+
+def _errs(*codes: int) -> dict[str, Any]:
+    return {str(c): _ERR for c in codes}
+
+
+OPENAPI_PATHS: dict[str, Any] = {
+    "/directory": {"get": {
+        "summary": "Directory of organisations (OrganId, name, parent, address, reach pull|push)",
+        "parameters": [{"name": "parent_id", "in": "query", "schema": {"type": "string"}},
+                       {"name": "q", "in": "query", "schema": {"type": "string"}}],
+        "responses": {**_ok("Organisations"), **_errs(401)}}},
+    "/documents/{document_id}/send": {"post": {
+        "summary": "Send a registered, signed document: one edXML message per recipient",
+        "parameters": [_DOC],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["to"],
+            "properties": {"to": {"type": "array", "items": {"type": "string"}}}}}}},
+        "responses": {**_ok("Messages created", "201"), **_ok("Already sent to every recipient"),
+                      **_errs(400, 401, 403, 404, 409, 422)}}},
+    "/documents/{document_id}/status": {"post": {
+        "summary": "Report the handling of a received document (02 reject, 03 accept and "
+                   "register, 04, 05, 06) to its sender",
+        "parameters": [_DOC],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["code"],
+            "properties": {"code": {"enum": list(svc.CLERK_CODES)},
+                           "description": {"type": "string"}}}}}},
+        "responses": {**_ok("Status sent", "201"), **_errs(400, 401, 403, 404, 409)}}},
+    "/documents/{document_id}/statuses": {"get": {
+        "summary": "Delivery state and latest status per recipient, with the history",
+        "parameters": [_DOC], "responses": {**_ok("Statuses"), **_errs(401, 403, 404)}}},
+    "/documents/{document_id}/trace": {"get": {
+        "summary": "Hops, transport events and statuses in time order",
+        "parameters": [_DOC], "responses": {**_ok("Trace"), **_errs(401, 403, 404)}}},
+    "/exchange/inbox": {"get": {
+        "summary": "Messages addressed to the caller's organisation (linked systems); listing "
+                   "leases them, unacknowledged ones come back when the lease expires",
+        "parameters": [{"name": "after", "in": "query", "schema": {"type": "string"}},
+                       {"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+        "responses": {**_ok("id, kind edoc|status, document_id, sender, sha256, size, created_at"),
+                      **_errs(400, 401, 403)}}},
+    "/exchange/messages": {"post": {
+        "summary": "Submit an edXML document or status package (idempotent by Idempotency-Key)",
+        "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}],
+        "requestBody": {"required": True, "content": {EDXML_TYPE: {"schema": {
+            "type": "string", "format": "binary"}}}},
+        "responses": {**_ok("Receipt (names the SHA-256 received; signed by the agency key)", "201"),
+                      **_ok("The first receipt of this key and bytes"),
+                      **_errs(400, 401, 403, 409, 413, 422)}}},
+    "/exchange/messages/{message_id}": {"get": {
+        "summary": "The edXML bytes of a message (ETag = SHA-256)", "parameters": [_MSG],
+        "responses": {**_ok("edXML", content=EDXML_TYPE), **_errs(401, 403, 404)}}},
+    "/exchange/messages/{message_id}/ack": {"post": {
+        "summary": "Transport acknowledgement: received or rejected (idempotent receipt)",
+        "parameters": [_MSG],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["result"],
+            "properties": {"result": {"enum": ["received", "rejected"]},
+                           "reason": {"type": "string"}}}}}},
+        "responses": {**_ok("Receipt"), **_errs(400, 401, 403, 404, 409)}}},
+}

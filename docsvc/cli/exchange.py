@@ -1,1 +1,128 @@
-"""CLI commands of the exchange area, attached to ``docsvc.cli.main``."""
+"""CLI commands of the exchange area, attached to ``docsvc.cli.main``: the directory of
+organisations, sending documents and reading their statuses.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from docsvc.cli import _Context, main, pass_ctx
+from docsvc.security import OPERATOR
+
+
+def _format_of(path: Path, given: str | None) -> str:
+    if given:
+        return given
+    return "csv" if path.suffix.lower() == ".csv" else "json"
+
+
+@main.group()
+def directory() -> None:
+    """The directory of organisations (OrganId, name, parent, address, pull or push)."""
+
+
+@directory.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default=None,
+              help="Default: from the file's extension.")
+@pass_ctx
+def directory_import(ctx: _Context, file: Path, fmt: str | None) -> None:
+    """Create or update the organisations listed in FILE (JSON or CSV)."""
+    from docsvc.services.directory import import_directory, parse_directory
+
+    rt = ctx.runtime
+    entries = parse_directory(file.read_bytes(), _format_of(file, fmt))
+    with rt.sessions() as session:
+        report = import_directory(session, OPERATOR, entries, allow=rt.settings.organ_id_allow)
+    click.echo(f"directory: {len(report.created)} created, {len(report.updated)} updated, "
+               f"{len(report.unchanged)} unchanged", err=True)
+
+
+@directory.command("export")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write to this file instead of standard output.")
+@pass_ctx
+def directory_export(ctx: _Context, fmt: str, out: Path | None) -> None:
+    """Print (or write) the whole directory as JSON or CSV."""
+    from docsvc.services.directory import export_directory
+
+    rt = ctx.runtime
+    with rt.sessions() as session:
+        text = export_directory(session, fmt)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
+@directory.command("seed-demo")
+@pass_ctx
+def directory_seed_demo(ctx: _Context) -> None:
+    """Add UBND tỉnh Quảng Ngãi (000.00.00.H48) with some departments and communes (idempotent)."""
+    from docsvc.services.directory import seed_demo
+
+    rt = ctx.runtime
+    with rt.sessions() as session:
+        report = seed_demo(session, OPERATOR)
+    click.echo(f"demo directory: {len(report.created)} created, {len(report.updated)} updated, "
+               f"{len(report.unchanged)} unchanged", err=True)
+
+
+@main.group()
+def exchange() -> None:
+    """Send documents over edXML and follow their statuses."""
+
+
+def _config(ctx: _Context):  # type: ignore[no-untyped-def]
+    from docsvc.services import exchange as svc
+
+    settings = ctx.runtime.settings
+    return svc.config_from_settings(settings, agency_key=svc.load_demo_agency_key(settings))
+
+
+@exchange.command("send")
+@click.argument("document_id")
+@click.option("--to", "to", multiple=True, required=True, help="OrganId of a recipient; repeat.")
+@pass_ctx
+def exchange_send(ctx: _Context, document_id: str, to: tuple[str, ...]) -> None:
+    """Send DOCUMENT_ID (registered and signed) to each --to organisation."""
+    from docsvc.services.exchange import message_to_dict, send_document
+
+    rt = ctx.runtime
+    with rt.sessions() as session:
+        result = send_document(session, rt.blobs, _config(ctx), document_id=document_id, to=list(to),
+                               actor=OPERATOR)
+        rows = [message_to_dict(m) for m in result.messages]
+    click.echo(f"sent to {len(result.created)} new recipient(s); package {result.package_sha256}",
+               err=True)
+    click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+
+
+@exchange.command("statuses")
+@click.argument("document_id")
+@pass_ctx
+def exchange_statuses(ctx: _Context, document_id: str) -> None:
+    """Print the delivery and status of DOCUMENT_ID per recipient, as JSON."""
+    from docsvc.services.exchange import document_statuses
+
+    rt = ctx.runtime
+    with rt.sessions() as session:
+        body = document_statuses(session, document_id=document_id, actor=OPERATOR)
+    click.echo(json.dumps(body, ensure_ascii=False, indent=2))
+
+
+@exchange.command("trace")
+@click.argument("document_id")
+@pass_ctx
+def exchange_trace(ctx: _Context, document_id: str) -> None:
+    """Print the hops, transport events and statuses of DOCUMENT_ID in order, as JSON."""
+    from docsvc.services.exchange import document_trace
+
+    rt = ctx.runtime
+    with rt.sessions() as session:
+        body = document_trace(session, document_id=document_id, actor=OPERATOR)
+    click.echo(json.dumps(body, ensure_ascii=False, indent=2))
