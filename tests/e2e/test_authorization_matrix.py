@@ -142,7 +142,8 @@ def token_id_of(runtime, token):
 def call(client, runtime, method, rule_, doc, headers, serial):
     """Call one endpoint on the own commune's objects."""
     path = (rule_.replace("<document_id>", doc["id"]).replace("<int:number>", "1")
-            .replace("<kind>", "outgoing").replace("<username>", "clerk-own"))
+            .replace("<kind>", "outgoing").replace("<username>", "clerk-own")
+            .replace("<int:signature>", "1"))
     if "<int:token_id>" in path:
         victim = make_user(runtime, f"victim-{serial}", ["clerk"], OWN)
         path = path.replace("<int:token_id>", str(token_id_of(runtime, victim)))
