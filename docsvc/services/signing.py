@@ -1,0 +1,361 @@
+"""Signing use cases: sign a registered document as a new version, or sign plain bytes with a
+signer profile's key (``docsvc sign``). Profiles and cached keys live in ``services.signers``.
+
+``sign_document`` reads in one short transaction, signs with no transaction open (the TSA and
+OCSP are network calls), stores the bytes, then commits the new version under a row lock,
+refusing with 409 when another signature landed on the same version meanwhile.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from docsvc.errors import BadRequestError, ConflictError, DocsvcError, NotFoundError
+from docsvc.models import Document, DocumentVersion, SignatureRecord
+from docsvc.security import Actor, can_read
+from docsvc.services import audit
+from docsvc.services.documents import Warning_, deny
+from docsvc.services.signers import (
+    LevelUnavailableError,
+    ProfileSpec,
+    SignerRoleMismatchError,
+    SigningTools,
+    certificate_sha256,
+    get_profile_spec,
+)
+from docsvc.signing import LEVELS, ROLES, Placement, existing_signatures, sign_pdf
+from docsvc.signing.errors import (
+    AlreadySignedError,
+    RevocationUnavailableError,
+    TimestampUnavailableError,
+)
+from docsvc.storage import BlobStore, read_verified
+
+AGENCY_ROLES = frozenset({"agency", "attachment", "copy"})
+_LOWER = {"B-LTA": "B-LT", "B-LT": "B-T", "B-T": "B-B"}
+
+
+class NotRegisteredError(ConflictError):
+    code = "not_registered"
+    message_vi = "Văn bản chưa được đăng ký (chưa có số); đăng ký trước khi ký số."
+    message_en = "The document is not registered yet; register it before signing."
+
+
+class VersionConflictError(ConflictError):
+    code = "version_conflict"
+    message_vi = "Văn bản vừa có phiên bản mới; tải lại rồi ký lại."
+    message_en = "The document has a newer version; reload it and sign again."
+
+
+# -- signing ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignatureRequest:
+    """What a client asks for: ``POST /documents/{id}/signatures``."""
+
+    role: str
+    signer: str
+    level: str | None = None
+    placement: Placement | None = None
+    allow_lower_level: bool = False
+    based_on: int | None = None
+    """Version number the client saw; 409 when the document has moved on."""
+    copy_form: str | None = None
+    """Text of a copy's stamp (``SAO Y``, ``SAO LỤC``, ``TRÍCH SAO``); role ``copy`` only."""
+
+
+def parse_signature_request(body: Any) -> SignatureRequest:
+    """Check a JSON body and return the request; raise ``BadRequestError`` listing every problem."""
+    problems: list[dict[str, str]] = []
+    if not isinstance(body, dict):
+        raise BadRequestError("Cần một đối tượng JSON.", "A JSON object is required.")
+    role, signer, level = body.get("role"), body.get("signer"), body.get("level")
+    if role not in ROLES:
+        problems.append({"field": "role", "message": " | ".join(ROLES)})
+    if not isinstance(signer, str) or not signer:
+        problems.append({"field": "signer", "message": "a signer profile id"})
+    if level is not None and level not in LEVELS:
+        problems.append({"field": "level", "message": " | ".join(LEVELS)})
+    allow = body.get("allow_lower_level", False)
+    if not isinstance(allow, bool):
+        problems.append({"field": "allow_lower_level", "message": "true or false"})
+    based_on = body.get("based_on")
+    if based_on is not None and (not isinstance(based_on, int) or isinstance(based_on, bool)
+                                 or based_on < 1):
+        problems.append({"field": "based_on", "message": "a version number"})
+    copy_form = body.get("copy_form")
+    if copy_form is not None and (not isinstance(copy_form, str) or len(copy_form) > 100):
+        problems.append({"field": "copy_form", "message": "text up to 100 characters"})
+    placement = None
+    raw = body.get("placement")
+    if raw is not None:
+        try:
+            placement = parse_placement(raw)
+        except ValueError as exc:
+            problems.append({"field": "placement", "message": str(exc)})
+    if problems:
+        raise BadRequestError(details={"fields": problems})
+    return SignatureRequest(role=role, signer=signer, level=level, placement=placement,
+                            allow_lower_level=allow, based_on=based_on, copy_form=copy_form)
+
+
+def parse_placement(raw: Any) -> Placement:
+    """Read ``{"page", "box": [x1, y1, x2, y2], "field", "search"}``; raise ``ValueError``."""
+    if not isinstance(raw, dict) or set(raw) - {"page", "box", "field", "search"}:
+        raise ValueError("an object with page, box, field or search")
+    page, box = raw.get("page"), raw.get("box")
+    if page is not None and (not isinstance(page, int) or isinstance(page, bool) or page == 0):
+        raise ValueError("page: 1-based page number (negative counts from the end)")
+    if box is not None:
+        if (not isinstance(box, list) or len(box) != 4
+                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in box)
+                or box[0] >= box[2] or box[1] >= box[3]):
+            raise ValueError("box: [x1, y1, x2, y2] in points with x1 < x2 and y1 < y2")
+        box = tuple(float(v) for v in box)
+    for name in ("field", "search"):
+        if raw.get(name) is not None and not isinstance(raw[name], str):
+            raise ValueError(f"{name}: text")
+    return Placement(page=page, box=box, field=raw.get("field"), search=raw.get("search"))
+
+
+@dataclass(frozen=True)
+class SignedPdf:
+    """The signed bytes and how they were made."""
+
+    data: bytes
+    level: str
+    requested_level: str
+    certificate_sha256: str
+    certificate_subject: str
+    warnings: list[Warning_] = field(default_factory=list)
+
+
+def sign_bytes(tools: SigningTools, spec: ProfileSpec, data: bytes, *, role: str,
+               level: str | None = None, placement: Placement | None = None,
+               allow_lower_level: bool = False, reference: str | None = None,
+               signing_time: dt.datetime | None = None) -> SignedPdf:
+    """Sign ``data`` with a profile's key, falling back to a lower level only when allowed.
+
+    Raises the signing capability's errors (``CertificateRejectedError``,
+    ``TimestampUnavailableError`` …), ``SignerRoleMismatchError``, ``LevelUnavailableError``.
+    """
+    if (role == "person") != (spec.role == "person"):
+        raise SignerRoleMismatchError(details={"role": role, "profile_role": spec.role})
+    requested = level or tools.default_level()
+    signer = tools.signer(spec)
+    if placement is None and role == "person":
+        placement = Placement(search=spec.display_name)
+    picture = Path(spec.picture_path) if spec.picture_path else None
+    warnings: list[Warning_] = []
+    current = requested
+    while True:
+        timestamper = tools.timestamper() if current != "B-B" else None
+        context = None
+        if current in ("B-LT", "B-LTA") or tools.settings.revocation_fetching:
+            context = tools.validation_context()
+        problem: DocsvcError | None = None
+        if current != "B-B" and timestamper is None:
+            problem = LevelUnavailableError(details={"level": current, "missing": "tsa_url"})
+        elif current in ("B-LT", "B-LTA") and context is None:
+            problem = LevelUnavailableError(details={"level": current, "missing": "trust_dirs"})
+        else:
+            try:
+                signed = sign_pdf(data, signer=signer, role=role, level=current,  # type: ignore[arg-type]
+                                  timestamper=timestamper, validation_context=context,
+                                  placement=placement, picture=picture,
+                                  agency_name=spec.display_name if role != "person" else None,
+                                  reference=reference, signing_time=signing_time)
+                assert signed is not None
+                cert = signer.signing_cert
+                assert cert is not None
+                return SignedPdf(signed, current, requested, certificate_sha256(cert),
+                                 cert.subject.human_friendly[:300], warnings)
+            except (TimestampUnavailableError, RevocationUnavailableError) as exc:
+                problem = exc
+        lower = _LOWER.get(current)
+        if isinstance(problem, TimestampUnavailableError | LevelUnavailableError) \
+                and problem.details.get("missing") != "trust_dirs":
+            lower = "B-B" if current != "B-B" else None
+        if not allow_lower_level or lower is None:
+            raise problem
+        warnings.append(Warning_(
+            "level_lowered",
+            f"Đã ký ở mức {lower} thay cho {current} ({problem.code}). / "
+            f"Signed at {lower} instead of {current} ({problem.code}).",
+            {"requested": requested, "tried": current, "signed": lower, "reason": problem.code},
+        ))
+        current = lower
+
+
+@dataclass(frozen=True)
+class SignatureOutcome:
+    """The document after signing, its new version and the record of the signature."""
+
+    document: Document
+    version: DocumentVersion
+    record: SignatureRecord
+    warnings: list[Warning_]
+
+
+def may_sign_for(actor: Actor, document: Document) -> bool:
+    """Tell whether the actor may sign anything for the document's agency at all."""
+    if actor.kind == "operator":
+        return True
+    return (actor.kind == "user" and actor.organ_id == document.owner_organ_id
+            and bool(actor.roles & {"clerk", "signer"}))
+
+
+def may_sign_as(actor: Actor, document: Document, role: str, spec: ProfileSpec) -> bool:
+    """Tell whether the actor may make a ``role`` signature on the document with ``spec``.
+
+    A person signature needs the user's own bound person profile and the signer role; an
+    agency, attachment or copy signature needs a clerk of the owning agency and its agency key.
+    """
+    if spec.organ_id != document.owner_organ_id:
+        return False  # another agency's key never signs here, whoever asks
+    if actor.kind == "operator":
+        return True
+    if actor.kind != "user" or actor.organ_id != document.owner_organ_id:
+        return False
+    if role == "person":
+        return actor.has_role("signer") and spec.username == actor.name
+    return actor.has_role("clerk")
+
+
+def _not_found(document_id: str) -> NotFoundError:
+    return NotFoundError("Không tìm thấy văn bản.", "Document not found.",
+                         details={"document_id": document_id})
+
+
+def sign_document(session: Session, blobs: BlobStore, tools: SigningTools, *, document_id: str,
+                  request: SignatureRequest | Callable[[], SignatureRequest], actor: Actor,
+                  signing_time: dt.datetime | None = None) -> SignatureOutcome:
+    """Sign the latest version of a registered document and store the result as a new version.
+
+    ``request`` may be a callable that parses the request, so that a caller who may not sign
+    here learns only that (403/404), not what was wrong with the body.
+
+    Raises ``NotFoundError``, ``PermissionDeniedError`` (recorded), ``BadRequestError``,
+    ``NotRegisteredError``, ``AlreadySignedError``, ``VersionConflictError`` (409),
+    ``UnknownSignerError``, ``SignerRoleMismatchError``, ``CertificateRejectedError``,
+    ``EncryptedPdfError``, ``DamagedPdfError``, ``PlacementError`` (422),
+    ``TimestampUnavailableError``, ``RevocationUnavailableError``, ``SignerUnavailableError`` (503).
+    Nothing is stored when it raises.
+    """
+    document = session.get(Document, document_id)
+    if document is None or not can_read(actor, document):
+        raise _not_found(document_id)
+    if not may_sign_for(actor, document):
+        deny(session, actor, "document.sign", document=document)
+    if callable(request):
+        request = request()
+    if document.status != "registered":
+        raise NotRegisteredError(details={"document_id": document_id, "status": document.status})
+    spec = get_profile_spec(session, request.signer)
+    if (request.role == "person") != (spec.role == "person"):
+        raise SignerRoleMismatchError(details={"role": request.role, "profile_role": spec.role})
+    if not may_sign_as(actor, document, request.role, spec):
+        deny(session, actor, "document.sign", document=document)
+    sealed = session.execute(select(SignatureRecord.id).where(
+        SignatureRecord.document_id == document_id,
+        SignatureRecord.role.in_(sorted(AGENCY_ROLES)))).first()
+    if sealed is not None:
+        raise AlreadySignedError(details={"document_id": document_id})
+    latest = document.latest_version
+    based_on = latest.number
+    if request.based_on is not None and request.based_on != based_on:
+        raise VersionConflictError(details={"based_on": request.based_on, "latest": based_on})
+    reference = document.number_notation
+    if request.role == "copy":
+        reference = request.copy_form or "SAO Y"
+    owner = document.owner_organ_id
+    source_sha256, media_type, filename = latest.sha256, latest.media_type, latest.filename
+    with read_verified(blobs, latest.blob_key) as stream:
+        data = stream.read()
+    session.rollback()  # sign with no transaction open: the TSA and OCSP are network calls
+
+    try:
+        signed = sign_bytes(tools, spec, data, role=request.role, level=request.level,
+                            placement=request.placement,
+                            allow_lower_level=request.allow_lower_level, reference=reference,
+                            signing_time=signing_time)
+    except DocsvcError as exc:
+        session.rollback()
+        audit.record(session, actor, "document.sign", object_type="document",
+                     object_id=document_id, organ_id=owner, outcome="failed",
+                     content_sha256=source_sha256,
+                     details={"code": exc.code, "role": request.role, "signer": spec.id,
+                              **{k: v for k, v in exc.details.items()
+                                 if k in ("reason", "level", "subject")}})
+        session.commit()
+        raise
+    sha256 = hashlib.sha256(signed.data).hexdigest()
+    info = blobs.put(BytesIO(signed.data), sha256=sha256, size=len(signed.data))  # bytes first
+
+    document = session.get(Document, document_id, with_for_update=True, populate_existing=True)
+    assert document is not None
+    if document.latest_version.number != based_on:
+        session.rollback()  # the stored bytes are an orphan: harmless, ``docsvc check`` lists it
+        raise VersionConflictError(details={"based_on": based_on,
+                                            "latest": document.latest_version.number})
+    version = DocumentVersion(
+        document=document, number=based_on + 1, kind="signed", sha256=sha256,
+        size=len(signed.data), media_type=media_type,
+        filename=_signed_filename(filename, request.role), blob_key=info.key,
+        created_by=actor.label,
+    )
+    session.add(version)
+    field_name = _new_field_name(signed.data)
+    record = SignatureRecord(
+        document_id=document_id, version=version, based_on=based_on, role=request.role,
+        profile_id=spec.id, level=signed.level, requested_level=signed.requested_level,
+        field_name=field_name, certificate_subject=signed.certificate_subject,
+        certificate_sha256=signed.certificate_sha256, signed_by=actor.label,
+    )
+    session.add(record)
+    audit.record(session, actor, "document.sign", object_type="document", object_id=document_id,
+                 content_sha256=sha256, organ_id=owner,
+                 details={"role": request.role, "signer": spec.id, "level": signed.level,
+                          "version": based_on + 1, "based_on": based_on,
+                          "based_on_sha256": source_sha256, "field": field_name,
+                          "certificate_sha256": signed.certificate_sha256,
+                          "warnings": [w.code for w in signed.warnings]})
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise VersionConflictError(details={"based_on": based_on}) from exc
+    return SignatureOutcome(document, version, record, signed.warnings)
+
+
+def _signed_filename(filename: str | None, role: str) -> str:
+    stem = (filename or "document.pdf").rsplit(".", 1)[0]
+    return f"{stem}.signed-{role}.pdf"
+
+
+def _new_field_name(data: bytes) -> str | None:
+    found = existing_signatures(data)
+    return found[-1].field_name if found else None
+
+
+def signature_to_dict(record: SignatureRecord) -> dict[str, Any]:
+    """Return the JSON form of a signature record."""
+    return {
+        "role": record.role, "signer": record.profile_id, "level": record.level,
+        "requested_level": record.requested_level, "field_name": record.field_name,
+        "version": record.version.number, "based_on": record.based_on,
+        "certificate_subject": record.certificate_subject,
+        "certificate_sha256": record.certificate_sha256,
+        "signed_at": record.signed_at.isoformat(), "signed_by": record.signed_by,
+    }
