@@ -69,6 +69,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     csrf.exempt(api)  # the API authenticates every request with a bearer token, not a cookie
     app.register_blueprint(api)
     app.register_blueprint(web)
+    if settings.vxp_prefix:
+        vxp = _vxp_blueprint(runtime)
+        csrf.exempt(vxp)  # the SDK authenticates every request by HMAC, never by a cookie
+        app.register_blueprint(vxp)  # no url_prefix: the prefix is in the rules (``/vxp//op``)
     app.after_request(_security_headers)
 
     @app.teardown_appcontext
@@ -78,6 +82,29 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             session.close()
 
     return app
+
+
+def _vxp_blueprint(runtime: Runtime):  # type: ignore[no-untyped-def]
+    """Return the national axis SDK face over the same exchange services as the REST API."""
+    from docsvc.api.exchange import exchange_config
+    from docsvc.vxp import make_vxp_blueprint
+    from docsvc.vxp.adapter import ExchangeVxpBackend
+
+    settings = runtime.settings
+    backend = ExchangeVxpBackend(runtime, keys=vxp_key_material(settings), config=exchange_config)
+    return make_vxp_blueprint(settings.vxp_prefix, backend, zone=settings.zone)
+
+
+def vxp_key_material(settings: Settings) -> tuple[str, ...]:
+    """Return the keys that seal VXP secrets, the one to encrypt with first.
+
+    ``DOCSVC_VXP_KEY`` when set, else ``DOCSVC_SECRET_KEY`` (32+ characters), else the
+    development key in the data folder; the secret key stays a candidate for decryption, so
+    secrets sealed before a dedicated VXP key was configured still open.
+    """
+    secret = settings.secret_key if len(settings.secret_key) >= 32 else _development_secret(settings)
+    candidates = [settings.vxp_key, secret]
+    return tuple(dict.fromkeys(k for k in candidates if len(k) >= 32))
 
 
 def _development_secret(settings: Settings) -> str:

@@ -7,6 +7,7 @@ lists them all, so an operator fixes a deployment in one pass.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ ENVIRONMENTS = ("development", "test", "production")
 BLOB_BACKENDS = ("local", "s3", "memory")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+_PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)+/?")
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,10 @@ class Settings:
     """How long a pulled, unacknowledged message stays hidden from the inbox."""
     secret_key: str = field(default="", repr=False)
     """Signs web sessions; in development a random key is kept in ``data_dir/secret_key``."""
+    vxp_prefix: str = "/vxp"
+    """Path under which the national axis SDK (VXP) operations are served; empty disables them."""
+    vxp_key: str = field(default="", repr=False)
+    """Encrypts the VXP shared secrets at rest; empty: ``secret_key`` (or the development key)."""
     db_timeout_seconds: float = 10.0
     log_level: str = "INFO"
 
@@ -146,6 +152,8 @@ class Settings:
             pkcs11_module=get("PKCS11_MODULE"),
             client_cert_header=get("CLIENT_CERT_HEADER"),
             exchange_lease_seconds=int(get_number("EXCHANGE_LEASE_SECONDS", 300, int)),
+            vxp_prefix=env.get("DOCSVC_VXP_PREFIX", cls.vxp_prefix).strip(),
+            vxp_key=get("VXP_KEY"),
         )
         problems.extend(settings.problems())
         if problems:
@@ -188,6 +196,10 @@ class Settings:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             problems.append(f"DOCSVC_TIMEZONE: unknown time zone {self.timezone!r}")
+        if self.vxp_prefix and not _PREFIX.fullmatch(self.vxp_prefix):
+            problems.append(f"DOCSVC_VXP_PREFIX: a path like /vxp (empty disables), got {self.vxp_prefix!r}")
+        if self.vxp_key and len(self.vxp_key) < 32:
+            problems.append("DOCSVC_VXP_KEY: a random key of 32+ characters")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             problems.append(f"DOCSVC_LOG_LEVEL: DEBUG, INFO, WARNING or ERROR, got {self.log_level!r}")
         return problems

@@ -315,19 +315,34 @@ def systems() -> None:
 @click.option("--client-cert-sha256", default=None, help="Pin the TLS client certificate.")
 @click.option("--xml-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="PEM certificate that verifies the system's XML signatures.")
+@click.option("--vxp-system-id", default=None,
+              help="Let the system connect with the national axis SDK (VXP) under this system id.")
+@click.option("--vxp-secret-stdin", is_flag=True,
+              help="Read the VXP shared secret from stdin (default: generate one, shown once on stderr).")
 @pass_ctx
 def systems_add(ctx: _Context, organ_id: str, name: str, client_cert_sha256: str | None,
-                xml_cert: Path | None) -> None:
+                xml_cert: Path | None, vxp_system_id: str | None, vxp_secret_stdin: bool) -> None:
     """Register a linked system for ORGAN_ID and print its token alone on stdout."""
+    from docsvc.app import vxp_key_material
     from docsvc.services.identity import add_system
+    from docsvc.vxp.auth import generate_secret
 
+    if vxp_secret_stdin and vxp_system_id is None:
+        raise click.UsageError("--vxp-secret-stdin needs --vxp-system-id")
+    secret = None
+    if vxp_system_id is not None:
+        secret = sys.stdin.readline().rstrip("\r\n") if vxp_secret_stdin else generate_secret()
     rt = ctx.runtime
     with rt.sessions() as session:
         system, token = add_system(
             session, OPERATOR, organ_id=organ_id, name=name, client_cert_sha256=client_cert_sha256,
             xml_signing_cert=xml_cert.read_text() if xml_cert else None,
-            allowed_organ_ids=rt.settings.organ_id_allow)
+            allowed_organ_ids=rt.settings.organ_id_allow, vxp_system_id=vxp_system_id,
+            vxp_secret=secret, vxp_key_material=vxp_key_material(rt.settings)[0] if secret else None)
         click.echo(f"system {system.id} ({system.name}) added for {organ_id}", err=True)
+    if vxp_system_id is not None and not vxp_secret_stdin:
+        click.echo(f"VXP system id {vxp_system_id}, secret (shown once, give it to the agency): {secret}",
+                   err=True)
     click.echo(token)
 
 

@@ -64,6 +64,10 @@ class LinkedSystem(Base):
     """Fingerprint of the TLS client certificate the system must present, when pinned."""
     xml_signing_cert: Mapped[str | None] = mapped_column(Text)
     """PEM certificate that verifies the system's XML signatures, when pinned."""
+    vxp_system_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    """``XroadVnpt-systemid`` the system sends through the national axis SDK (VXP face)."""
+    vxp_secret_sealed: Mapped[str | None] = mapped_column(Text)
+    """The SDK's shared secret, encrypted (``docsvc.vxp.auth.encrypt_secret``): HMAC needs it whole."""
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

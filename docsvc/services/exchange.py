@@ -26,7 +26,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -728,16 +728,19 @@ def _decode_cursor(cursor: str) -> tuple[dt.datetime, str]:
 
 def inbox(
     session: Session, cfg: ExchangeConfig, *, actor: Actor, after: str | None = None,
-    limit: int = 50, now: dt.datetime | None = None,
+    limit: int = 50, now: dt.datetime | None = None, kind: str | None = None,
 ) -> tuple[list[Message], str | None]:
     """List unacknowledged messages for the caller's organisation, oldest first, and lease them:
-    a listed message is hidden until ``cfg.lease`` passes unless it is acknowledged."""
+    a listed message is hidden until ``cfg.lease`` passes unless it is acknowledged.
+    ``kind`` (``edoc``/``status``) lists, and leases, only messages of that kind."""
     organ_id = _system_only(actor)
     now = now or utcnow()
     stmt = (select(Message).join(Delivery)
             .where(Message.recipient_organ_id == organ_id, Message.acked_at.is_(None),
                    Delivery.mode == "pull",
                    or_(Message.lease_until.is_(None), Message.lease_until <= now)))
+    if kind is not None:
+        stmt = stmt.where(Message.kind == kind)
     if after:
         created, message_id = _decode_cursor(after)
         stmt = stmt.where(or_(Message.created_at > created,
@@ -751,6 +754,50 @@ def inbox(
         _event(session, message, "listed", organ_id, at=now, lease_until=_iso(message.lease_until))
     session.commit()
     return page, _cursor(page[-1]) if len(rows) > limit else None
+
+
+def count_unacknowledged(session: Session, *, actor: Actor, kind: str | None = None) -> int:
+    """Return how many pull messages addressed to the caller await acknowledgement (leased too)."""
+    organ_id = _system_only(actor)
+    stmt = (select(func.count()).select_from(Message).join(Delivery)
+            .where(Message.recipient_organ_id == organ_id, Message.acked_at.is_(None),
+                   Delivery.mode == "pull"))
+    if kind is not None:
+        stmt = stmt.where(Message.kind == kind)
+    return int(session.execute(stmt).scalar_one())
+
+
+def sent_messages(
+    session: Session, *, actor: Actor, kind: str | None = None, message_id: str | None = None,
+    limit: int = 500,
+) -> list[Message]:
+    """Return the messages the caller's organisation sent, newest first; with ``message_id``,
+    only those of the same sending (same package, same moment: one per recipient)."""
+    organ_id = _system_only(actor)
+    stmt = select(Message).where(Message.sender_organ_id == organ_id)
+    if kind is not None:
+        stmt = stmt.where(Message.kind == kind)
+    if message_id is not None:
+        anchor = session.get(Message, message_id)
+        if anchor is None or anchor.sender_organ_id != organ_id:
+            return []
+        stmt = stmt.where(Message.sha256 == anchor.sha256, Message.created_at == anchor.created_at)
+    stmt = stmt.order_by(Message.created_at.desc(), Message.id).limit(limit)
+    return list(session.execute(stmt).scalars())
+
+
+def note_processing(
+    session: Session, *, message_id: str, actor: Actor, description: str = "",
+    now: dt.datetime | None = None,
+) -> Message:
+    """Record that the recipient's system is handling a message (no acknowledgement yet)."""
+    organ_id = _system_only(actor)
+    message = _addressed(session, message_id, organ_id)
+    if message.acked_at is None:
+        _event(session, message, "processing", organ_id, at=now or utcnow(),
+               description=description[:500] or None)
+    session.commit()
+    return message
 
 
 def _addressed(session: Session, message_id: str, organ_id: str, *, lock: bool = False) -> Message:

@@ -6,6 +6,7 @@ Tokens are shown once and stored as SHA-256; passwords as Argon2id. Every change
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 
 from sqlalchemy import select
@@ -139,20 +140,54 @@ def ensure_organization(session: Session, organ_id: str, name: str, parent_id: s
         session.flush()
 
 
+VXP_SYSTEM_ID = re.compile(r"[A-Za-z0-9._-]{1,100}")
+VXP_SECRET_MIN = 16
+
+
+def _seal_vxp_secret(session: Session, system_id: str, secret: str | None,
+                     key_material: str | None) -> str:
+    """Check a VXP system id and secret and return the secret sealed for storage."""
+    if not VXP_SYSTEM_ID.fullmatch(system_id):
+        raise BadRequestError("Mã hệ thống VXP chỉ gồm chữ, số, '.', '_', '-' (tối đa 100).",
+                              "A VXP system id is 1-100 letters, digits, '.', '_' or '-'.",
+                              details={"vxp_system_id": system_id})
+    if session.execute(select(LinkedSystem).where(
+            LinkedSystem.vxp_system_id == system_id)).scalar_one_or_none() is not None:
+        raise ConflictError("Mã hệ thống VXP đã được dùng.", "VXP system id already in use.",
+                            details={"vxp_system_id": system_id})
+    if not secret or len(secret) < VXP_SECRET_MIN or secret != secret.strip() or len(secret) > 200:
+        raise BadRequestError(
+            f"Bí mật VXP dài {VXP_SECRET_MIN}–200 ký tự, không có khoảng trắng đầu/cuối.",
+            f"A VXP secret has {VXP_SECRET_MIN}-200 characters, no surrounding spaces.")
+    if not key_material:
+        raise BadRequestError("Thiếu khóa mã hóa bí mật VXP.", "No key to encrypt the VXP secret.")
+    from docsvc.vxp.auth import encrypt_secret
+
+    return encrypt_secret(secret, key_material, system_id=system_id)
+
+
 def add_system(
     session: Session, actor: Actor, *, organ_id: str, name: str,
     client_cert_sha256: str | None = None, xml_signing_cert: str | None = None,
-    allowed_organ_ids: frozenset[str] = frozenset(),
+    allowed_organ_ids: frozenset[str] = frozenset(), vxp_system_id: str | None = None,
+    vxp_secret: str | None = None, vxp_key_material: str | None = None,
 ) -> tuple[LinkedSystem, str]:
-    """Register a linked system for ``organ_id`` and give it a token (returned in clear once)."""
+    """Register a linked system for ``organ_id`` and give it a token (returned in clear once).
+
+    With ``vxp_system_id`` the system may also use the national axis SDK's protocol: its
+    ``vxp_secret`` is stored encrypted with ``vxp_key_material`` (both then required).
+    """
     _check_organ_id(organ_id, allowed_organ_ids)
+    sealed = (_seal_vxp_secret(session, vxp_system_id, vxp_secret, vxp_key_material)
+              if vxp_system_id is not None else None)
     ensure_organization(session, organ_id, name)
     system = LinkedSystem(organ_id=organ_id, name=nfc(name), client_cert_sha256=client_cert_sha256,
-                          xml_signing_cert=xml_signing_cert)
+                          xml_signing_cert=xml_signing_cert, vxp_system_id=vxp_system_id,
+                          vxp_secret_sealed=sealed)
     session.add(system)
     session.flush()
     audit.record(session, actor, "system.create", object_type="system", object_id=str(system.id),
-                 organ_id=organ_id, details={"name": system.name})
+                 organ_id=organ_id, details={"name": system.name, "vxp_system_id": vxp_system_id})
     token, _ = issue_token(session, actor, system_id=system.id, label="system")
     return system, token
 

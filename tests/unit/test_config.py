@@ -44,3 +44,14 @@ def test_s3_settings_accepted():
     assert settings.organ_id_allow == frozenset({"vxp.saas.03", "H37.DN.001"})
     assert settings.s3_secret_key == "s3cr3t-value"
     assert "s3cr3t-value" not in repr(settings)
+
+
+def test_vxp_prefix_and_key_are_checked():
+    assert Settings.from_env({}).vxp_prefix == "/vxp"
+    assert Settings.from_env({"DOCSVC_VXP_PREFIX": ""}).vxp_prefix == ""
+    assert Settings.from_env({"DOCSVC_VXP_PREFIX": "/axis/vxp"}).vxp_prefix == "/axis/vxp"
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"DOCSVC_VXP_PREFIX": "vxp<op>", "DOCSVC_VXP_KEY": "short"})
+    problems = "\n".join(info.value.details["problems"])
+    assert "DOCSVC_VXP_PREFIX" in problems and "DOCSVC_VXP_KEY" in problems
+    assert "short" not in repr(Settings(vxp_key="short"))
