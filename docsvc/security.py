@@ -156,3 +156,15 @@ def client_certificate_sha256(pem_or_escaped: str) -> str | None:
     except ValueError:
         return None
     return hashlib.sha256(certificate.public_bytes(Encoding.DER)).hexdigest()
+
+
+def presents_pinned_certificate(environ: dict, headers, header_name: str, pinned: str) -> bool:  # type: ignore[no-untyped-def]
+    """Tell whether the request carries the pinned TLS client certificate.
+
+    The certificate comes from the WSGI server (``SSL_CLIENT_CERT``) or from the header a
+    TLS-terminating proxy sets (``DOCSVC_CLIENT_CERT_HEADER``, e.g. nginx's
+    ``$ssl_client_escaped_cert``); the proxy must strip that header from client requests.
+    """
+    presented = environ.get("SSL_CLIENT_CERT") or (headers.get(header_name) if header_name else None)
+    actual = client_certificate_sha256(presented) if presented else None
+    return actual is not None and digests_match(actual, pinned.lower())

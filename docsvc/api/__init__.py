@@ -62,18 +62,11 @@ def _authenticate() -> None:
 
 
 def _check_client_certificate(pinned: str) -> None:
-    """Refuse a linked system whose TLS client certificate is not the pinned one.
+    """Refuse a linked system whose TLS client certificate is not the pinned one."""
+    from docsvc.security import presents_pinned_certificate
 
-    The certificate comes from the WSGI server (``SSL_CLIENT_CERT``) or from the header a
-    TLS-terminating proxy sets (``DOCSVC_CLIENT_CERT_HEADER``, e.g. nginx's
-    ``$ssl_client_escaped_cert``); the proxy must strip that header from client requests.
-    """
-    from docsvc.security import client_certificate_sha256, digests_match
-
-    header = runtime().settings.client_cert_header
-    presented = request.environ.get("SSL_CLIENT_CERT") or (request.headers.get(header) if header else None)
-    actual = client_certificate_sha256(presented) if presented else None
-    if actual is None or not digests_match(actual, pinned.lower()):
+    if not presents_pinned_certificate(request.environ, request.headers,
+                                       runtime().settings.client_cert_header, pinned):
         raise AuthenticationError(
             "Hệ thống liên thông phải xuất trình đúng chứng thư số máy khách đã đăng ký.",
             "The linked system must present its registered TLS client certificate.",

@@ -91,8 +91,20 @@ class ExchangeVxpBackend:
                 LinkedSystem.vxp_system_id == system_id)).scalar_one_or_none()
             if row is None or not row.active or not row.vxp_secret_sealed:
                 return None
+            if row.client_cert_sha256 and not self._presents_certificate(row.client_cert_sha256):
+                log.warning("VXP %s: pinned TLS client certificate not presented", system_id)
+                return None
             secret = decrypt_secret(row.vxp_secret_sealed, self._keys, system_id=system_id)
             return VxpSystem(system_id=system_id, organ_id=row.organ_id, secret=secret)
+
+    def _presents_certificate(self, pinned: str) -> bool:
+        """Check the pinned TLS client certificate, as the REST face does."""
+        from flask import has_request_context, request
+
+        from docsvc.security import presents_pinned_certificate
+
+        return has_request_context() and presents_pinned_certificate(
+            request.environ, request.headers, self._runtime.settings.client_cert_header, pinned)
 
     def submit(self, system: VxpSystem, submission: Submission) -> str:
         """Submit like ``POST /api/v1/exchange/messages`` without a key; return the DocId.

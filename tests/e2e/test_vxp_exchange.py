@@ -345,3 +345,12 @@ def test_cli_adds_a_vxp_system_with_a_secret_from_stdin(tmp_path, monkeypatch):
                                   system_id="vxp.tinhan.01") == "commune-shared-secret-01"
     finally:
         rt.engine.dispose()
+
+
+def test_a_pinned_client_certificate_is_required_on_the_vxp_face_too(commune, runtime):
+    with runtime.sessions() as session:
+        session.execute(update(LinkedSystem).where(LinkedSystem.vxp_system_id == commune.system_id)
+                        .values(client_cert_sha256="ab" * 32))
+        session.commit()
+    # the loopback server passes no client certificate: the pinned system is refused
+    assert_fail(commune.client().get_received_edoc_list(), "401", data=[])
