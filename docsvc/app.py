@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.request_class = UploadRequest
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,
-        SECRET_KEY=settings.secret_key or _development_secret(settings),
+        SECRET_KEY=settings.secret_key or development_secret(settings),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.env == "production",
@@ -102,12 +102,12 @@ def vxp_key_material(settings: Settings) -> tuple[str, ...]:
     development key in the data folder; the secret key stays a candidate for decryption, so
     secrets sealed before a dedicated VXP key was configured still open.
     """
-    secret = settings.secret_key if len(settings.secret_key) >= 32 else _development_secret(settings)
+    secret = settings.secret_key if len(settings.secret_key) >= 32 else development_secret(settings)
     candidates = [settings.vxp_key, secret]
     return tuple(dict.fromkeys(k for k in candidates if len(k) >= 32))
 
 
-def _development_secret(settings: Settings) -> str:
+def development_secret(settings: Settings) -> str:
     """Return a random session key kept in the data folder (development and tests only)."""
     import secrets
 

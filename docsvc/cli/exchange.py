@@ -5,6 +5,7 @@ organisations, sending documents and reading their statuses.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -126,3 +127,49 @@ def exchange_trace(ctx: _Context, document_id: str) -> None:
     with rt.sessions() as session:
         body = document_trace(session, document_id=document_id, actor=OPERATOR)
     click.echo(json.dumps(body, ensure_ascii=False, indent=2))
+
+
+@directory.command("set-endpoint")
+@click.argument("organ_id")
+@click.argument("url")
+@click.option("--token-stdin", is_flag=True,
+              help="Read the token the peer issued for us (docsvc systems add <our OrganId>) "
+                   "from standard input; it is stored encrypted.")
+@pass_ctx
+def directory_set_endpoint(ctx: _Context, organ_id: str, url: str, token_stdin: bool) -> None:
+    """Reach ORGAN_ID by push: its docsvc runs at URL (base URL, e.g. https://xa.example)."""
+    from docsvc.services.delivery import key_material, set_endpoint
+
+    rt = ctx.runtime
+    token = sys.stdin.readline().strip() if token_stdin else None
+    if token_stdin and not token:
+        raise click.ClickException("--token-stdin: no token on standard input")
+    with rt.sessions() as session:
+        set_endpoint(session, OPERATOR, organ_id=organ_id, url=url, token=token,
+                     material=key_material(rt.settings) if token else None)
+    click.echo(f"{organ_id}: push to {url}" + (" (token stored)" if token else ""), err=True)
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="One pass over the due deliveries, then exit.")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=5.0, show_default=True,
+              help="Seconds to wait when nothing is due.")
+@pass_ctx
+def worker(ctx: _Context, once: bool, interval: float) -> None:
+    """Push queued messages to peer docsvc instances (safe to run several; stop with Ctrl-C)."""
+    import signal
+
+    from docsvc.services.delivery import run_worker
+
+    rt = ctx.runtime
+    stopping = {"now": False}
+
+    def stop(_signum, _frame):  # type: ignore[no-untyped-def]
+        stopping["now"] = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    report = run_worker(rt.sessions, rt.blobs, rt.settings, once=once, interval=interval,
+                        should_stop=lambda: stopping["now"])
+    click.echo(f"worker: {len(report.delivered)} delivered, {len(report.retrying)} to retry, "
+               f"{len(report.failed)} failed, {len(report.expired)} expired", err=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from docsvc.models.registry import Base, new_id, utcnow
@@ -23,6 +23,7 @@ __all__ = [
     "Delivery",
     "IdempotencyKey",
     "Message",
+    "PeerCredential",
     "StatusEvent",
     "TransportEvent",
 ]
@@ -148,4 +149,17 @@ class IdempotencyKey(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64))
     receipt: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class PeerCredential(Base):
+    """The token a peer docsvc instance gave us (it registered us as a linked system), sealed:
+    the delivery worker presents it when pushing to that organisation's endpoint."""
+
+    __tablename__ = "peer_credentials"
+
+    organ_id: Mapped[str] = mapped_column(String(13), primary_key=True)
+    """The peer organisation whose endpoint accepts this token."""
+    sealed_token: Mapped[str] = mapped_column(Text)
+    """AES-256-GCM over the token (``docsvc.services.delivery.seal_token``); never in clear."""
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

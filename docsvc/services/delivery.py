@@ -1,0 +1,438 @@
+"""Push delivery between docsvc instances: the outbox worker and the peer credentials it uses.
+
+A message to an organisation with an ``endpoint_url`` waits in ``exchange_deliveries`` (state
+``queued``). Workers claim due rows under a row lock and a lease, POST the stored edXML to the
+peer's ``/api/v1/exchange/messages`` with ``Idempotency-Key`` = message id (the peer
+deduplicates), and record every attempt as a transport event. All state is in the database, so
+workers may restart or run side by side.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import email.utils
+import hashlib
+import json
+import logging
+import random
+import secrets
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from http.client import HTTPException
+from typing import Any, BinaryIO, Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from docsvc.errors import BadRequestError, ConfigError, DocsvcError, NotFoundError
+from docsvc.models import Delivery, Message, Organization, PeerCredential, TransportEvent, utcnow
+from docsvc.security import Actor
+from docsvc.services import audit
+from docsvc.storage import BlobStore, read_verified
+
+log = logging.getLogger(__name__)
+
+SUBMIT_PATH = "/api/v1/exchange/messages"
+RETRYABLE_STATUSES = frozenset({408, 429})
+_SEAL_PREFIX = "v1:"
+
+
+# -- policy -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How hard and how long the worker tries to reach a peer."""
+
+    base_delay: dt.timedelta = dt.timedelta(seconds=10)
+    """Ceiling of the first retry's random delay; doubles with each failed attempt."""
+    max_delay: dt.timedelta = dt.timedelta(hours=1)
+    """Cap of the retry delay ceiling (full jitter draws between 0 and it)."""
+    max_age: dt.timedelta = dt.timedelta(days=3)
+    """After this age (from the message's creation) an undelivered message is ``expired``."""
+    claim_lease: dt.timedelta = dt.timedelta(minutes=5)
+    """How long a claimed delivery is hidden from other workers (longer than one attempt)."""
+    timeout_seconds: float = 30.0
+    batch: int = 20
+
+
+def backoff_delay(attempt: int, policy: DeliveryPolicy, rng: random.Random) -> dt.timedelta:
+    """Return the wait after failed attempt number ``attempt`` (1-based): full jitter between 0
+    and ``min(max_delay, base_delay * 2**(attempt-1))``."""
+    ceiling = min(policy.max_delay.total_seconds(),
+                  policy.base_delay.total_seconds() * 2 ** max(0, attempt - 1))
+    return dt.timedelta(seconds=rng.uniform(0, ceiling))
+
+
+def parse_retry_after(value: str | None, now: dt.datetime) -> dt.timedelta | None:
+    """Return the wait a ``Retry-After`` header asks for (seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return dt.timedelta(seconds=int(value))
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(dt.timedelta(0), when - now)
+
+
+# -- peer credentials ---------------------------------------------------------------------------
+
+
+def key_material(settings: Any) -> str:
+    """Return the secret that seals peer tokens: ``DOCSVC_SECRET_KEY`` (32+ characters), else
+    the development key kept in the data folder (refused in production by the settings check)."""
+    if len(settings.secret_key) >= 32:
+        return str(settings.secret_key)
+    if settings.env == "production":
+        raise ConfigError("Cần DOCSVC_SECRET_KEY để mã hóa khóa truy cập của hệ thống ngang hàng.",
+                          "DOCSVC_SECRET_KEY is needed to seal peer tokens.")
+    from docsvc.app import development_secret  # the one keeper of the development key
+
+    return development_secret(settings)
+
+
+def _aead(material: str) -> AESGCM:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+               info=b"docsvc peer token v1").derive(material.encode())
+    return AESGCM(key)
+
+
+def seal_token(token: str, material: str, *, organ_id: str) -> str:
+    """Encrypt a peer token for storage (AES-256-GCM, bound to the organisation)."""
+    nonce = secrets.token_bytes(12)
+    sealed = _aead(material).encrypt(nonce, token.encode(), organ_id.encode())
+    return _SEAL_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
+
+
+def open_token(sealed: str, material: str, *, organ_id: str) -> str:
+    """Decrypt a sealed peer token; raise ConfigError when the key does not open it."""
+    try:
+        if not sealed.startswith(_SEAL_PREFIX):
+            raise ValueError(sealed[:3])
+        raw = base64.urlsafe_b64decode(sealed[len(_SEAL_PREFIX):])
+        return _aead(material).decrypt(raw[:12], raw[12:], organ_id.encode()).decode()
+    except (InvalidTag, ValueError) as exc:
+        raise ConfigError("Không mở được khóa truy cập đã lưu (khóa bí mật đã đổi?).",
+                          "The stored peer token cannot be opened (was the secret key changed?).",
+                          details={"organ_id": organ_id}) from exc
+
+
+def set_endpoint(
+    session: Session, actor: Actor, *, organ_id: str, url: str, token: str | None,
+    material: str | None,
+) -> Organization:
+    """Reach ``organ_id`` by push at ``url`` (its docsvc's base URL) with ``token`` (sealed).
+
+    Without ``token`` the stored one, if any, is kept. Raises NotFoundError (not in the
+    directory), BadRequestError (URL, token). Commits.
+    """
+    org = session.get(Organization, organ_id)
+    if org is None:
+        raise NotFoundError("Cơ quan không có trong danh bạ.", "The organisation is not in the directory.",
+                            details={"organ_id": organ_id})
+    url = url.strip()
+    if not url.startswith(("http://", "https://")) or len(url) > 300 or any(c.isspace() for c in url):
+        raise BadRequestError("Địa chỉ phải là URL http(s) (tối đa 300 ký tự).",
+                              "The endpoint must be an http(s) URL (up to 300 characters).",
+                              details={"url": url[:300]})
+    if token is not None:
+        token = token.strip()
+        if not token or len(token) > 500 or any(c.isspace() for c in token):
+            raise BadRequestError("Khóa truy cập không hợp lệ.", "Invalid token.")
+        if material is None:
+            raise BadRequestError("Thiếu khóa mã hóa.", "No key to seal the token.")
+        sealed = seal_token(token, material, organ_id=organ_id)
+        credential = session.get(PeerCredential, organ_id)
+        if credential is None:
+            session.add(PeerCredential(organ_id=organ_id, sealed_token=sealed))
+        else:
+            credential.sealed_token, credential.created_at = sealed, utcnow()
+    org.endpoint_url = url
+    audit.record(session, actor, "directory.endpoint", object_type="organization", object_id=organ_id,
+                 organ_id=organ_id, details={"endpoint_url": url, "token_replaced": token is not None})
+    session.commit()
+    return org
+
+
+def submit_url(endpoint_url: str) -> str:
+    """Return the submission URL of a peer whose base URL is ``endpoint_url``."""
+    base = endpoint_url.rstrip("/")
+    return base if base.endswith(SUBMIT_PATH) else base + SUBMIT_PATH
+
+
+# -- HTTP ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeerResponse:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class PeerUnreachableError(Exception):
+    """The peer could not be reached or did not answer (connection refused, timeout …)."""
+
+
+class Http(Protocol):
+    def __call__(self, url: str, body: BinaryIO, headers: Mapping[str, str],
+                 timeout: float) -> PeerResponse: ...
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # a redirected POST would lose its body: report the 3xx instead
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def urllib_http(url: str, body: BinaryIO, headers: Mapping[str, str], timeout: float) -> PeerResponse:
+    """POST ``body`` with the standard library; HTTP errors are answers, not exceptions."""
+    if not url.startswith(("http://", "https://")):
+        raise PeerUnreachableError(f"not an http(s) URL: {url[:100]}")
+    request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")  # noqa: S310
+    try:
+        with _OPENER.open(request, timeout=timeout) as response:
+            return PeerResponse(response.status, dict(response.headers.items()), response.read())
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return PeerResponse(exc.code, dict(exc.headers.items()), exc.read())
+    except (urllib.error.URLError, OSError, HTTPException) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise PeerUnreachableError(f"{type(reason).__name__}: {reason}"[:300]) from exc
+
+
+# -- the worker ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Claim:
+    message_id: str
+    url: str
+    recipient: str
+    sender: str
+    blob_key: str
+    size: int
+    attempt: int
+    lease_until: dt.datetime
+
+
+@dataclass
+class DeliveryReport:
+    """What one pass of the worker did, per final outcome of each attempt."""
+
+    delivered: list[str] = field(default_factory=list)
+    retrying: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)
+
+    @property
+    def attempted(self) -> int:
+        return len(self.delivered) + len(self.retrying) + len(self.failed)
+
+
+def _event(session: Session, message: Message, name: str, *, at: dt.datetime, **details: Any) -> None:
+    session.add(TransportEvent(message_id=message.id, at=at, event=name,
+                               organ_id=message.sender_organ_id, sha256=message.sha256,
+                               details={k: v for k, v in details.items() if v is not None}))
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def _claim(session: Session, policy: DeliveryPolicy, now: dt.datetime, report: DeliveryReport,
+           limit: int) -> list[_Claim]:
+    """Take due push deliveries for this worker: lock them (others skip locked rows), expire the
+    too old, and push ``next_attempt_at`` a lease ahead so nobody else picks them up meanwhile."""
+    stmt = (select(Delivery).where(Delivery.mode == "push", Delivery.state == "queued",
+                                   Delivery.next_attempt_at <= now)
+            .order_by(Delivery.next_attempt_at, Delivery.message_id).limit(limit)
+            .with_for_update(skip_locked=True))
+    claims = []
+    for delivery in session.execute(stmt).scalars():
+        message = delivery.message
+        if now >= message.created_at + policy.max_age:
+            delivery.state = "expired"
+            delivery.next_attempt_at = None
+            delivery.last_error = f"not delivered within {policy.max_age}"
+            _event(session, message, "push_expired", at=now, attempts=delivery.attempts,
+                   last_error=delivery.last_error)
+            report.expired.append(message.id)
+            continue
+        delivery.attempts += 1
+        lease_until = now + policy.claim_lease
+        delivery.next_attempt_at = lease_until
+        claims.append(_Claim(message.id, submit_url(delivery.endpoint_url or ""),
+                             message.recipient_organ_id, message.sender_organ_id, message.blob_key,
+                             message.size, delivery.attempts, lease_until))
+    session.commit()
+    return claims
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    kind: str
+    """``delivered``, ``retry`` or ``failed``."""
+    status: int | None = None
+    error: str | None = None
+    retry_after: dt.timedelta | None = None
+    receipt: dict[str, Any] | None = None
+
+
+def _reason(response: PeerResponse) -> str:
+    try:
+        error = json.loads(response.body)["error"]
+        return f"HTTP {response.status} {error.get('code')}: {error.get('message')}"[:500]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        text = response.body[:200].decode("utf-8", "replace").strip()
+        return f"HTTP {response.status} {text}".strip()[:500]
+
+
+def _attempt(claim: _Claim, token: str | None, blobs: BlobStore, http: Http, policy: DeliveryPolicy,
+             now: dt.datetime) -> _Outcome:
+    if token is None:
+        return _Outcome("retry", error=f"no token for {claim.recipient}: "
+                                       "docsvc directory set-endpoint … --token-stdin")
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": claim.message_id,
+               "Content-Type": "application/xml", "Content-Length": str(claim.size)}
+    try:
+        with read_verified(blobs, claim.blob_key) as body:
+            response = http(claim.url, body, headers, policy.timeout_seconds)
+    except PeerUnreachableError as exc:
+        return _Outcome("retry", error=str(exc))
+    except DocsvcError as exc:  # the stored package is missing or corrupted: no retry mends it
+        return _Outcome("failed", error=f"local package unreadable: {exc.code}")
+    if 200 <= response.status < 300:
+        try:
+            receipt = json.loads(response.body)
+        except ValueError:
+            receipt = None
+        if not isinstance(receipt, dict):
+            receipt = {"raw_sha256": hashlib.sha256(response.body).hexdigest()}
+        return _Outcome("delivered", status=response.status, receipt=receipt)
+    retry_after = parse_retry_after(
+        next((v for k, v in response.headers.items() if k.lower() == "retry-after"), None), now)
+    if response.status >= 500 or response.status in RETRYABLE_STATUSES:
+        return _Outcome("retry", status=response.status, error=_reason(response),
+                        retry_after=retry_after)
+    return _Outcome("failed", status=response.status, error=_reason(response))
+
+
+def _record(session: Session, claim: _Claim, outcome: _Outcome, policy: DeliveryPolicy,
+            now: dt.datetime, rng: random.Random, report: DeliveryReport) -> None:
+    delivery = session.get(Delivery, claim.message_id, with_for_update=True, populate_existing=True)
+    assert delivery is not None
+    message = delivery.message
+    details: dict[str, Any] = {"attempt": claim.attempt, "url": claim.url, "http_status": outcome.status,
+                               "error": outcome.error, "outcome": outcome.kind}
+    still_ours = delivery.state == "queued" and delivery.next_attempt_at == claim.lease_until
+    if delivery.state != "queued":
+        details["outcome"] = f"ignored: already {delivery.state}"
+    elif outcome.kind == "delivered":  # accepted even if our lease ran out: the peer has it
+        delivery.state, delivery.delivered_at = "delivered", now
+        delivery.next_attempt_at, delivery.last_error = None, None
+        message.acked_at, message.ack_result, message.receipt = now, "received", outcome.receipt
+        report.delivered.append(message.id)
+    elif not still_ours:
+        details["outcome"] = "ignored: claimed again by another worker"
+    elif outcome.kind == "failed":
+        delivery.state, delivery.next_attempt_at = "failed", None
+        delivery.last_error = outcome.error
+        report.failed.append(message.id)
+    else:
+        delay = backoff_delay(claim.attempt, policy, rng)
+        if outcome.retry_after is not None:
+            delay = max(delay, outcome.retry_after)
+            details["retry_after_seconds"] = outcome.retry_after.total_seconds()
+        next_at = now + delay
+        delivery.last_error = (outcome.error or "")[:500] or None
+        if next_at >= message.created_at + policy.max_age:
+            delivery.state, delivery.next_attempt_at = "expired", None
+            details["outcome"] = "expired"
+            report.expired.append(message.id)
+        else:
+            delivery.next_attempt_at = next_at
+            details["next_attempt_at"] = _iso(next_at)
+            report.retrying.append(message.id)
+    _event(session, message, "push_attempt", at=now, **details)
+    session.commit()
+
+
+def _tokens(session: Session, settings: Any, organ_ids: set[str]) -> dict[str, str]:
+    rows = session.execute(select(PeerCredential).where(PeerCredential.organ_id.in_(organ_ids))).scalars()
+    rows = list(rows)
+    if not rows:
+        return {}
+    material = key_material(settings)
+    return {row.organ_id: open_token(row.sealed_token, material, organ_id=row.organ_id) for row in rows}
+
+
+def deliver_due(
+    sessions: sessionmaker[Session], blobs: BlobStore, settings: Any, *,
+    now: dt.datetime | None = None, http: Http = urllib_http, policy: DeliveryPolicy | None = None,
+    rng: random.Random | None = None, limit: int | None = None,
+) -> DeliveryReport:
+    """Push every due message once: claim, POST, record the outcome (one commit per step).
+
+    ``now`` fixes the clock of the whole pass (tests); ``http`` sends one request.
+    """
+    policy = policy or DeliveryPolicy()
+    rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
+    now = now or utcnow()
+    report = DeliveryReport()
+    with sessions() as session:
+        claims = _claim(session, policy, now, report, limit or policy.batch)
+        tokens = _tokens(session, settings, {c.recipient for c in claims}) if claims else {}
+    for claim in claims:
+        outcome = _attempt(claim, tokens.get(claim.recipient), blobs, http, policy, now)
+        with sessions() as session:
+            _record(session, claim, outcome, policy, now, rng, report)
+        log.info("push %s to %s: %s %s", claim.message_id, claim.recipient, outcome.kind,
+                 outcome.status or outcome.error or "")
+    return report
+
+
+def run_worker(
+    sessions: sessionmaker[Session], blobs: BlobStore, settings: Any, *, once: bool = False,
+    interval: float = 5.0, http: Http = urllib_http, policy: DeliveryPolicy | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> DeliveryReport:
+    """Deliver due messages until ``should_stop()`` (or one pass with ``once``); return the total.
+
+    A full batch is followed at once by the next pass; otherwise the worker sleeps ``interval``.
+    """
+    policy = policy or DeliveryPolicy()
+    total = DeliveryReport()
+    while True:
+        try:
+            report = deliver_due(sessions, blobs, settings, http=http, policy=policy)
+        except Exception:  # a lost database must not end a long-running worker: try again later
+            if once:
+                raise
+            log.exception("delivery pass failed; retrying in %s s", interval)
+            report = DeliveryReport()
+        for name in ("delivered", "retrying", "failed", "expired"):
+            getattr(total, name).extend(getattr(report, name))
+        if once or should_stop():
+            return total
+        if report.attempted + len(report.expired) < policy.batch:
+            deadline = time.monotonic() + interval
+            while time.monotonic() < deadline and not should_stop():
+                time.sleep(min(0.2, interval))
+            if should_stop():
+                return total
