@@ -2,6 +2,11 @@
 kept), and "view as signed". The trust store is loaded once per process, on first use, and
 kept in ``app.extensions``.
 
+The PDF comes as the multipart part ``file`` or as the whole request body
+(``Content-Type: application/pdf``), the cheaper way for large files (no multipart parsing).
+Either way it is read into memory once, without a temporary file, and hashed once, on the
+pass that hashes the signed byte ranges.
+
 Answers are JSON by default; ``Accept: text/html`` or ``application/pdf`` (or ``?format=``)
 gives the human report, in Vietnamese unless ``?lang=en`` / ``Accept-Language: en``.
 """
@@ -12,9 +17,12 @@ import hashlib
 from typing import Any
 
 from flask import Response, current_app, jsonify, request, url_for
+from werkzeug.datastructures import FileStorage
+from werkzeug.http import parse_options_header
 
 from docsvc.api import actor, api, db, lang, runtime
 from docsvc.errors import BadRequestError
+from docsvc.pdf import PDF_MEDIA_TYPE
 from docsvc.services import verification as svc
 from docsvc.verify import DocumentReport
 from docsvc.verify.render import render_html, render_pdf
@@ -62,18 +70,92 @@ def _report_response(report: DocumentReport, extra: dict[str, Any] | None = None
     return response
 
 
-def _upload_bytes(upload) -> bytes:  # type: ignore[no-untyped-def]
+_RAW_READ = 1024 * 1024
+"""Bytes per read of a raw body (gunicorn hands over up to 1 MiB per socket read)."""
+
+
+class _MemoryPart:
+    """The sink of an uploaded part: its pieces as received, joined once at the end (a
+    growing BytesIO would copy the file again on every resize)."""
+
+    def __init__(self, *_args: object, **_kwargs: object) -> None:
+        self._pieces: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        """Keep ``data``."""
+        self._pieces.append(data)
+        return len(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        """Accept Werkzeug's rewind once the part is complete."""
+        return 0
+
+    def getvalue(self) -> bytes:
+        """Return the whole part."""
+        return b"".join(self._pieces)
+
+
+def _form_file() -> FileStorage | None:
+    """Parse the multipart body keeping its parts in memory, not in a hashed temporary file:
+    the whole PDF is read into memory for validation anyway, and validation hashes the file
+    on its byte-range pass, so the spool's write, read-back and extra hash pass are saved."""
+    parser = request.form_data_parser_class(
+        stream_factory=_MemoryPart, max_form_memory_size=request.max_form_memory_size,
+        max_content_length=request.max_content_length, max_form_parts=request.max_form_parts,
+        cls=request.parameter_storage_class)
+    _, _, files = parser.parse(request.stream, request.mimetype, request.content_length,
+                               request.mimetype_params)
+    return files.get("file")
+
+
+def _upload_bytes(upload: FileStorage | None) -> bytes:
     if upload is None:
         raise BadRequestError("Thiếu tệp PDF (trường file).", "The PDF (form field file) is missing.",
                               details={"fields": [{"field": "file", "code": "required"}]})
-    upload.stream.seek(0)
-    return upload.stream.read()
+    return upload.stream.getvalue()
+
+
+def _body_bytes() -> bytes:
+    """Read a raw ``application/pdf`` body, refusing (415) what does not start like a PDF
+    before reading the rest; Werkzeug's stream enforces ``MAX_CONTENT_LENGTH`` (413)."""
+    stream = request.stream
+    length = request.content_length
+    if length is not None:  # read straight into one buffer of the announced size
+        buffer = bytearray(length)
+        with memoryview(buffer) as view:
+            got = 0
+            while got < length:
+                n = stream.readinto(view[got:got + _RAW_READ])
+                if not n:
+                    break
+                if got < 1024 <= got + n:
+                    svc.require_pdf(view[:1024].tobytes())
+                got += n
+        del buffer[got:]
+    else:  # chunked: no size known in advance
+        buffer = bytearray()
+        while chunk := stream.read(_RAW_READ):
+            if len(buffer) < 1024 <= len(buffer) + len(chunk):
+                svc.require_pdf(bytes(buffer) + chunk[:1024])
+            buffer += chunk
+    return bytes(buffer)
+
+
+def _body_filename() -> str | None:
+    _, options = parse_options_header(request.headers.get("Content-Disposition", ""))
+    return options.get("filename")
 
 
 @api.post("/verify")
 def verify_file():  # type: ignore[no-untyped-def]
-    """Validate the PDF in the ``file`` form part; nothing is kept but the audit entry."""
-    upload = request.files.get("file")
+    """Validate the PDF sent as the ``file`` form part or as an ``application/pdf`` body;
+    nothing is kept but the audit entry."""
+    if request.mimetype == PDF_MEDIA_TYPE:
+        # unhashed on purpose: validation hashes the file on its byte-range pass
+        report = svc.verify_upload(db(), verifier(), read=_body_bytes, actor=actor(),
+                                   filename=_body_filename())
+        return _report_response(report)
+    upload = _form_file()
     report = svc.verify_upload(db(), verifier(), read=lambda: _upload_bytes(upload), actor=actor(),
                                filename=upload.filename if upload else None)
     return _report_response(report)
@@ -152,9 +234,18 @@ OPENAPI_PATHS: dict[str, Any] = {
         "description": "Any authenticated person (not linked systems). Nothing is stored except "
                        "the audit entry verification.run with the file's SHA-256. " + _OUTCOMES,
         "parameters": _NEGOTIATION,
-        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-            "type": "object", "required": ["file"],
-            "properties": {"file": {"type": "string", "format": "binary"}}}}}},
+        "requestBody": {
+            "required": True,
+            "description": "The PDF, either as the multipart part file or as the whole body "
+                           "with Content-Type: application/pdf (no multipart parsing: the "
+                           "cheaper way for large files; an optional Content-Disposition "
+                           "filename goes to the audit entry). Both give the same report.",
+            "content": {
+                "multipart/form-data": {"schema": {
+                    "type": "object", "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}}}},
+                PDF_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+            }},
         "responses": {"200": {"description": "The report", "content": _REPORT_CONTENT},
                       **{str(s): _ERROR for s in (400, 401, 403, 413, 415)}},
     }},

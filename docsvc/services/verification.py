@@ -46,17 +46,25 @@ class Verifier:
     """Fetch OCSP/CRL online (``DOCSVC_REVOCATION_FETCHING``); off = embedded and trust-folder data."""
     fingerprint: str = ""
     """SHA-256 over the anchors, intermediates and CRLs: a changed trust configuration shows."""
+    fetch_timeout: float | None = None
+    """Seconds per online fetch (``DOCSVC_NETWORK_TIMEOUT_SECONDS``); None = pyHanko's default."""
 
-    def validate(self, data: bytes, *, now: datetime | None = None) -> DocumentReport:
-        """Validate ``data`` with this trust store (never raises on bad input)."""
-        return validate_pdf(data, self.trust, allow_fetching=self.allow_fetching, now=now)
+    def validate(self, data: bytes, *, now: datetime | None = None,
+                 sha256: str | None = None) -> DocumentReport:
+        """Validate ``data`` with this trust store (never raises on bad input).
+
+        ``sha256`` is the file's hash when it is already known (it is then not computed again).
+        """
+        return validate_pdf(data, self.trust, allow_fetching=self.allow_fetching, now=now,
+                            sha256=sha256, timeout=self.fetch_timeout)
 
 
 def make_verifier(settings: Settings) -> Verifier:
     """Load the trust folders of ``settings`` (``DOCSVC_TRUST_DIRS``); raise TrustStoreError."""
     trust = load_trust(list(settings.trust_dirs))
     return Verifier(trust=trust, allow_fetching=settings.revocation_fetching,
-                    fingerprint=trust_fingerprint(trust))
+                    fingerprint=trust_fingerprint(trust),
+                    fetch_timeout=settings.network_timeout_seconds)
 
 
 def trust_fingerprint(trust: TrustStore) -> str:
@@ -90,11 +98,14 @@ def may_verify_files(actor: Actor) -> bool:
 
 
 def verify_upload(session: Session, verifier: Verifier, *, read: Callable[[], bytes], actor: Actor,
-                  filename: str | None = None, now: datetime | None = None) -> DocumentReport:
+                  filename: str | None = None, sha256: str | None = None,
+                  now: datetime | None = None) -> DocumentReport:
     """Validate a PDF sent by ``actor``; keep nothing but the audit entry with its SHA-256.
 
     ``read`` returns the bytes; it is called only after the permission check, so a refused
-    caller never learns what the request lacked. Raises ``PermissionDeniedError`` (linked
+    caller never learns what the request lacked. ``sha256`` is the hex SHA-256 of exactly
+    those bytes when the caller hashed them while receiving them (it must be right: it is
+    what the audit entry records). Raises ``PermissionDeniedError`` (linked
     systems), ``UnsupportedMediaTypeError`` (415) when the file is not a PDF at all. A damaged
     PDF is a report with ``FORMAT_FAILURE``, like any other outcome.
     """
@@ -103,7 +114,7 @@ def verify_upload(session: Session, verifier: Verifier, *, read: Callable[[], by
     data = read()
     require_pdf(data)
     _end_read_transaction(session)
-    report = verifier.validate(data, now=now)
+    report = verifier.validate(data, now=now, sha256=sha256)
     audit.record(session, actor, "verification.run", object_type="file",
                  content_sha256=report.sha256,
                  details={"verdict": str(report.verdict), "size": report.size,
@@ -153,7 +164,8 @@ def verify_version(session: Session, blobs: BlobStore, verifier: Verifier, *, do
         data = stream.read()
     owner = version.document.owner_organ_id
     _end_read_transaction(session)
-    report = verifier.validate(data, now=now)
+    # open_version checked the bytes against their content address, the SHA-256
+    report = verifier.validate(data, now=now, sha256=version.blob_key)
     result = _result(version, report, verifier, actor, source)
     session.add(result)
     audit.record(session, actor, "verification.run", object_type="document",
@@ -333,7 +345,8 @@ def _validate_batch(blobs: BlobStore, verifier: Verifier, batch: list[_Item],
         if every_version and item.id not in previous and item.kind != "signed" \
                 and b"/ByteRange" not in data:
             continue
-        yield item, verifier.validate(data, now=now)
+        # read_verified checked the bytes against their content address, the SHA-256
+        yield item, verifier.validate(data, now=now, sha256=item.blob_key)
 
 
 def _record_batch(session: Session, verifier: Verifier,

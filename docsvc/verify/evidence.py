@@ -19,6 +19,7 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
 from docsvc.verify.notes import note
 from docsvc.verify.report import CertificateInfo, Evidence, Note, RevocationInfo, Severity
@@ -65,9 +66,15 @@ class Knowledge:
                     ocsps.append((item, "cms"))
         return Knowledge(self.trust, tuple(certs), tuple(crls), tuple(ocsps), self.dss_revinfo)
 
-    def context(self, *, moment: datetime, allow_fetching: bool,
-                retroactive: bool) -> ValidationContext:
-        """Build a pyHanko ValidationContext at ``moment`` from this knowledge."""
+    def context(self, *, moment: datetime, allow_fetching: bool, retroactive: bool,
+                timeout: float | None = None) -> ValidationContext:
+        """Build a pyHanko ValidationContext at ``moment`` from this knowledge.
+
+        ``timeout`` bounds each online fetch (seconds) when ``allow_fetching`` is on.
+        """
+        backend = None
+        if allow_fetching and timeout is not None:
+            backend = RequestsFetcherBackend(per_request_timeout=timeout)
         return ValidationContext(
             trust_roots=list(self.trust.anchors),
             other_certs=[c for c, _ in self.certs],
@@ -75,6 +82,7 @@ class Knowledge:
             ocsps=[o for o, _ in self.ocsps],
             moment=moment,
             allow_fetching=allow_fetching,
+            fetcher_backend=backend,
             revocation_mode="soft-fail",
             retroactive_revinfo=retroactive,
         )

@@ -78,8 +78,16 @@ def validate_pdf(
     *,
     allow_fetching: bool = False,
     now: datetime | None = None,
+    sha256: str | None = None,
+    timeout: float | None = None,
 ) -> DocumentReport:
-    """Validate every signature and document timestamp in ``data``; never raise on bad input."""
+    """Validate every signature and document timestamp in ``data``; never raise on bad input.
+
+    ``sha256`` is the file's hex SHA-256 when the caller already has it (an upload hashed
+    while it was received, a blob checked against its key): the file is then not hashed
+    again, only the signed byte ranges are. ``timeout`` bounds each OCSP/CRL/certificate
+    fetch when ``allow_fetching`` is on (pyHanko's default otherwise).
+    """
     now = now or datetime.now(UTC)
     doc_notes: list[Note] = []
     tail = structure.check_tail(data)
@@ -89,8 +97,9 @@ def validate_pdf(
         revisions = reader.xrefs.total_revisions
     except Exception as exc:  # any parser failure is a report, never a 500
         notes = tuple(n for n in (tail, library_error(exc, "đọc tệp PDF", "reading the PDF")) if n)
+        sha = sha256 if sha256 is not None else hashlib.sha256(data).hexdigest()
         return DocumentReport(Indication.INDETERMINATE, (), FORMAT_FAILURE, notes=notes,
-                              **_base(hashlib.sha256(data).hexdigest(), data, now))
+                              **_base(sha, data, now))
     document_failure: Indication | None = None
     sub: str | None = None
     if tail is not None:
@@ -110,14 +119,19 @@ def validate_pdf(
         knowledge = ev.Knowledge.from_trust(trust)
     doc_ts_times = _doc_timestamp_times(fields)
     prepared = [_prepare(data, reader, fld, index, revisions) for index, fld in enumerate(fields)]
-    sha = _hash_file_and_byte_ranges(data, [p.emb for p in prepared if p.emb is not None])
+    embs = [p.emb for p in prepared if p.emb is not None]
+    if sha256 is None:  # one pass gives the file hash and the byte-range digests
+        sha = _hash_file_and_byte_ranges(data, embs) or ""
+    else:  # as cheap as the combined pass (measured), but the tail is not read twice
+        _hash_file_and_byte_ranges(data, embs, file_hash=False)
+        sha = sha256
     reports = []
     for prep in prepared:
         rep = prep.report
         if rep is None:
             try:
                 rep = _validate_field(reader, prep, trust, knowledge, all_fields,
-                                      allow_fetching=allow_fetching, now=now,
+                                      allow_fetching=allow_fetching, timeout=timeout, now=now,
                                       doc_ts_times=doc_ts_times)
             except Exception as exc:  # per-signature isolation: one bad signature, one bad report
                 rep = _library_failure(prep.skeleton, prep.field.name, exc)
@@ -177,9 +191,14 @@ def _library_failure(skeleton: SignatureReport, name: str, exc: Exception) -> Si
         library_error(exc, "kiểm tra chữ ký", "validating the signature"),))
 
 
-def _hash_file_and_byte_ranges(data: bytes, embs: list[EmbeddedPdfSignature]) -> str:
+def _hash_file_and_byte_ranges(data: bytes, embs: list[EmbeddedPdfSignature], *,
+                               file_hash: bool = True) -> str | None:
     """Return the file's SHA-256, computing on the same pass the SHA-256 byte-range digest of
     every signature and handing it to pyHanko's digest cache, so the file is read once.
+
+    With ``file_hash=False`` (the caller knows the file's hash) only the byte ranges are
+    hashed and None is returned: the bytes after the last signature's ``/Contents`` are not
+    read again.
 
     Only signatures whose /ByteRange passed ``structure.check_byte_range`` reach here
     ([0, b, c, d] with 0 < b < c and c + d within the file); pyHanko hashes exactly
@@ -197,6 +216,8 @@ def _hash_file_and_byte_ranges(data: bytes, embs: list[EmbeddedPdfSignature]) ->
             own = running.copy()
             own.update(view[start2:start2 + len2])
             emb.external_digests["sha256"] = own.digest()
+        if not file_hash:
+            return None
         running.update(view[pos:])
     return running.hexdigest()
 
@@ -328,34 +349,37 @@ def _validate_field(
     all_fields: list[tuple[str, Any]],
     *,
     allow_fetching: bool,
+    timeout: float | None,
     now: datetime,
     doc_ts_times: list[tuple[int, datetime]],
 ) -> SignatureReport:
     emb, fld, skeleton = prep.emb, prep.field, prep.skeleton
     local = knowledge.with_cms(emb.signed_data)
     if skeleton.kind == "document_timestamp":
-        return _validate_doc_timestamp(emb, skeleton, local, allow_fetching, now)
+        return _validate_doc_timestamp(emb, skeleton, local, allow_fetching, timeout, now)
 
     tst_time = _signature_tst_time(emb.signer_info)
     later_doc_ts = [t for end, t in doc_ts_times if end > fld.end]
     # Validation with time: judge the signer's chain at the signature timestamp, and the
     # timestamp's chain at the oldest later document timestamp (B-LTA) or now.
     ts_moment = min(later_doc_ts) if later_doc_ts else now
-    status = _run(emb, local, allow_fetching, now, tst_time, ts_moment)
+    status = _run(emb, local, allow_fetching, timeout, now, tst_time, ts_moment)
     ts = status.timestamp_validity
     ts_ok = ts is not None and ts.intact and ts.valid and ts.trusted
     if tst_time is not None and not ts_ok:
-        status = _run(emb, local, allow_fetching, now, None, ts_moment, skip_diff=True,
+        status = _run(emb, local, allow_fetching, timeout, now, None, ts_moment, skip_diff=True,
                       keep=status)
     return _build_report(emb, skeleton, status, local, knowledge, all_fields,
                          tst_time if ts_ok else None, later_doc_ts, now)
 
 
-def _run(emb, local, allow_fetching, now, tst_time, ts_moment, *, skip_diff=False, keep=None):
+def _run(emb, local, allow_fetching, timeout, now, tst_time, ts_moment, *, skip_diff=False,
+         keep=None):
     signer_vc = local.context(moment=tst_time or now, allow_fetching=allow_fetching,
-                              retroactive=tst_time is not None)
+                              retroactive=tst_time is not None, timeout=timeout)
     ts_vc = signer_vc if tst_time is None and ts_moment == now else local.context(
-        moment=ts_moment, allow_fetching=allow_fetching, retroactive=ts_moment != now)
+        moment=ts_moment, allow_fetching=allow_fetching, retroactive=ts_moment != now,
+        timeout=timeout)
     status = validate_pdf_signature(emb, signer_vc, ts_vc, diff_policy=DEFAULT_DIFF_POLICY,
                                     skip_diff=skip_diff)
     if keep is not None:
@@ -365,8 +389,10 @@ def _run(emb, local, allow_fetching, now, tst_time, ts_moment, *, skip_diff=Fals
     return status
 
 
-def _validate_doc_timestamp(emb, skeleton, local, allow_fetching, now) -> SignatureReport:
-    vc = local.context(moment=now, allow_fetching=allow_fetching, retroactive=False)
+def _validate_doc_timestamp(emb, skeleton, local, allow_fetching, timeout,
+                            now) -> SignatureReport:
+    vc = local.context(moment=now, allow_fetching=allow_fetching, retroactive=False,
+                       timeout=timeout)
     status = validate_pdf_timestamp(emb, vc)
     indication, sub, notes = _indication_from_status(status, None)
     signer = ev.cert_info(status.signing_cert)

@@ -4,6 +4,7 @@ and through the CLI (exit codes 0/1/2, audit-archive finding a revoked signer).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import shutil
@@ -299,3 +300,55 @@ def test_cli_audit_archive_reports_a_signer_revoked_since(runner, tmp_path, sign
     assert change["after"] != "TOTAL_PASSED" and change["trust_changed"] is True
     text = runner.invoke(main, ["audit-archive"])
     assert text.exit_code == 0 and "0 changed" in text.stdout  # the new verdict is the baseline now
+
+
+# -- POST /verify with a raw application/pdf body ----------------------------------------------------
+
+
+def verify_raw(client, data: bytes, **headers):
+    return client.post("/api/v1/verify", data=data, content_type="application/pdf",
+                       headers=headers)
+
+
+def test_raw_body_gives_the_same_report_as_multipart(client, runtime, signed):
+    raw = verify_raw(client, signed, **{"Content-Disposition": 'inline; filename="tb.pdf"'})
+    multipart = verify(client, signed)
+    assert raw.status_code == multipart.status_code == 200
+    assert raw.json | {"validated_at": None} == multipart.json | {"validated_at": None}
+    assert raw.json["sha256"] == hashlib.sha256(signed).hexdigest() == multipart.json["sha256"]
+    raw_entry, multipart_entry = _audit(runtime, "verification.run")
+    assert raw_entry.content_sha256 == multipart_entry.content_sha256 == raw.json["sha256"]
+    assert raw_entry.details["filename"] == "tb.pdf"
+    tampered = verify_raw(client, signed.replace(b"Thong bao", b"Xhong bao", 1)).json
+    assert tampered["signatures"][0]["sub_indication"] == "HASH_FAILURE"
+    html = verify_raw(client, signed, Accept="text/html")
+    assert html.mimetype == "text/html" and "Nguyễn Văn An" in html.get_data(as_text=True)
+
+
+def test_raw_body_that_is_not_a_pdf_is_415(client, runtime):
+    for body in (b"\x89PNG\r\n\x1a\n not a pdf", b"PK\x03\x04" + b"z" * 300_000, b""):
+        response = verify_raw(client, body)
+        assert response.status_code == 415, body[:8]
+        assert response.json["error"]["code"] == "unsupported_media_type"
+    assert _audit(runtime, "verification.run") == []
+
+
+def test_raw_body_too_large_is_413(client):
+    response = verify_raw(client, b"%PDF-1.7\n" + b"0" * (1024 * 1024 + 1))
+    assert response.status_code == 413
+    assert response.json["error"]["code"] == "payload_too_large"
+
+
+def test_raw_body_from_a_linked_system_is_403(app, runtime, signed):
+    from docsvc.security import OPERATOR
+    from docsvc.services.identity import add_system
+
+    with runtime.sessions() as session:
+        _, token = add_system(session, OPERATOR, organ_id="000.00.53.H48", name="Sở Nội vụ")
+    response = verify_raw(app.test_client(), signed, Authorization=f"Bearer {token}")
+    assert response.status_code == 403
+
+
+def test_openapi_documents_both_ways_to_send_the_pdf(anonymous):
+    body = anonymous.get("/api/v1/openapi.json").json["paths"]["/verify"]["post"]["requestBody"]
+    assert set(body["content"]) == {"multipart/form-data", "application/pdf"}

@@ -4,6 +4,7 @@ signed by the verifier's test PKI.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 
 import pytest
@@ -216,3 +217,25 @@ def test_archive_result_does_not_reuse_the_api_source(session, blobs, verifier, 
     svc.audit_archive(session, blobs, replace(verifier), actor=OPERATOR)
     assert [r.source for r in _results(session)] == ["archive"]
     assert [r.created_by for r in _results(session)] == ["operator:cli"]
+
+
+def test_upload_hash_given_by_the_caller_is_what_the_audit_records(session, verifier, signed_pdf):
+    known = hashlib.sha256(signed_pdf).hexdigest()
+    report = svc.verify_upload(session, verifier, read=lambda: signed_pdf, actor=CLERK,
+                               sha256=known)
+    assert report.sha256 == known and report.verdict is Indication.TOTAL_PASSED
+    [entry] = _audit(session, "verification.run")
+    assert entry.content_sha256 == known
+
+
+def test_stored_version_report_carries_the_checked_content_hash(session, blobs, verifier,
+                                                                signed_pdf, store_document):
+    doc_id, number = store_document(signed_pdf)
+    _, report, result = svc.verify_version(session, blobs, verifier, document_id=doc_id,
+                                           number=number, actor=CLERK)
+    assert report.sha256 == result.sha256 == hashlib.sha256(signed_pdf).hexdigest()
+
+
+def test_verifier_takes_the_network_timeout_from_the_settings(trust_dir):
+    settings = Settings(env="test", trust_dirs=(trust_dir,), network_timeout_seconds=4.5)
+    assert svc.make_verifier(settings).fetch_timeout == 4.5
