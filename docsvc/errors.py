@@ -91,6 +91,15 @@ class ConflictError(DocsvcError):
     message_en = "Conflicts with the current state."
 
 
+class ContentRevokedError(DocsvcError):
+    """The version's content was removed (revocation or agreed take-back); its metadata stays."""
+
+    code = "content_revoked"
+    status = 410
+    message_vi = "Nội dung văn bản đã bị thu hồi (đã xóa); chỉ còn siêu dữ liệu."
+    message_en = "The document's content was revoked (deleted); only its metadata remains."
+
+
 class PayloadTooLargeError(DocsvcError):
     code = "payload_too_large"
     status = 413

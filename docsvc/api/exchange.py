@@ -13,6 +13,7 @@ from docsvc.api.serialize import document_to_dict
 from docsvc.errors import BadRequestError
 from docsvc.services import directory as dirsvc
 from docsvc.services import exchange as svc
+from docsvc.services import exchange_flows as flows
 from docsvc.storage.base import CHUNK
 
 EDXML_TYPE = "application/xml"
@@ -23,9 +24,25 @@ def exchange_config() -> svc.ExchangeConfig:
     config = current_app.extensions.get("docsvc.exchange")
     if config is None:
         settings = runtime().settings
-        config = svc.config_from_settings(settings, agency_key=svc.load_demo_agency_key(settings))
+        config = svc.config_from_settings(settings, agency_key=svc.load_demo_agency_key(settings),
+                                          verifier=_lazy_verifier(settings))
         current_app.extensions["docsvc.exchange"] = config
     return config
+
+
+def _lazy_verifier(settings: Any) -> Any:
+    """Return a callable loading the verification trust store on first use (a received document
+    is then verified; a trust store that fails to load gives INDETERMINATE results)."""
+    loaded: list[Any] = []
+
+    def get() -> Any:
+        if not loaded:
+            from docsvc.services.verification import make_verifier
+
+            loaded.append(make_verifier(settings))
+        return loaded[0]
+
+    return get
 
 
 def _body() -> dict[str, Any]:
@@ -69,6 +86,29 @@ def report_status(document_id: str):  # type: ignore[no-untyped-def]
         description=body.get("description"), actor=actor())
     return jsonify({"document": document_to_dict(document, with_versions=False),
                     "message": svc.message_to_dict(message)}), 201
+
+
+@api.post("/documents/<document_id>/revoke")
+def revoke_document(document_id: str):  # type: ignore[no-untyped-def]
+    """Revoke a sent document (BussinessDocType 1): one revocation package per recipient."""
+    messages = flows.revoke_document(db(), runtime().blobs, exchange_config(),
+                                     document_id=document_id, reason=_body().get("reason"),
+                                     actor=actor())
+    return jsonify({"document_id": document_id,
+                    "messages": [svc.message_to_dict(m) | {"delivery": m.delivery.mode
+                                                           if m.delivery else None}
+                                 for m in messages]}), 201
+
+
+@api.post("/documents/<document_id>/takeback")
+def request_takeback(document_id: str):  # type: ignore[no-untyped-def]
+    """Ask the recipients (all, or ``to``) to give a sent document back (status 13)."""
+    body = _body()
+    messages = flows.request_takeback(db(), runtime().blobs, exchange_config(),
+                                      document_id=document_id, reason=body.get("reason"),
+                                      to=body.get("to"), actor=actor())
+    return jsonify({"document_id": document_id,
+                    "messages": [svc.message_to_dict(m) for m in messages]}), 201
 
 
 @api.get("/documents/<document_id>/statuses")
@@ -163,13 +203,31 @@ OPENAPI_PATHS: dict[str, Any] = {
                       **_errs(400, 401, 403, 404, 409, 422)}}},
     "/documents/{document_id}/status": {"post": {
         "summary": "Report the handling of a received document (02 reject, 03 accept and "
-                   "register, 04, 05, 06) to its sender",
+                   "register, 04, 05, 06) to its sender, or answer a take-back request (13) "
+                   "with 15 (agree: the content is removed) or 16 (refuse, reason required)",
         "parameters": [_DOC],
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["code"],
-            "properties": {"code": {"enum": list(svc.CLERK_CODES)},
+            "properties": {"code": {"enum": [*svc.CLERK_CODES, "15", "16"]},
                            "description": {"type": "string"}}}}}},
         "responses": {**_ok("Status sent", "201"), **_errs(400, 401, 403, 404, 409)}}},
+    "/documents/{document_id}/revoke": {"post": {
+        "summary": "Revoke a sent document (BussinessDocType 1): one revocation package per "
+                   "recipient; receivers remove the content, keep the metadata and answer 15",
+        "parameters": [_DOC],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["reason"],
+            "properties": {"reason": {"type": "string"}}}}}},
+        "responses": {**_ok("Revocation messages", "201"), **_errs(400, 401, 403, 404, 409)}}},
+    "/documents/{document_id}/takeback": {"post": {
+        "summary": "Ask the recipients (all, or those in to) to give a sent document back "
+                   "(status 13); they answer 15 or 16",
+        "parameters": [_DOC],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["reason"],
+            "properties": {"reason": {"type": "string"},
+                           "to": {"type": "array", "items": {"type": "string"}}}}}}},
+        "responses": {**_ok("Status 13 messages", "201"), **_errs(400, 401, 403, 404, 409)}}},
     "/documents/{document_id}/statuses": {"get": {
         "summary": "Delivery state and latest status per recipient, with the history",
         "parameters": [_DOC], "responses": {**_ok("Statuses"), **_errs(401, 403, 404)}}},

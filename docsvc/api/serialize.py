@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from docsvc.models import Document, DocumentVersion, RegisterEntry
+from sqlalchemy import or_, select
+from sqlalchemy.orm import object_session
+
+from docsvc.models import Document, DocumentLink, DocumentVersion, RegisterEntry
 
 _FIELDS = (
     "direction", "owner_organ_id", "status", "organ_id", "organ_name", "type_name", "type_abbr",
@@ -13,7 +16,7 @@ _FIELDS = (
     "signer_competence", "signer_position", "signer_name", "recipients", "to_places", "references",
     "priority", "secrecy", "due_date", "page_amount", "issued_amount", "description",
     "file_catalog", "file_notation", "doc_ordinal", "arrival_date", "arrival_number",
-    "created_by", "created_at", "updated_at", "registered_at",
+    "created_by", "created_at", "updated_at", "registered_at", "revoked_at", "revoked_reason",
 )
 
 
@@ -27,11 +30,14 @@ def _value(value: Any) -> Any:
 
 def version_to_dict(version: DocumentVersion) -> dict[str, Any]:
     """Return the JSON form of a version."""
-    return {
+    data = {
         "number": version.number, "kind": version.kind, "sha256": version.sha256,
         "size": version.size, "media_type": version.media_type, "filename": version.filename,
         "created_by": version.created_by, "created_at": _value(version.created_at),
     }
+    if version.revoked_at is not None:  # content removed (revocation / agreed take-back)
+        data.update(revoked=True, revoked_at=_value(version.revoked_at))
+    return data
 
 
 def document_to_dict(document: Document, *, with_versions: bool = True) -> dict[str, Any]:
@@ -39,9 +45,35 @@ def document_to_dict(document: Document, *, with_versions: bool = True) -> dict[
     data: dict[str, Any] = {"id": document.id}
     data.update({name: _value(getattr(document, name)) for name in _FIELDS})
     data["number_notation"] = document.number_notation
+    data["revoked"] = document.revoked_at is not None
+    data.update(links_of(document))
     if with_versions:
         data["versions"] = [version_to_dict(v) for v in document.versions]
     return data
+
+
+def links_of(document: Document) -> dict[str, Any]:
+    """Return the update / replacement links of a document (BussinessDocType 2 and 3):
+    ``updates`` / ``replaces`` (local ids of the older documents), ``updated_by`` /
+    ``replaced_by`` (the newer ones) and ``links`` (with the edXML DocumentId, also for older
+    documents we never received)."""
+    session = object_session(document)
+    out: dict[str, Any] = {"updates": [], "replaces": [], "updated_by": [], "replaced_by": [],
+                           "links": []}
+    if session is None or document.id is None:
+        return out
+    rows = session.execute(select(DocumentLink).where(or_(
+        DocumentLink.document_id == document.id, DocumentLink.target_document_id == document.id,
+    )).order_by(DocumentLink.id)).scalars()
+    for link in rows:
+        if link.document_id == document.id:
+            if link.target_document_id:
+                out["updates" if link.kind == "update" else "replaces"].append(link.target_document_id)
+            out["links"].append({"kind": link.kind, "document_id": link.target_edxml_id,
+                                 "target": link.target_document_id})
+        else:
+            out["updated_by" if link.kind == "update" else "replaced_by"].append(link.document_id)
+    return out
 
 
 def register_row_to_dict(entry: RegisterEntry) -> dict[str, Any]:

@@ -100,10 +100,15 @@ def check(ctx: _Context, as_json: bool) -> None:
     with rt.sessions() as session:
         report = check_storage(session, rt.blobs)
     if as_json:
-        click.echo(json.dumps({"checked": report.checked, "missing": report.missing,
-                               "corrupted": report.corrupted, "orphans": report.orphans}))
+        body = {"checked": report.checked, "missing": report.missing,
+                "corrupted": report.corrupted, "orphans": report.orphans}
+        if report.revoked:  # content removed on purpose (revocation, agreed take-back)
+            body["revoked"] = report.revoked
+        click.echo(json.dumps(body))
     else:
         click.echo(f"checked {report.checked} versions")
+        if report.revoked:
+            click.echo(f"INFO {report.revoked} revoked versions (content removed) not read")
         for row in report.missing:
             click.echo(f"ERROR missing bytes: document {row['document_id']} v{row['version']} "
                        f"({row['key']})")

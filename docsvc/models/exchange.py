@@ -20,7 +20,9 @@ __all__ = [
     "DELIVERY_STATES",
     "MESSAGE_KINDS",
     "MESSAGE_ORIGINS",
+    "DOCUMENT_LINK_KINDS",
     "Delivery",
+    "DocumentLink",
     "IdempotencyKey",
     "Message",
     "PeerCredential",
@@ -162,4 +164,25 @@ class PeerCredential(Base):
     """The peer organisation whose endpoint accepts this token."""
     sealed_token: Mapped[str] = mapped_column(Text)
     """AES-256-GCM over the token (``docsvc.services.delivery.seal_token``); never in clear."""
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+DOCUMENT_LINK_KINDS = ("update", "replacement")
+
+
+class DocumentLink(Base):
+    """An incoming document that updates (BussinessDocType 2) or replaces (3) an earlier one."""
+
+    __tablename__ = "document_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), index=True)
+    """The new document."""
+    kind: Mapped[str] = mapped_column(String(12))
+    """``update`` or ``replacement``."""
+    target_edxml_id: Mapped[str] = mapped_column(String(200))
+    """The edXML DocumentId of the document updated or replaced."""
+    target_document_id: Mapped[str | None] = mapped_column(ForeignKey("documents.id"), index=True)
+    """That document in our registry, when we received it (else None)."""
+    message_id: Mapped[str | None] = mapped_column(ForeignKey("exchange_messages.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -118,6 +118,10 @@ class Document(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     registered_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+    """Outgoing: when we revoked it (BussinessDocType 1); incoming: when its content was removed
+    on a revocation or an agreed take-back (15). The metadata and evidence stay."""
+    revoked_reason: Mapped[str | None] = mapped_column(String(500))
 
     versions: Mapped[list[DocumentVersion]] = relationship(
         back_populates="document", order_by="DocumentVersion.number", lazy="selectin"
@@ -162,6 +166,9 @@ class DocumentVersion(Base):
     blob_key: Mapped[str] = mapped_column(String(200))
     created_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[dt.datetime | None]
+    """Set when the content was removed (revocation): the row, hash and size stay as evidence,
+    the bytes are deleted unless another row still uses them."""
 
     document: Mapped[Document] = relationship(back_populates="versions")
 

@@ -17,7 +17,12 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from docsvc.errors import BadRequestError, NotFoundError, PermissionDeniedError
+from docsvc.errors import (
+    BadRequestError,
+    ContentRevokedError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from docsvc.metadata import Metadata, fold, search_text
 from docsvc.models import (
     SECRECY_ORDER,
@@ -345,6 +350,8 @@ def open_version(
         if version is None:
             raise NotFoundError("Không có phiên bản này.", "No such version.",
                                 details={"document_id": document_id, "version": number})
+    if version.revoked_at is not None:
+        raise ContentRevokedError(details={"document_id": document_id, "version": version.number})
     return version, read_verified(blobs, version.blob_key)
 
 

@@ -160,6 +160,11 @@ class ExchangeConfig:
     """Signs outgoing packages and receipts; None: unsigned, and receipts say so."""
     spool_dir: Path | None = None
     """Where received attachments are decoded while a submission is handled (default: tmp)."""
+    verifier: Any = None
+    """Validates the PDF signatures of received documents (a ``verification.Verifier`` or a
+    callable returning one); None: received documents are not verified."""
+    verify_max_bytes: int = 50 * 1024 * 1024
+    """Larger received PDFs are not verified on receipt (an INDETERMINATE result says so)."""
 
 
 # -- receipts -----------------------------------------------------------------------------------
@@ -210,6 +215,18 @@ def verify_receipt(receipt: dict[str, Any], certificate: x509.Certificate) -> bo
 
 
 # -- small helpers ------------------------------------------------------------------------------
+
+
+def flows() -> Any:
+    """The side flows (revocation, update, replacement, take-back, verification on receipt)."""
+    from docsvc.services import exchange_flows
+
+    return exchange_flows
+
+
+def _not_revocation() -> Any:
+    """Filter out revocation packages (BussinessDocType 1) from document messages."""
+    return or_(Message.bussiness_doc_type.is_(None), Message.bussiness_doc_type != 1)
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -387,11 +404,13 @@ def send_document(
         problems.append("not_signed_by_person_and_agency")
     if document.is_secret:
         problems.append("secret_document")
+    if document.revoked_at is not None:
+        problems.append("revoked")
     if problems:
         raise DocumentNotSendableError(details={"reasons": problems, "signatures": signed})
     existing = {m.recipient_organ_id: m for m in session.execute(select(Message).where(
         Message.local_document_id == document.id, Message.kind == "edoc",
-        Message.origin == "local")).scalars()}
+        Message.origin == "local", _not_revocation())).scalars()}
     new = [r for r in recipients if r not in existing]
     if not new:
         session.commit()  # release the row lock
@@ -413,12 +432,13 @@ def send_document(
             actor=actor, local_document_id=document.id, doc_type=0, trace=trace)
         created.append(message)
         if message.delivery is not None and message.delivery.mode == "local":
-            _accept_document(session, blobs, cfg, package, message, now=now)
+            flows().accept(session, blobs, cfg, package, message, now=now)
     audit.record(session, actor, "document.send", object_type="document", object_id=document.id,
                  content_sha256=blob[1], organ_id=document.owner_organ_id,
                  details={"to": new, "document_id": package.header.document_id,
                           "signed_xml": cfg.agency_key is not None, "size": blob[2]})
     session.commit()
+    flows().verify_received(session, blobs, cfg, created)
     return SendResult(tuple(existing.get(r) or next(m for m in created if m.recipient_organ_id == r)
                             for r in recipients), tuple(new), blob[1], cfg.agency_key is not None)
 
@@ -578,6 +598,9 @@ def report_status(
                             details={"document_id": document_id})
     if not can_write(actor, document) or actor.kind == "system":
         deny(session, actor, "document.status", document=document)
+    if code in ("15", "16"):  # the answer to a take-back request (13)
+        return flows().answer_takeback(session, blobs, cfg, document_id=document_id, code=code,
+                                       description=description, actor=actor, now=now)
     if code not in CLERK_CODES:
         raise BadRequestError(f"Mã trạng thái phải là một trong {', '.join(CLERK_CODES)}.",
                               f"code must be one of {', '.join(CLERK_CODES)}.", details={"code": code})
@@ -588,7 +611,8 @@ def report_status(
         raise BadRequestError("Từ chối phải nêu lý do (description).",
                               "A rejection (02) needs a reason in description.")
     incoming = session.execute(select(Message).where(
-        Message.delivered_document_id == document.id, Message.kind == "edoc")).scalars().first()
+        Message.delivered_document_id == document.id, Message.kind == "edoc",
+        _not_revocation()).order_by(Message.created_at)).scalars().first()
     if incoming is None or document.direction != "incoming":
         raise ConflictError("Văn bản không nhận qua trục liên thông.",
                             "The document was not received through the exchange.",
@@ -596,14 +620,16 @@ def report_status(
     events = session.execute(select(StatusEvent).where(
         StatusEvent.local_document_id == document.id, StatusEvent.direction == "out")).scalars().all()
     current = _current_code(events)
-    if current not in _ALLOWED_AFTER[code]:
+    revoked = document.revoked_at is not None  # content removed: no more handling
+    if revoked or current not in _ALLOWED_AFTER[code]:
         session.rollback()
         audit.record(session, actor, "document.status", object_type="document",
                      object_id=document.id, organ_id=document.owner_organ_id, outcome="refused",
-                     details={"current": current, "requested": code})
+                     details={"current": current, "requested": code, "revoked": revoked})
         session.commit()
         raise StatusTransitionError(details={"current": current, "requested": code,
-                                             "allowed_after": sorted(_ALLOWED_AFTER[code])})
+                                             "allowed_after": sorted(_ALLOWED_AFTER[code]),
+                                             "revoked": revoked})
     message = _report(session, blobs, cfg, document=document, incoming=incoming, code=code,
                       description=description or STATUS_CODES[code][0], actor=actor, now=now)
     audit.record(session, actor, "document.status", object_type="document", object_id=document.id,
@@ -631,7 +657,7 @@ def document_statuses(session: Session, *, document_id: str, actor: Actor) -> di
         StatusEvent.occurred_at, StatusEvent.id)).scalars().all()
     sent = session.execute(select(Message).where(
         Message.local_document_id == document.id, Message.kind == "edoc",
-        Message.origin == "local").order_by(Message.created_at)).scalars().all()
+        Message.origin == "local", _not_revocation()).order_by(Message.created_at)).scalars().all()
     recipients = []
     for message in sent:
         mine = [e for e in events if e.organ_id == message.recipient_organ_id and e.direction == "in"]
@@ -964,6 +990,7 @@ def submit_package(
                     raise IdempotencyConflictError(
                         details={"key": key, "first_sha256": known.sha256}) from None
                 return Submission(known.receipt, True)
+            flows().verify_received(session, blobs, cfg, messages)
             return Submission(receipt, False)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
@@ -1009,12 +1036,14 @@ def _receive_document(session: Session, blobs: BlobStore, cfg: ExchangeConfig,
             doc_type=package.bussiness.doc_type, trace=trace)
         messages.append(message)
         if message.delivery is not None and message.delivery.mode == "local":
-            _accept_document(session, blobs, cfg, package, message, now=now)
+            flows().accept(session, blobs, cfg, package, message, now=now)
     return messages
 
 
 def _receive_status(session: Session, cfg: ExchangeConfig, status: StatusPackage,
                     blob: tuple[str, str, int], actor: Actor, now: dt.datetime) -> Message:
+    if status.status_code == "13":  # from the document's sender to its recipient
+        return flows().receive_takeback_request(session, cfg, status, blob, actor, now)
     target = status.response_for.organ_id
     sent = session.execute(select(Message).where(
         Message.kind == "edoc", Message.document_id == status.response_for.document_id,
@@ -1052,9 +1081,11 @@ def load_demo_agency_key(settings: Any) -> AgencyKey | None:
     return AgencyKey(credential.private_key(), (credential.certificate(), *chain))
 
 
-def config_from_settings(settings: Any, *, agency_key: AgencyKey | None = None) -> ExchangeConfig:
-    """Return the exchange configuration of an instance."""
+def config_from_settings(settings: Any, *, agency_key: AgencyKey | None = None,
+                         verifier: Any = None) -> ExchangeConfig:
+    """Return the exchange configuration of an instance (``verifier``: see ExchangeConfig)."""
     return ExchangeConfig(
+        verifier=verifier,
         local_organ_id=settings.organ_id, zone=settings.zone,
         organ_id_allow=settings.organ_id_allow,
         lease=dt.timedelta(seconds=settings.exchange_lease_seconds), agency_key=agency_key,

@@ -14,9 +14,13 @@ from docsvc.storage import BlobStore, read_verified
 
 @dataclass
 class StorageReport:
-    """Rows whose bytes are missing or corrupted (errors) and blobs no row points to (info)."""
+    """Rows whose bytes are missing or corrupted (errors) and blobs no row points to (info).
+
+    Revoked versions (content removed on a revocation or an agreed take-back) are not read:
+    their bytes are meant to be gone; they are counted in ``revoked``."""
 
     checked: int = 0
+    revoked: int = 0
     missing: list[dict[str, object]] = field(default_factory=list)
     corrupted: list[dict[str, object]] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
@@ -32,10 +36,14 @@ def check_storage(session: Session, blobs: BlobStore) -> StorageReport:
     report = StorageReport()
     referenced: set[str] = set()
     rows = session.execute(
-        select(DocumentVersion.document_id, DocumentVersion.number, DocumentVersion.blob_key)
+        select(DocumentVersion.document_id, DocumentVersion.number, DocumentVersion.blob_key,
+               DocumentVersion.revoked_at)
         .order_by(DocumentVersion.id)
     )
-    for document_id, number, key in rows:
+    for document_id, number, key, revoked_at in rows:
+        if revoked_at is not None:
+            report.revoked += 1
+            continue
         report.checked += 1
         referenced.add(key)
         where = {"document_id": document_id, "version": number, "key": key}

@@ -33,6 +33,8 @@ TABLE: dict = {
     ("GET", "/api/v1/directory"): _rule(**{c: {"*": "ok"} for c in (*PEOPLE, "system")}),
     ("POST", "/api/v1/documents/<document_id>/send"): _CLERK_WRITE,
     ("POST", "/api/v1/documents/<document_id>/status"): _CLERK_WRITE,
+    ("POST", "/api/v1/documents/<document_id>/revoke"): _CLERK_WRITE,
+    ("POST", "/api/v1/documents/<document_id>/takeback"): _CLERK_WRITE,
     ("GET", "/api/v1/documents/<document_id>/statuses"): _READ_EXCHANGE,
     ("GET", "/api/v1/documents/<document_id>/trace"): _READ_EXCHANGE,
     ("GET", "/api/v1/exchange/inbox"): _rule(system={"*": "ok"}, **_SYSTEMS_ONLY),
@@ -43,5 +45,7 @@ TABLE: dict = {
 SUCCESS: dict = {
     ("POST", "/api/v1/documents/<document_id>/send"): 201,
     ("POST", "/api/v1/documents/<document_id>/status"): 201,
+    ("POST", "/api/v1/documents/<document_id>/revoke"): 201,
+    ("POST", "/api/v1/documents/<document_id>/takeback"): 201,
     ("POST", "/api/v1/exchange/messages"): 201,
 }
