@@ -51,6 +51,12 @@ class NotRegisteredError(ConflictError):
     message_en = "The document is not registered yet; register it before signing."
 
 
+class DocumentRevokedError(ConflictError):
+    code = "document_revoked"
+    message_vi = "Văn bản đã bị thu hồi; không ký số được nữa."
+    message_en = "The document was revoked; it can no longer be signed."
+
+
 class VersionConflictError(ConflictError):
     code = "version_conflict"
     message_vi = "Văn bản vừa có phiên bản mới; tải lại rồi ký lại."
@@ -260,6 +266,8 @@ def sign_document(session: Session, blobs: BlobStore, tools: SigningTools, *, do
         deny(session, actor, "document.sign", document=document)
     if callable(request):
         request = request()
+    if document.revoked_at is not None:
+        raise DocumentRevokedError(details={"document_id": document_id})
     if document.status != "registered":
         raise NotRegisteredError(details={"document_id": document_id, "status": document.status})
     spec = get_profile_spec(session, request.signer)

@@ -265,7 +265,8 @@ def _signed_versions(session: Session, *, after_id: int, limit: int,
     """Return the next batch of versions to re-verify, in id order (keyset pagination)."""
     stmt = select(DocumentVersion.id, DocumentVersion.document_id, DocumentVersion.number,
                   DocumentVersion.kind, DocumentVersion.sha256, DocumentVersion.blob_key
-                  ).where(DocumentVersion.id > after_id)
+                  ).where(DocumentVersion.id > after_id,
+                          DocumentVersion.revoked_at.is_(None))  # content removed on purpose
     if not every_version:
         signed = DocumentVersion.kind == "signed"
         recorded = DocumentVersion.id.in_(select(SignatureRecord.version_id))

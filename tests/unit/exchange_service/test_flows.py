@@ -353,3 +353,29 @@ def test_local_delivery_verifies_too(session, blobs, config, world):
     results = session.execute(select(VerificationResult).where(
         VerificationResult.document_id == incoming.id)).scalars().all()
     assert [r.version_number for r in results] == [1]
+
+
+def test_the_archive_audit_skips_revoked_content_and_a_revoked_document_cannot_be_signed(
+        session, blobs, config, world):
+    from docsvc.services.signing import DocumentRevokedError, SignatureRequest, sign_document
+    from docsvc.services.verification import audit_archive
+
+    verifier = Verifier(trust=load_trust([]))
+    verifying = dataclasses.replace(config, verifier=verifier)
+    _submit(session, blobs, verifying, world, _package("21", pdf_text="bc 21"))
+    document = _incoming(session, "21")
+    key = document.versions[0].blob_key
+    assert session.execute(select(VerificationResult).where(
+        VerificationResult.document_id == document.id)).scalars().first() is not None
+    _submit(session, blobs, verifying, world,
+            _package("21", doc_type=1, reason="Thu hồi", target=_doc_id("21")))
+    assert not blobs.exists(key)
+    report = audit_archive(session, blobs, verifier, actor=world["vanthu"], every_version=True)
+    assert report.unreadable == []  # the removed bytes are not an archive defect
+
+    doc_id, _ = _sent_to_hosted(session, blobs, config, world)
+    flows.revoke_document(session, blobs, config, document_id=doc_id, reason="Sai thể thức",
+                          actor=world["vanthu"])
+    with pytest.raises(DocumentRevokedError):
+        sign_document(session, blobs, None, document_id=doc_id, actor=world["vanthu"],
+                      request=SignatureRequest(signer="any", role="agency"))
