@@ -9,7 +9,6 @@ refusing with 409 when another signature landed on the same version meanwhile.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -33,13 +32,13 @@ from docsvc.services.signers import (
     certificate_sha256,
     get_profile_spec,
 )
-from docsvc.signing import LEVELS, ROLES, Placement, existing_signatures, sign_pdf
+from docsvc.signing import LEVELS, ROLES, Placement, sign_pdf_detailed
 from docsvc.signing.errors import (
     AlreadySignedError,
     RevocationUnavailableError,
     TimestampUnavailableError,
 )
-from docsvc.storage import BlobStore, read_verified
+from docsvc.storage import BlobStore, VerifiedBytes
 
 AGENCY_ROLES = frozenset({"agency", "attachment", "copy"})
 _LOWER = {"B-LTA": "B-LT", "B-LT": "B-T", "B-T": "B-B"}
@@ -144,6 +143,8 @@ class SignedPdf:
     requested_level: str
     certificate_sha256: str
     certificate_subject: str
+    field_name: str
+    """The signature field filled (known from signing: the result is not parsed again)."""
     warnings: list[Warning_] = field(default_factory=list)
 
 
@@ -177,16 +178,16 @@ def sign_bytes(tools: SigningTools, spec: ProfileSpec, data: bytes, *, role: str
             problem = LevelUnavailableError(details={"level": current, "missing": "trust_dirs"})
         else:
             try:
-                signed = sign_pdf(data, signer=signer, role=role, level=current,  # type: ignore[arg-type]
+                signed = sign_pdf_detailed(data, signer=signer, role=role, level=current,  # type: ignore[arg-type]
                                   timestamper=timestamper, validation_context=context,
                                   placement=placement, picture=picture,
                                   agency_name=spec.display_name if role != "person" else None,
                                   reference=reference, signing_time=signing_time)
-                assert signed is not None
+                assert signed.data is not None
                 cert = signer.signing_cert
                 assert cert is not None
-                return SignedPdf(signed, current, requested, certificate_sha256(cert),
-                                 cert.subject.human_friendly[:300], warnings)
+                return SignedPdf(signed.data, current, requested, certificate_sha256(cert),
+                                 cert.subject.human_friendly[:300], signed.field_name, warnings)
             except (TimestampUnavailableError, RevocationUnavailableError) as exc:
                 problem = exc
         lower = _LOWER.get(current)
@@ -289,15 +290,21 @@ def sign_document(session: Session, blobs: BlobStore, tools: SigningTools, *, do
         reference = request.copy_form or "SAO Y"
     owner = document.owner_organ_id
     source_sha256, media_type, filename = latest.sha256, latest.media_type, latest.filename
-    with read_verified(blobs, latest.blob_key) as stream:
-        data = stream.read()
+    # the content address is checked while the PDF is being signed; nothing is stored before
+    source = VerifiedBytes(blobs, latest.blob_key)
+    data = source.data
     session.rollback()  # sign with no transaction open: the TSA and OCSP are network calls
 
     try:
-        signed = sign_bytes(tools, spec, data, role=request.role, level=request.level,
-                            placement=request.placement,
-                            allow_lower_level=request.allow_lower_level, reference=reference,
-                            signing_time=signing_time)
+        try:
+            signed = sign_bytes(tools, spec, data, role=request.role, level=request.level,
+                                placement=request.placement,
+                                allow_lower_level=request.allow_lower_level,
+                                reference=reference, signing_time=signing_time)
+        except DocsvcError:
+            source.digest()  # stored bytes that do not match their address explain the failure
+            raise
+        sha256 = source.sha256_of_extension(signed.data)  # raises when the source was corrupted
     except DocsvcError as exc:
         session.rollback()
         audit.record(session, actor, "document.sign", object_type="document",
@@ -308,7 +315,6 @@ def sign_document(session: Session, blobs: BlobStore, tools: SigningTools, *, do
                                  if k in ("reason", "level", "subject")}})
         session.commit()
         raise
-    sha256 = hashlib.sha256(signed.data).hexdigest()
     info = blobs.put(BytesIO(signed.data), sha256=sha256, size=len(signed.data))  # bytes first
 
     document = session.get(Document, document_id, with_for_update=True, populate_existing=True)
@@ -324,7 +330,7 @@ def sign_document(session: Session, blobs: BlobStore, tools: SigningTools, *, do
         created_by=actor.label,
     )
     session.add(version)
-    field_name = _new_field_name(signed.data)
+    field_name = signed.field_name
     record = SignatureRecord(
         document_id=document_id, version=version, based_on=based_on, role=request.role,
         profile_id=spec.id, level=signed.level, requested_level=signed.requested_level,
@@ -350,11 +356,6 @@ def sign_document(session: Session, blobs: BlobStore, tools: SigningTools, *, do
 def _signed_filename(filename: str | None, role: str) -> str:
     stem = (filename or "document.pdf").rsplit(".", 1)[0]
     return f"{stem}.signed-{role}.pdf"
-
-
-def _new_field_name(data: bytes) -> str | None:
-    found = existing_signatures(data)
-    return found[-1].field_name if found else None
 
 
 def signature_to_dict(record: SignatureRecord) -> dict[str, Any]:

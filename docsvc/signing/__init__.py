@@ -9,7 +9,15 @@ from docsvc.signing.checks import (
 )
 from docsvc.signing.keys import LoadedKeySigner, TokenSigner, load_pkcs12_signer, read_secret
 from docsvc.signing.placement import Placement
-from docsvc.signing.sign import LEVELS, ROLES, ExistingSignature, existing_signatures, sign_pdf
+from docsvc.signing.sign import (
+    LEVELS,
+    ROLES,
+    ExistingSignature,
+    SignedBytes,
+    existing_signatures,
+    sign_pdf,
+    sign_pdf_detailed,
+)
 
 __all__ = [
     "LEVELS",
@@ -17,6 +25,7 @@ __all__ = [
     "ExistingSignature",
     "LoadedKeySigner",
     "Placement",
+    "SignedBytes",
     "TokenSigner",
     "check_signer",
     "existing_signatures",
@@ -25,4 +34,5 @@ __all__ = [
     "make_validation_context",
     "read_secret",
     "sign_pdf",
+    "sign_pdf_detailed",
 ]

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal, NamedTuple
 
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils import generic
@@ -296,15 +296,30 @@ async def _run(pdf_signer: PdfSigner, writer: IncrementalPdfFileWriter, *, when:
     await post.post_signature_processing(res_output)
 
 
-def sign_pdf(data: bytes | BinaryIO, *, signer: Signer, role: Role,
+class SignedBytes(NamedTuple):
+    """What :func:`sign_pdf_detailed` made: the signed PDF (None when written to ``output``)
+    and the name of the signature field it filled."""
+
+    data: bytes | None
+    field_name: str
+
+
+def sign_pdf(data: bytes | BinaryIO, **options: Any) -> bytes | None:
+    """Sign ``data``; return the signed PDF, or write it to ``output`` (options and errors:
+    :func:`sign_pdf_detailed`)."""
+    return sign_pdf_detailed(data, **options).data
+
+
+def sign_pdf_detailed(data: bytes | BinaryIO, *, signer: Signer, role: Role,
              level: Level | None = None, timestamper: TimeStamper | None = None,
              validation_context: ValidationContext | None = None,
              placement: Placement | None = None, picture: Path | bytes | None = None,
              agency_name: str | None = None, reference: str | None = None,
              stamp_text: str | None = None, signing_time: dt.datetime | None = None,
              digest: str = "sha256", reason: str | None = None, location: str | None = None,
-             output: BinaryIO | None = None) -> bytes | None:
-    """Sign ``data`` for ``role`` at ``level``; return the signed PDF, or write it to ``output``.
+             output: BinaryIO | None = None) -> SignedBytes:
+    """Sign ``data`` for ``role`` at ``level``; return the signed PDF (or write it to
+    ``output``) and the field it filled, so that nobody parses the result again to learn it.
 
     ``level`` defaults to B-LT with a timestamper, else B-B. B-LT and B-LTA need a
     ``validation_context`` (its trust roots and revocation fetching). ``reference`` is the
@@ -390,4 +405,4 @@ def sign_pdf(data: bytes | BinaryIO, *, signer: Signer, role: Role,
                 OSError, ValueError) as exc:
             raise _translate(exc, subject) from exc
         break
-    return out.getvalue() if output is None else None
+    return SignedBytes(out.getvalue() if output is None else None, target.field_name)

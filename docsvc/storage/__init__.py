@@ -7,6 +7,7 @@ every read is checked against the key, so a row can never silently point at othe
 from docsvc.storage.base import (
     BlobInfo,
     BlobStore,
+    VerifiedBytes,
     copy_hashing,
     hash_stream,
     is_blob_key,
@@ -21,6 +22,7 @@ __all__ = [
     "BlobStore",
     "LocalBlobStore",
     "MemoryBlobStore",
+    "VerifiedBytes",
     "copy_hashing",
     "hash_stream",
     "is_blob_key",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
@@ -105,3 +106,49 @@ def read_verified(store: BlobStore, key: str) -> BinaryIO:
         raise BlobCorruptedError(details={"key": key, "actual_sha256": sha256})
     spool.seek(0)
     return spool
+
+
+_BACKGROUND_MIN = 4 * CHUNK
+
+
+class VerifiedBytes:
+    """The whole content of a key in memory, its SHA-256 checked in a background thread.
+
+    For callers that need the bytes in memory anyway (signing): the hash (GIL released by
+    hashlib) runs while they work, and ``digest()`` — call it before anything derived from
+    the bytes is stored or returned — waits for it and raises ``BlobCorruptedError`` on a
+    mismatch. The finished hash object also lets ``sha256_of_extension`` hash an incremental
+    update of these bytes without reading them again.
+    """
+
+    def __init__(self, store: BlobStore, key: str) -> None:
+        with store.open(key) as source:
+            self.data = source.read()
+        self.key = key
+        self._hash = hashlib.sha256()
+        self._thread: threading.Thread | None = None
+        if len(self.data) >= _BACKGROUND_MIN:
+            self._thread = threading.Thread(target=self._hash.update, args=(self.data,),
+                                             name="docsvc-verify-read", daemon=True)
+            self._thread.start()
+        else:
+            self._hash.update(self.data)
+
+    def digest(self) -> hashlib._Hash:
+        """Return the finished SHA-256 object of the bytes; raise if they do not match the key."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        actual = self._hash.hexdigest()
+        if actual != self.key:
+            raise BlobCorruptedError(details={"key": self.key, "actual_sha256": actual})
+        return self._hash
+
+    def sha256_of_extension(self, extended: bytes) -> str:
+        """SHA-256 of ``extended``, continuing this hash when ``extended`` starts with these
+        bytes (an incremental PDF update appends), else hashing it whole."""
+        if len(extended) >= len(self.data) and extended.startswith(self.data):
+            digest = self.digest().copy()
+            digest.update(memoryview(extended)[len(self.data):])
+            return digest.hexdigest()
+        return hashlib.sha256(extended).hexdigest()

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from docsvc.errors import BlobCorruptedError, BlobMissingError, StorageUnavailableError
-from docsvc.storage import LocalBlobStore, MemoryBlobStore, read_verified
+from docsvc.storage import LocalBlobStore, MemoryBlobStore, VerifiedBytes, read_verified
 from docsvc.storage.s3 import S3BlobStore
 from tests.integration.conftest import free_port
 
@@ -84,6 +84,33 @@ def test_corruption_is_detected_on_read(store, tmp_path):
         store.client.put_object(store.bucket, store.prefix + info.key, io.BytesIO(b"tampered"), 8)
     with pytest.raises(BlobCorruptedError):
         read_verified(store, info.key)
+
+
+@pytest.mark.parametrize("size", [14, 5 * 1024 * 1024])  # inline hash, background hash
+def test_verified_bytes_checks_the_address_and_hashes_an_extension(store, size):
+    data = os.urandom(size)
+    info = put(store, data)
+    read = VerifiedBytes(store, info.key)
+    assert read.data == data and read.digest().hexdigest() == info.key
+    extended = data + b"\n% incremental update\n"
+    assert read.sha256_of_extension(extended) == hashlib.sha256(extended).hexdigest()
+    other = b"X" + data[1:]
+    assert read.sha256_of_extension(other) == hashlib.sha256(other).hexdigest()
+
+
+def test_verified_bytes_refuses_corrupted_bytes(store):
+    info = put(store, os.urandom(5 * 1024 * 1024))
+    if isinstance(store, MemoryBlobStore):
+        store.overwrite(info.key, b"tampered bytes")
+    elif isinstance(store, LocalBlobStore):
+        store._path(info.key).write_bytes(b"tampered bytes")
+    else:
+        store.client.put_object(store.bucket, store.prefix + info.key, io.BytesIO(b"tampered"), 8)
+    read = VerifiedBytes(store, info.key)
+    with pytest.raises(BlobCorruptedError):
+        read.digest()
+    with pytest.raises(BlobCorruptedError):
+        read.sha256_of_extension(read.data + b"more")
 
 
 def test_local_write_is_atomic(tmp_path):

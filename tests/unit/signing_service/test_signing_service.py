@@ -15,7 +15,7 @@ from pyhanko.pdf_utils.writer import copy_into_new_writer
 from sqlalchemy import select
 
 from docsvc.config import Settings
-from docsvc.errors import BadRequestError, PermissionDeniedError
+from docsvc.errors import BadRequestError, BlobCorruptedError, PermissionDeniedError
 from docsvc.models import AuditEntry, SignatureRecord
 from docsvc.security import OPERATOR, Actor
 from docsvc.services.signers import (
@@ -208,6 +208,24 @@ def _spec_for(pki, name, *, username="viet", profile_id=None) -> ProfileSpec:
                        username=username, p12_path=str(cred.p12_path),
                        passphrase_file=str(cred.passphrase_path),
                        picture_path=str(DEMO_SIGNATURE_PICTURE))
+
+
+@pytest.mark.parametrize("damage", ["still_a_pdf", "not_a_pdf"])
+def test_a_source_whose_bytes_changed_in_storage_is_refused_with_nothing_stored(
+        damage, session, blobs, tools, profiles, make_notice, notice_bytes):
+    doc_id = make_notice()
+    [original] = versions_of(session, doc_id)
+    # the stored bytes no longer match their address: signing may succeed or fail on them,
+    # either way the corruption is what is reported and nothing new is stored
+    tampered = notice_bytes.replace(b"/Count 1", b"/Count 1 ") if damage == "still_a_pdf" \
+        else b"garbage"
+    blobs.overwrite(original.blob_key, tampered)
+    before = set(blobs.keys())
+    with pytest.raises(BlobCorruptedError):
+        _sign(session, blobs, tools, doc_id, PERSON, SIGNER)
+    assert len(versions_of(session, doc_id)) == 1 and set(blobs.keys()) == before
+    failed = session.execute(select(AuditEntry).where(AuditEntry.outcome == "failed")).scalars()
+    assert [(e.action, e.details["code"]) for e in failed] == [("document.sign", "blob_corrupted")]
 
 
 def test_expired_certificate_is_refused_with_nothing_stored(session, blobs, tools, profiles,
