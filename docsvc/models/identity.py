@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from docsvc.models.registry import SECRECY_LEVELS, Base, utcnow
@@ -28,6 +28,8 @@ class Organization(Base):
     telephone: Mapped[str | None] = mapped_column(String(50))
     endpoint_url: Mapped[str | None] = mapped_column(String(300))
     """Set when the agency runs its own docsvc and is reached by push; else it pulls."""
+    zip_attachments: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Send it packages whose attachments are each zipped like the official SDK (else raw)."""
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

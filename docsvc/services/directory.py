@@ -23,6 +23,11 @@ from docsvc.security import Actor
 from docsvc.services import audit
 
 FIELDS = ("organ_id", "name", "parent_id", "address", "email", "telephone", "endpoint_url")
+"""The text fields of a directory entry."""
+FLAGS = ("zip_attachments",)
+"""The yes/no fields: JSON booleans, or in CSV ``true``/``false``, ``1``/``0``, ``yes``/``no``
+(empty means no). An entry without the field leaves an existing organisation's value as it is."""
+_TRUE, _FALSE = frozenset({"true", "1", "yes"}), frozenset({"false", "0", "no", ""})
 _LIMITS = {"name": 200, "address": 300, "email": 100, "telephone": 50, "endpoint_url": 300}
 SEED_FILE = "directory_seed.json"
 
@@ -43,8 +48,9 @@ def reach(org: Organization) -> str:
 
 def organization_to_dict(org: Organization) -> dict[str, Any]:
     """Return the JSON (and CSV) form of a directory entry."""
-    data = {name: getattr(org, name) for name in FIELDS}
+    data: dict[str, Any] = {name: getattr(org, name) for name in FIELDS}
     data["reach"] = reach(org)
+    data.update({name: bool(getattr(org, name)) for name in FLAGS})
     return data
 
 
@@ -80,7 +86,7 @@ def _clean(entry: Any, index: int, allow: frozenset[str], problems: list[dict[st
     if not isinstance(entry, dict):
         problems.append({"field": where, "problem": "an object"})
         return None
-    row: dict[str, str | None] = {}
+    row: dict[str, Any] = {}
     for name in FIELDS:
         value = entry.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -104,7 +110,31 @@ def _clean(entry: Any, index: int, allow: frozenset[str], problems: list[dict[st
     url = row.get("endpoint_url")
     if url and not url.startswith(("http://", "https://")):
         problems.append({"field": f"{where}.endpoint_url", "problem": "an http(s) URL"})
+    for name in FLAGS:
+        if name not in entry:
+            continue  # files written before the field existed: keep what is there
+        flag = _flag(entry[name])
+        if flag is None:
+            problems.append({"field": f"{where}.{name}", "problem":
+                             f"true/false, 1/0 or yes/no (empty = false), not: {entry[name]!s:.50}"})
+            continue
+        row[name] = flag
     return row
+
+
+def _flag(value: Any) -> bool | None:
+    """Read a yes/no field (JSON boolean or null, 0/1, or CSV text); None when it is neither."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    return None
 
 
 def import_directory(
@@ -166,11 +196,18 @@ def export_directory(session: Session, fmt: str) -> str:
     rows = [organization_to_dict(o) for o in list_organizations(session)]
     if fmt == "csv":
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=[*FIELDS, "reach"], lineterminator="\n")
+        # new columns go last, so readers of older exports still find theirs in place
+        writer = csv.DictWriter(out, fieldnames=[*FIELDS, "reach", *FLAGS], lineterminator="\n")
         writer.writeheader()
-        writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
+        writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
         return out.getvalue()
     return json.dumps({"organizations": rows}, ensure_ascii=False, indent=2) + "\n"
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
 
 
 def seed_entries() -> list[dict[str, Any]]:

@@ -1,15 +1,18 @@
 """Exchange use cases (QCVN 102 edXML): send a registered document, let linked systems pull and
 acknowledge what is addressed to them, receive their packages, report and follow statuses.
 
-A package is built, validated and (with an agency key) signed once, stored once as a blob, and
-pointed at by one ``Message`` per recipient. Recipients whose registry is kept here ("hosted")
-receive at once: the package becomes an incoming document and status 01 goes back. Others
-pull through the inbox (or, with an endpoint, will be pushed to). One commit per use case.
+A package is built, validated and (with an agency key) signed once per attachment encoding
+(raw, or zipped like the official SDK for the organisations whose directory entry says
+``zip_attachments``), stored once as a blob, and pointed at by one ``Message`` per recipient.
+Recipients whose registry is kept here ("hosted") receive at once: the package becomes an
+incoming document and status 01 goes back. Others pull through the inbox (or, with an
+endpoint, will be pushed to). One commit per use case.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -307,7 +310,11 @@ class SendResult:
     created: tuple[str, ...]
     """Recipients to whom a message was created now (the others had one already)."""
     package_sha256: str | None
+    """The package of the first group built now: raw attachments, else zipped (None: nothing new)."""
     signed: bool
+    package_sha256s: tuple[str, ...] = ()
+    """Every package built now: at most two, raw then zipped attachments (see ``zip_attachments``
+    in the directory)."""
 
 
 def signature_state(session: Session, document: Document) -> dict[str, Any]:
@@ -383,6 +390,9 @@ def send_document(
 ) -> SendResult:
     """Send a registered, signed document to each organisation in ``to`` (one message each).
 
+    At most two packages are built: one with the raw files for the recipients that take them,
+    one with each file zipped for those whose directory entry sets ``zip_attachments``.
+
     Sending again to a recipient that already has the document creates nothing for it.
     Raises NotFoundError, PermissionDeniedError (not a clerk of its agency), BadRequestError
     (``to``), RecipientUnknownError, DocumentNotSendableError.
@@ -416,31 +426,48 @@ def send_document(
         session.commit()  # release the row lock
         return SendResult(tuple(existing[r] for r in recipients), (), None, False)
     try:
-        package = _document_package(session, blobs, document, new, now)
+        whole = _document_package(session, blobs, document, new, now)
     except ValueError as exc:
         raise DocumentNotSendableError(details={"reason": str(exc)}) from None
-    data = edxml.build_document_package(package)
-    edxml.validate_package(data, cfg.schemas, limits=cfg.limits)
-    data = _sign(cfg, data)
-    blob = _put(blobs, data)
-    trace = [{"organ_id": t.organ_id, "timestamp": _iso(t.timestamp)} for t in package.trace_headers]
+    # one package per attachment encoding the recipients asked for in the directory (raw, or each
+    # file zipped like the official SDK), addressed to its group and shared by their messages
+    zipped = {r: bool(getattr(session.get(Organization, r), "zip_attachments", False)) for r in new}
+    built: list[tuple[bool, list[str], DocumentPackage, tuple[str, str, int]]] = []
+    for flag in (False, True):
+        group = [r for r in new if zipped[r] == flag]
+        if not group:
+            continue
+        package = whole if len(group) == len(new) else dataclasses.replace(
+            whole, header=dataclasses.replace(whole.header, recipients=tuple(
+                o for o in whole.header.recipients if o.organ_id in group)))
+        data = edxml.build_document_package(package, zip_attachments=flag)
+        edxml.validate_package(data, cfg.schemas, limits=cfg.limits)
+        built.append((flag, group, package, _put(blobs, _sign(cfg, data))))
     created = []
-    for recipient in new:
-        message = _new_message(
-            session, cfg, kind="edoc", document_id=package.header.document_id,
-            sender=document.owner_organ_id, recipient=recipient, origin="local", blob=blob, now=now,
-            actor=actor, local_document_id=document.id, doc_type=0, trace=trace)
-        created.append(message)
-        if message.delivery is not None and message.delivery.mode == "local":
-            flows().accept(session, blobs, cfg, package, message, now=now)
+    for _, group, package, blob in built:
+        trace = [{"organ_id": t.organ_id, "timestamp": _iso(t.timestamp)}
+                 for t in package.trace_headers]
+        for recipient in group:
+            message = _new_message(
+                session, cfg, kind="edoc", document_id=package.header.document_id,
+                sender=document.owner_organ_id, recipient=recipient, origin="local", blob=blob,
+                now=now, actor=actor, local_document_id=document.id, doc_type=0, trace=trace)
+            created.append(message)
+            if message.delivery is not None and message.delivery.mode == "local":
+                # the package as built: the original files, whatever the encoding on the wire
+                flows().accept(session, blobs, cfg, package, message, now=now)
+    first = built[0][3]
     audit.record(session, actor, "document.send", object_type="document", object_id=document.id,
-                 content_sha256=blob[1], organ_id=document.owner_organ_id,
-                 details={"to": new, "document_id": package.header.document_id,
-                          "signed_xml": cfg.agency_key is not None, "size": blob[2]})
+                 content_sha256=first[1], organ_id=document.owner_organ_id,
+                 details={"to": new, "document_id": built[0][2].header.document_id,
+                          "signed_xml": cfg.agency_key is not None, "size": first[2],
+                          "packages": [{"to": group, "zip_attachments": flag, "sha256": blob[1],
+                                        "size": blob[2]} for flag, group, _, blob in built]})
     session.commit()
     flows().verify_received(session, blobs, cfg, created)
     return SendResult(tuple(existing.get(r) or next(m for m in created if m.recipient_organ_id == r)
-                            for r in recipients), tuple(new), blob[1], cfg.agency_key is not None)
+                            for r in recipients), tuple(new), first[1], cfg.agency_key is not None,
+                      tuple(blob[1] for _, _, _, blob in built))
 
 
 # -- receiving a document package ---------------------------------------------------------------

@@ -32,6 +32,7 @@ from docsvc.exchange import (
     parse_package,
 )
 from docsvc.models import Document, IdempotencyKey, Message
+from docsvc.models import Organization as OrgRow
 from docsvc.samples import notice_pdf
 from docsvc.security import OPERATOR
 from docsvc.services.directory import seed_demo
@@ -200,6 +201,24 @@ def test_a_message_is_only_for_its_addressee(client, sent, app, runtime):
     assert other.post(f"/api/v1/exchange/messages/{message_id}/ack",
                       json={"result": "received"}).status_code == 404
     assert client.get("/api/v1/exchange/inbox").status_code == 403  # people use the registry
+
+
+def test_a_commune_that_takes_zips_pulls_an_sdk_style_package(client, commune, runtime):
+    with runtime.sessions() as session:
+        session.get(OrgRow, COMMUNE).zip_attachments = True
+        session.commit()
+    assert {r["organ_id"]: r["zip_attachments"] for r in client.get("/api/v1/directory").json[
+        "data"]}[COMMUNE] is True
+    doc = _upload_and_register(client)
+    _sign(runtime, doc["id"])
+    send = client.post(f"/api/v1/documents/{doc['id']}/send", json={"to": [COMMUNE, OTHER]}).json
+    by_recipient = {m["recipient"]: m for m in send["messages"]}
+    assert by_recipient[COMMUNE]["sha256"] != by_recipient[OTHER]["sha256"] == send["package_sha256"]
+    fetched = commune.get(f"/api/v1/exchange/messages/{by_recipient[COMMUNE]['id']}").data
+    assert b"<ContentType>application/zip</ContentType>" in fetched
+    [attachment] = parse_package(fetched).package.attachments
+    signed = client.get(f"/api/v1/documents/{doc['id']}").json["versions"][-1]
+    assert attachment.zipped and attachment.sha256 == signed["sha256"]
 
 
 def _commune_notice(to: str = PROVINCE, subject: str = "Báo cáo kết quả cải cách hành chính") -> bytes:
