@@ -239,6 +239,8 @@ class DeliveryReport:
     retrying: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     expired: list[str] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)
+    """Claimed but handed back untried: the pass ran too long to try them within the lease."""
 
     @property
     def attempted(self) -> int:
@@ -386,25 +388,52 @@ def deliver_due(
     sessions: sessionmaker[Session], blobs: BlobStore, settings: Any, *,
     now: dt.datetime | None = None, http: Http = urllib_http, policy: DeliveryPolicy | None = None,
     rng: random.Random | None = None, limit: int | None = None,
+    clock: Callable[[], dt.datetime] | None = None,
 ) -> DeliveryReport:
     """Push every due message once: claim, POST, record the outcome (one commit per step).
 
-    ``now`` fixes the clock of the whole pass (tests); ``http`` sends one request.
+    Each attempt is timed by the clock when it starts (``now`` fixes it for the whole pass,
+    ``clock`` supplies it: tests). A claim whose lease could run out during its attempt (a
+    slow pass against a hanging peer) is handed back untried, so that no other worker pushes
+    it while we still might. ``http`` sends one request.
     """
     policy = policy or DeliveryPolicy()
     rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
-    now = now or utcnow()
+    clock = clock or ((lambda: now) if now is not None else utcnow)
+    timeout = dt.timedelta(seconds=policy.timeout_seconds)
     report = DeliveryReport()
     with sessions() as session:
-        claims = _claim(session, policy, now, report, limit or policy.batch)
+        claims = _claim(session, policy, clock(), report, limit or policy.batch)
         tokens = _tokens(session, settings, {c.recipient for c in claims}) if claims else {}
-    for claim in claims:
-        outcome = _attempt(claim, tokens.get(claim.recipient), blobs, http, policy, now)
+    for index, claim in enumerate(claims):
+        at = clock()
+        if at + timeout >= claim.lease_until:
+            with sessions() as session:
+                report.released.extend(_release(session, claims[index:], at))
+            log.warning("delivery pass too slow: %d claims handed back untried",
+                        len(claims) - index)
+            break
+        outcome = _attempt(claim, tokens.get(claim.recipient), blobs, http, policy, at)
         with sessions() as session:
-            _record(session, claim, outcome, policy, now, rng, report)
+            _record(session, claim, outcome, policy, clock(), rng, report)
         log.info("push %s to %s: %s %s", claim.message_id, claim.recipient, outcome.kind,
                  outcome.status or outcome.error or "")
     return report
+
+
+def _release(session: Session, claims: list[_Claim], at: dt.datetime) -> list[str]:
+    """Hand untried claims back (due at once, the attempt not counted) while still ours."""
+    released = []
+    for claim in claims:
+        delivery = session.get(Delivery, claim.message_id, with_for_update=True,
+                               populate_existing=True)
+        if delivery is not None and delivery.state == "queued" \
+                and delivery.next_attempt_at == claim.lease_until:
+            delivery.next_attempt_at = at
+            delivery.attempts -= 1
+            released.append(claim.message_id)
+    session.commit()
+    return released
 
 
 def run_worker(

@@ -329,3 +329,32 @@ def test_two_workers_racing_deliver_each_message_exactly_once(
     assert sorted(server.keys()) == sorted(ids)  # each message POSTed once, none twice
     assert {_delivery(sessions, i).state for i in ids} == {"delivered"}
     assert all(len(_attempts(sessions, i)) == 1 for i in ids)
+
+
+def test_a_slow_pass_hands_back_claims_it_could_not_try_within_the_lease(
+        session, sessions, blobs, config, world, settings, peer):
+    server, url = peer
+    _point_at(session, settings, url)
+    ids = _queue(session, blobs, config, world, count=3)
+    policy = push.DeliveryPolicy(claim_lease=dt.timedelta(seconds=60), timeout_seconds=30)
+    ticks = iter([T0, T0, T0, T0 + dt.timedelta(seconds=20), T0 + dt.timedelta(seconds=25),
+                  T0 + dt.timedelta(seconds=40)])
+
+    def clock() -> dt.datetime:  # each push takes 20 s by this clock
+        return next(ticks)
+
+    report = push.deliver_due(sessions, blobs, settings, clock=clock, policy=policy)
+    # the third could not finish before the lease ends: handed back untried, due at once
+    assert report.delivered == server.keys() and len(report.delivered) == 2
+    [left] = report.released
+    assert sorted([*report.delivered, left]) == sorted(ids)
+    second = _delivery(sessions, report.delivered[1])
+    assert second.delivered_at == T0 + dt.timedelta(seconds=25)  # the clock of its own attempt
+    assert _attempts(sessions, report.delivered[1])[0]["outcome"] == "delivered"
+    third = _delivery(sessions, left)
+    assert (third.state, third.attempts, third.next_attempt_at) == (
+        "queued", 0, T0 + dt.timedelta(seconds=40))
+    # another worker takes it at once, and it is pushed exactly once
+    later = T0 + dt.timedelta(seconds=41)
+    assert push.deliver_due(sessions, blobs, settings, now=later, policy=policy).delivered == [left]
+    assert sorted(server.keys()) == sorted(ids)
