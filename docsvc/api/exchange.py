@@ -71,6 +71,7 @@ def send_document(document_id: str):  # type: ignore[no-untyped-def]
     result = svc.send_document(db(), runtime().blobs, exchange_config(), document_id=document_id,
                                to=_body().get("to"), actor=actor())
     body = {"document_id": document_id, "package_sha256": result.package_sha256,
+            "package_sha256s": list(result.package_sha256s),  # raw and zipped (per recipient)
             "xml_signed": result.signed, "created": list(result.created),
             "messages": [svc.message_to_dict(m) | {"delivery": m.delivery.mode if m.delivery else None}
                          for m in result.messages]}
@@ -189,7 +190,8 @@ def _errs(*codes: int) -> dict[str, Any]:
 
 OPENAPI_PATHS: dict[str, Any] = {
     "/directory": {"get": {
-        "summary": "Directory of organisations (OrganId, name, parent, address, reach pull|push)",
+        "summary": "Directory of organisations (OrganId, name, parent, address, reach pull|push, "
+                   "zip_attachments: packages to it carry SDK-style zipped attachments)",
         "parameters": [{"name": "parent_id", "in": "query", "schema": {"type": "string"}},
                        {"name": "q", "in": "query", "schema": {"type": "string"}}],
         "responses": {**_ok("Organisations"), **_errs(401)}}},

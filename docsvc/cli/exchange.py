@@ -98,7 +98,8 @@ def exchange_send(ctx: _Context, document_id: str, to: tuple[str, ...]) -> None:
         result = send_document(session, rt.blobs, _config(ctx), document_id=document_id, to=list(to),
                                actor=OPERATOR)
         rows = [message_to_dict(m) for m in result.messages]
-    click.echo(f"sent to {len(result.created)} new recipient(s); package {result.package_sha256}",
+    click.echo(f"sent to {len(result.created)} new recipient(s); "
+               f"package(s) {', '.join(result.package_sha256s) or result.package_sha256}",
                err=True)
     click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
 
