@@ -8,7 +8,8 @@ Either way it is read into memory once, without a temporary file, and hashed onc
 pass that hashes the signed byte ranges.
 
 Answers are JSON by default; ``Accept: text/html`` or ``application/pdf`` (or ``?format=``)
-gives the human report, in Vietnamese unless ``?lang=en`` / ``Accept-Language: en``.
+gives the human report, in Vietnamese unless ``?lang=en`` / ``Accept-Language: en``;
+``Accept: application/xml`` (``?format=xml``) the ETSI TS 119 102-2 validation report.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from docsvc.verify import DocumentReport
 from docsvc.verify.render import render_html, render_pdf
 
 _EXTENSION = "docsvc.verifier"
-_FORMATS = {"json": "application/json", "html": "text/html", "pdf": "application/pdf"}
+_FORMATS = {"json": "application/json", "html": "text/html", "pdf": "application/pdf",
+            "xml": "application/xml"}  # xml: ETSI TS 119 102-2 validation report
 
 
 def verifier() -> svc.Verifier:
@@ -51,6 +53,9 @@ def _report_response(report: DocumentReport, extra: dict[str, Any] | None = None
                      links: list[str] | None = None):  # type: ignore[no-untyped-def]
     """Render ``report`` in the format the client asked for."""
     fmt, language = _wanted_format(), lang()
+    if fmt == "xml" and report.etsi_xml is not None:
+        return Response(report.etsi_xml, mimetype="application/xml",
+                        headers={"Vary": "Accept"})
     if fmt == "html":
         return Response(render_html(report, language), mimetype="text/html",
                         headers={"Content-Language": language, "Vary": "Accept, Accept-Language"})
@@ -153,11 +158,12 @@ def verify_file():  # type: ignore[no-untyped-def]
     if request.mimetype == PDF_MEDIA_TYPE:
         # unhashed on purpose: validation hashes the file on its byte-range pass
         report = svc.verify_upload(db(), verifier(), read=_body_bytes, actor=actor(),
-                                   filename=_body_filename())
+                                   filename=_body_filename(), etsi_xml=_wanted_format() == "xml")
         return _report_response(report)
     upload = _form_file()
     report = svc.verify_upload(db(), verifier(), read=lambda: _upload_bytes(upload), actor=actor(),
-                               filename=upload.filename if upload else None)
+                               filename=upload.filename if upload else None,
+                               etsi_xml=_wanted_format() == "xml")
     return _report_response(report)
 
 
@@ -165,7 +171,8 @@ def verify_file():  # type: ignore[no-untyped-def]
 def verify_version(document_id: str, number: int):  # type: ignore[no-untyped-def]
     """Validate a stored version now; the result and its evidence are kept."""
     version, report, result = svc.verify_version(
-        db(), runtime().blobs, verifier(), document_id=document_id, number=number, actor=actor())
+        db(), runtime().blobs, verifier(), document_id=document_id, number=number, actor=actor(),
+        etsi_xml=_wanted_format() == "xml")
     links = [url_for("api.signed_revision", document_id=document_id, number=number,
                      signature=sig.index + 1) for sig in report.signatures]
     return _report_response(report, {"document_id": document_id, "version": version.number,
@@ -222,7 +229,9 @@ _REPORT = {"type": "object", "required": ["verdict", "signatures"], "properties"
 }}
 _REPORT_CONTENT = {"application/json": {"schema": _REPORT},
                    "text/html": {"schema": {"type": "string"}},
-                   "application/pdf": {"schema": {"type": "string", "format": "binary"}}}
+                   "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                   "application/xml": {"schema": {"type": "string"},
+                                       "description": "ETSI TS 119 102-2 validation report"}}
 _OUTCOMES = ("An invalid signature or a damaged PDF is a report, not an error: 200 with verdict "
              "TOTAL_FAILED or INDETERMINATE (sub_indication FORMAT_FAILURE for a file pyHanko "
              "cannot read). Only a file that is not a PDF at all (no %PDF- header) is refused "

@@ -26,8 +26,9 @@ def _verifier(ctx: _Context, trust: tuple[Path, ...]):  # type: ignore[no-untype
 
 @main.command("verify")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["json", "html", "pdf"]), default="json",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "html", "pdf", "xml"]),
+              default="json", show_default=True,
+              help="xml: the ETSI TS 119 102-2 validation report.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report here (default: standard output).")
 @click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True,
@@ -46,9 +47,11 @@ def verify(ctx: _Context, file: Path, fmt: str, out: Path | None, lang: str, evi
     """
     from docsvc.verify.render import render_html, render_pdf
 
-    report = _verifier(ctx, trust).validate(file.read_bytes())
-    if fmt == "pdf":
-        body: bytes = render_pdf(report, lang)
+    report = _verifier(ctx, trust).validate(file.read_bytes(), etsi_xml=fmt == "xml")
+    if fmt == "xml" and report.etsi_xml is not None:
+        body: bytes = report.etsi_xml.encode("utf-8")
+    elif fmt == "pdf":
+        body = render_pdf(report, lang)
     elif fmt == "html":
         body = render_html(report, lang).encode("utf-8")
     else:

@@ -50,13 +50,14 @@ class Verifier:
     """Seconds per online fetch (``DOCSVC_NETWORK_TIMEOUT_SECONDS``); None = pyHanko's default."""
 
     def validate(self, data: bytes, *, now: datetime | None = None,
-                 sha256: str | None = None) -> DocumentReport:
+                 sha256: str | None = None, etsi_xml: bool = False) -> DocumentReport:
         """Validate ``data`` with this trust store (never raises on bad input).
 
-        ``sha256`` is the file's hash when it is already known (it is then not computed again).
+        ``sha256`` is the file's hash when it is already known (it is then not computed again);
+        ``etsi_xml`` also builds the ETSI TS 119 102-2 XML report (``report.etsi_xml``).
         """
         return validate_pdf(data, self.trust, allow_fetching=self.allow_fetching, now=now,
-                            sha256=sha256, timeout=self.fetch_timeout)
+                            sha256=sha256, timeout=self.fetch_timeout, etsi_xml=etsi_xml)
 
 
 def make_verifier(settings: Settings) -> Verifier:
@@ -99,7 +100,7 @@ def may_verify_files(actor: Actor) -> bool:
 
 def verify_upload(session: Session, verifier: Verifier, *, read: Callable[[], bytes], actor: Actor,
                   filename: str | None = None, sha256: str | None = None,
-                  now: datetime | None = None) -> DocumentReport:
+                  now: datetime | None = None, etsi_xml: bool = False) -> DocumentReport:
     """Validate a PDF sent by ``actor``; keep nothing but the audit entry with its SHA-256.
 
     ``read`` returns the bytes; it is called only after the permission check, so a refused
@@ -114,7 +115,7 @@ def verify_upload(session: Session, verifier: Verifier, *, read: Callable[[], by
     data = read()
     require_pdf(data)
     _end_read_transaction(session)
-    report = verifier.validate(data, now=now, sha256=sha256)
+    report = verifier.validate(data, now=now, sha256=sha256, etsi_xml=etsi_xml)
     audit.record(session, actor, "verification.run", object_type="file",
                  content_sha256=report.sha256,
                  details={"verdict": str(report.verdict), "size": report.size,
@@ -151,7 +152,8 @@ def _result(version: DocumentVersion | _Item, report: DocumentReport, verifier: 
 
 def verify_version(session: Session, blobs: BlobStore, verifier: Verifier, *, document_id: str,
                    number: int, actor: Actor, source: str = "api",
-                   now: datetime | None = None) -> tuple[DocumentVersion, DocumentReport,
+                   now: datetime | None = None, etsi_xml: bool = False
+                   ) -> tuple[DocumentVersion, DocumentReport,
                                                          VerificationResult]:
     """Validate a stored version the actor may read; keep the result with its evidence.
 
@@ -165,7 +167,7 @@ def verify_version(session: Session, blobs: BlobStore, verifier: Verifier, *, do
     owner = version.document.owner_organ_id
     _end_read_transaction(session)
     # open_version checked the bytes against their content address, the SHA-256
-    report = verifier.validate(data, now=now, sha256=version.blob_key)
+    report = verifier.validate(data, now=now, sha256=version.blob_key, etsi_xml=etsi_xml)
     result = _result(version, report, verifier, actor, source)
     session.add(result)
     audit.record(session, actor, "verification.run", object_type="document",

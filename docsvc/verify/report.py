@@ -247,6 +247,8 @@ class DocumentReport:
     validated_at: datetime
     revisions_total: int | None = None
     notes: tuple[Note, ...] = ()
+    etsi_xml: str | None = field(default=None, repr=False, compare=False)
+    """The ETSI TS 119 102-2 XML report, when it was asked for (``validate_pdf(etsi_xml=)``)."""
 
     @property
     def exit_code(self) -> int:

@@ -24,8 +24,8 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
 from docsvc.errors import UnprocessableError
+from docsvc.verify import etsi, structure
 from docsvc.verify import evidence as ev
-from docsvc.verify import structure
 from docsvc.verify.notes import (
     library_error,
     modification_notes,
@@ -80,8 +80,12 @@ def validate_pdf(
     now: datetime | None = None,
     sha256: str | None = None,
     timeout: float | None = None,
+    etsi_xml: bool = False,
 ) -> DocumentReport:
     """Validate every signature and document timestamp in ``data``; never raise on bad input.
+
+    ``etsi_xml`` also fills ``DocumentReport.etsi_xml`` with the ETSI TS 119 102-2 XML report
+    (``docsvc.verify.etsi``); when it cannot be built the report says so in a note.
 
     ``sha256`` is the file's hex SHA-256 when the caller already has it (an upload hashed
     while it was received, a blob checked against its key): the file is then not hashed
@@ -126,13 +130,14 @@ def validate_pdf(
         _hash_file_and_byte_ranges(data, embs, file_hash=False)
         sha = sha256
     reports = []
+    captured: list[etsi.Captured] | None = [] if etsi_xml else None
     for prep in prepared:
         rep = prep.report
         if rep is None:
             try:
                 rep = _validate_field(reader, prep, trust, knowledge, all_fields,
                                       allow_fetching=allow_fetching, timeout=timeout, now=now,
-                                      doc_ts_times=doc_ts_times)
+                                      doc_ts_times=doc_ts_times, captured=captured)
             except Exception as exc:  # per-signature isolation: one bad signature, one bad report
                 rep = _library_failure(prep.skeleton, prep.field.name, exc)
         reports.append(rep)
@@ -142,8 +147,15 @@ def validate_pdf(
                               "The file carries no digital signature."))
     sigs = tuple(reports)
     verdict = overall_verdict(sigs, document_failure)
-    return DocumentReport(verdict, sigs, sub, revisions_total=revisions,
-                          notes=tuple(doc_notes), **_base(sha, data, now))
+    report = DocumentReport(verdict, sigs, sub, revisions_total=revisions,
+                            notes=tuple(doc_notes), **_base(sha, data, now))
+    if captured is not None:
+        try:
+            report = replace(report, etsi_xml=etsi.validation_report_xml(report, captured))
+        except Exception as exc:  # the XML is an extra form: never lose the verdict over it
+            report = replace(report, notes=(*report.notes, library_error(
+                exc, "lập báo cáo XML ETSI TS 119 102-2", "building the ETSI TS 119 102-2 XML")))
+    return report
 
 
 def _base(sha: str, data: bytes, now: datetime) -> dict[str, Any]:
@@ -352,6 +364,7 @@ def _validate_field(
     timeout: float | None,
     now: datetime,
     doc_ts_times: list[tuple[int, datetime]],
+    captured: list[etsi.Captured] | None = None,
 ) -> SignatureReport:
     emb, fld, skeleton = prep.emb, prep.field, prep.skeleton
     local = knowledge.with_cms(emb.signed_data)
@@ -369,6 +382,8 @@ def _validate_field(
     if tst_time is not None and not ts_ok:
         status = _run(emb, local, allow_fetching, timeout, now, None, ts_moment, skip_diff=True,
                       keep=status)
+    if captured is not None:
+        captured.append(etsi.Captured(fld.name, emb, status))
     return _build_report(emb, skeleton, status, local, knowledge, all_fields,
                          tst_time if ts_ok else None, later_doc_ts, now)
 

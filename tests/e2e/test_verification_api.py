@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from lxml import etree
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
@@ -202,6 +203,27 @@ def test_stored_version_html_report(client, signed):
     response = client.get(f"/api/v1/documents/{doc_id}/versions/1/verification",
                           headers={"Accept": "text/html"})
     assert response.status_code == 200 and "Người ký" in response.get_data(as_text=True)
+
+
+def test_etsi_xml_report_of_a_stored_version_an_upload_and_the_cli(client, runner, tmp_path,
+                                                                   signed):
+    doc_id = upload(client, signed)
+    stored = client.get(f"/api/v1/documents/{doc_id}/versions/1/verification",
+                        headers={"Accept": "application/xml"})
+    uploaded = verify_raw(client, signed, Accept="application/xml")
+    (tmp_path / "tb.pdf").write_bytes(signed)
+    cli = runner.invoke(main, ["verify", str(tmp_path / "tb.pdf"), "--format", "xml"])
+    assert cli.exit_code == 0
+    for xml in (stored.get_data(as_text=True), uploaded.get_data(as_text=True), cli.stdout):
+        root = etree.fromstring(xml.encode("utf-8"))
+        assert etree.QName(root).text == "{http://uri.etsi.org/19102/v1.2.1#}ValidationReport"
+        assert root.findtext(".//{*}SignatureValidationStatus/{*}MainIndication") == (
+            "urn:etsi:019102:mainindication:total-passed")
+    assert stored.mimetype == uploaded.mimetype == "application/xml"
+    # ?format=xml works too, and the JSON stays the default
+    assert client.get(f"/api/v1/documents/{doc_id}/versions/1/verification?format=xml"
+                      ).mimetype == "application/xml"
+    assert client.get(f"/api/v1/documents/{doc_id}/versions/1/verification").is_json
 
 
 def test_unsigned_version_is_indeterminate_and_has_no_signed_revision(client, original):
