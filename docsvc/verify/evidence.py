@@ -66,6 +66,23 @@ class Knowledge:
                     ocsps.append((item, "cms"))
         return Knowledge(self.trust, tuple(certs), tuple(crls), tuple(ocsps), self.dss_revinfo)
 
+    def with_fetched(self, contexts: list[ValidationContext]) -> Knowledge:
+        """Add the CRLs and OCSP responses ``contexts`` fetched online (origin ``fetched``)."""
+        crls, ocsps = list(self.crls), list(self.ocsps)
+        seen = {c.dump() for c, _ in crls} | {o.dump() for o, _ in ocsps}
+        for context in contexts:
+            for item in context.crls:
+                if item.dump() not in seen:
+                    seen.add(item.dump())
+                    crls.append((item, "fetched"))
+            for item in context.ocsps:
+                if item.dump() not in seen:
+                    seen.add(item.dump())
+                    ocsps.append((item, "fetched"))
+        if len(crls) == len(self.crls) and len(ocsps) == len(self.ocsps):
+            return self
+        return Knowledge(self.trust, self.certs, tuple(crls), tuple(ocsps), self.dss_revinfo)
+
     def context(self, *, moment: datetime, allow_fetching: bool, retroactive: bool,
                 timeout: float | None = None) -> ValidationContext:
         """Build a pyHanko ValidationContext at ``moment`` from this knowledge.

@@ -39,6 +39,8 @@ LABELS = {
         "unclear": "Không rõ ràng",
         "rev_status": {"good": "Chưa bị thu hồi", "revoked": "ĐÃ BỊ THU HỒI",
                        "unknown": "Không xác định", "not_applicable": "Không áp dụng"},
+        "rev_origin": {"embedded": "nhúng trong tệp", "trust-store": "kho tin cậy",
+                       "fetched": "tra cứu trực tuyến"},
         "indication": {"TOTAL_PASSED": "HỢP LỆ", "TOTAL_FAILED": "KHÔNG HỢP LỆ",
                        "INDETERMINATE": "CHƯA XÁC ĐỊNH ĐƯỢC"},
     },
@@ -63,6 +65,8 @@ LABELS = {
         "unclear": "Unclear",
         "rev_status": {"good": "Not revoked", "revoked": "REVOKED", "unknown": "Unknown",
                        "not_applicable": "Not applicable"},
+        "rev_origin": {"embedded": "embedded in the file", "trust-store": "trust store",
+                       "fetched": "fetched online"},
         "indication": {"TOTAL_PASSED": "VALID", "TOTAL_FAILED": "INVALID",
                        "INDETERMINATE": "INDETERMINATE"},
     },
@@ -118,7 +122,8 @@ def signature_rows(sig: SignatureReport, lang: str) -> list[tuple[str, str]]:
         rev = sig.revocation
         text = lab["rev_status"].get(rev.status, rev.status)
         if rev.source:
-            text += f" ({rev.source}, {rev.origin}, {fmt_time(rev.issued_at)})"
+            origin = lab["rev_origin"].get(rev.origin or "", rev.origin)
+            text += f" ({rev.source}, {origin}, {fmt_time(rev.issued_at)})"
         rows.append((lab["revocation"], text))
     return [(k, nfc(v)) for k, v in rows]
 

@@ -22,6 +22,7 @@ from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timesta
 from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
 
 from docsvc.errors import UnprocessableError
 from docsvc.verify import etsi, structure
@@ -376,12 +377,16 @@ def _validate_field(
     # Validation with time: judge the signer's chain at the signature timestamp, and the
     # timestamp's chain at the oldest later document timestamp (B-LTA) or now.
     ts_moment = min(later_doc_ts) if later_doc_ts else now
-    status = _run(emb, local, allow_fetching, timeout, now, tst_time, ts_moment)
+    contexts: list[ValidationContext] = []
+    status = _run(emb, local, allow_fetching, timeout, now, tst_time, ts_moment,
+                  contexts=contexts)
     ts = status.timestamp_validity
     ts_ok = ts is not None and ts.intact and ts.valid and ts.trusted
     if tst_time is not None and not ts_ok:
         status = _run(emb, local, allow_fetching, timeout, now, None, ts_moment, skip_diff=True,
-                      keep=status)
+                      keep=status, contexts=contexts)
+    if allow_fetching:  # what pyHanko fetched online is reported (origin "fetched") and kept
+        local = local.with_fetched(contexts)
     if captured is not None:
         captured.append(etsi.Captured(fld.name, emb, status))
     return _build_report(emb, skeleton, status, local, knowledge, all_fields,
@@ -389,12 +394,14 @@ def _validate_field(
 
 
 def _run(emb, local, allow_fetching, timeout, now, tst_time, ts_moment, *, skip_diff=False,
-         keep=None):
+         keep=None, contexts: list[ValidationContext] | None = None):
     signer_vc = local.context(moment=tst_time or now, allow_fetching=allow_fetching,
                               retroactive=tst_time is not None, timeout=timeout)
     ts_vc = signer_vc if tst_time is None and ts_moment == now else local.context(
         moment=ts_moment, allow_fetching=allow_fetching, retroactive=ts_moment != now,
         timeout=timeout)
+    if contexts is not None:
+        contexts.extend((signer_vc, ts_vc))
     status = validate_pdf_signature(emb, signer_vc, ts_vc, diff_policy=DEFAULT_DIFF_POLICY,
                                     skip_diff=skip_diff)
     if keep is not None:
