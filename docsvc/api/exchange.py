@@ -13,7 +13,6 @@ from docsvc.api.serialize import document_to_dict
 from docsvc.errors import BadRequestError
 from docsvc.services import directory as dirsvc
 from docsvc.services import exchange as svc
-from docsvc.services import exchange_flows as flows
 from docsvc.storage.base import CHUNK
 
 EDXML_TYPE = "application/xml"
@@ -92,9 +91,9 @@ def report_status(document_id: str):  # type: ignore[no-untyped-def]
 @api.post("/documents/<document_id>/revoke")
 def revoke_document(document_id: str):  # type: ignore[no-untyped-def]
     """Revoke a sent document (BussinessDocType 1): one revocation package per recipient."""
-    messages = flows.revoke_document(db(), runtime().blobs, exchange_config(),
-                                     document_id=document_id, reason=_body().get("reason"),
-                                     actor=actor())
+    messages = svc.revoke_document(db(), runtime().blobs, exchange_config(),
+                                   document_id=document_id, reason=_body().get("reason"),
+                                   actor=actor())
     return jsonify({"document_id": document_id,
                     "messages": [svc.message_to_dict(m) | {"delivery": m.delivery.mode
                                                            if m.delivery else None}
@@ -105,9 +104,9 @@ def revoke_document(document_id: str):  # type: ignore[no-untyped-def]
 def request_takeback(document_id: str):  # type: ignore[no-untyped-def]
     """Ask the recipients (all, or ``to``) to give a sent document back (status 13)."""
     body = _body()
-    messages = flows.request_takeback(db(), runtime().blobs, exchange_config(),
-                                      document_id=document_id, reason=body.get("reason"),
-                                      to=body.get("to"), actor=actor())
+    messages = svc.request_takeback(db(), runtime().blobs, exchange_config(),
+                                    document_id=document_id, reason=body.get("reason"),
+                                    to=body.get("to"), actor=actor())
     return jsonify({"document_id": document_id,
                     "messages": [svc.message_to_dict(m) for m in messages]}), 201
 

@@ -10,7 +10,7 @@ import io
 import pytest
 from sqlalchemy import func, select
 
-from docsvc.errors import NotFoundError, PermissionDeniedError
+from docsvc.errors import BadRequestError, NotFoundError, PermissionDeniedError
 from docsvc.exchange import (
     VN_TZ,
     Organization,
@@ -122,7 +122,7 @@ def test_rejection_needs_a_reason(session, blobs, config, world):
     doc_id = signed_notice(session, blobs, world["vanthu"])
     svc.send_document(session, blobs, config, document_id=doc_id, to=[HOSTED], actor=world["vanthu"])
     incoming = session.execute(select(Document).where(Document.owner_organ_id == HOSTED)).scalar_one()
-    with pytest.raises(svc.BadRequestError):
+    with pytest.raises(BadRequestError):
         svc.report_status(session, blobs, config, document_id=incoming.id, code="02",
                           description=" ", actor=world["vanthu-xa"])
 

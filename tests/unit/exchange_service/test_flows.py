@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from docsvc.api.serialize import document_to_dict
-from docsvc.errors import BadRequestError, ContentRevokedError
+from docsvc.errors import BadRequestError, ContentRevokedError, NotFoundError
 from docsvc.exchange import (
     VN_TZ,
     Attachment,
@@ -33,8 +33,8 @@ from docsvc.exchange import (
 from docsvc.models import AuditEntry, Document, DocumentLink, Message, StatusEvent, VerificationResult
 from docsvc.samples import notice_pdf
 from docsvc.services import exchange as svc
-from docsvc.services import exchange_flows as flows
 from docsvc.services.documents import open_version
+from docsvc.services.exchange import flows
 from docsvc.services.maintenance import check_storage
 from docsvc.services.verification import Verifier
 from docsvc.storage import read_verified
@@ -164,7 +164,7 @@ def test_the_senders_clerk_revokes_a_sent_document_once_per_recipient(session, b
     with pytest.raises(BadRequestError):
         flows.revoke_document(session, blobs, config, document_id=doc_id, reason=" ",
                               actor=world["vanthu"])
-    with pytest.raises(svc.NotFoundError):  # another agency's clerk
+    with pytest.raises(NotFoundError):  # another agency's clerk
         flows.revoke_document(session, blobs, config, document_id=doc_id, reason="x",
                               actor=world["vanthu-xa"])
     messages = flows.revoke_document(session, blobs, config, document_id=doc_id,

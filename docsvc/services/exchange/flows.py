@@ -1,0 +1,312 @@
+"""Side flows a sender's clerk starts (QCVN 102 §4.2–§4.3): revocation and take-back.
+
+- **Revocation** (BussinessDocType 1): each recipient of a sent document gets a revocation package
+  through the ordinary send path (what a receiver hosted here does with it: ``arrival``).
+- **Take-back**: the sender's clerk asks with status **13** (reason required); the receiver's
+  clerk answers **15** (agree: the content is removed as on a revocation) or **16** (refuse,
+  reason required). An answer without a pending request, or a request while one is pending or
+  after the document was withdrawn, is refused (409) and recorded in the audit trail.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from docsvc import exchange as edxml
+from docsvc.errors import BadRequestError, ConflictError, NotFoundError
+from docsvc.exchange import STATUS_CODES, VN_TZ, StatusPackage
+from docsvc.models import Document, Message, Organization, StatusEvent, utcnow
+from docsvc.security import Actor, can_read, can_write
+from docsvc.services import audit
+from docsvc.services.documents import deny
+from docsvc.services.exchange.arrival import REVOCATION, accept, received
+from docsvc.services.exchange.config import ExchangeConfig
+from docsvc.services.exchange.errors import (
+    NotRevocableError,
+    StatusTransitionError,
+    TakeBackRefusedError,
+    UnknownDocumentError,
+)
+from docsvc.services.exchange.messages import edxml_org, iso, new_message, put, sign
+from docsvc.services.exchange.reports import report
+from docsvc.services.exchange.sending import document_package
+from docsvc.services.exchange.withdrawal import withdraw
+from docsvc.storage import BlobStore
+
+TAKEBACK_CODES = ("13", "15", "16")
+
+
+# -- small helpers ------------------------------------------------------------------------------
+
+
+def _reason(value: Any, *, field: str = "reason") -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise BadRequestError(f"Cần nêu lý do ({field}).", f"A reason is required ({field}).",
+                              details={field: value})
+    return value.strip()[:500]
+
+
+def _outgoing_for_clerk(session: Session, document_id: str, actor: Actor, action: str) -> Document:
+    document = session.get(Document, document_id, with_for_update=True, populate_existing=True)
+    if document is None or not can_read(actor, document):
+        raise NotFoundError("Không tìm thấy văn bản.", "Document not found.",
+                            details={"document_id": document_id})
+    if not can_write(actor, document) or actor.kind == "system":
+        deny(session, actor, action, document=document)
+    return document
+
+
+def _originals(session: Session, document: Document) -> list[Message]:
+    """The document packages (new, update, replacement) we sent for ``document``."""
+    return list(session.execute(select(Message).where(
+        Message.local_document_id == document.id, Message.kind == "edoc", Message.origin == "local",
+        or_(Message.bussiness_doc_type.is_(None), Message.bussiness_doc_type != REVOCATION),
+    ).order_by(Message.created_at)).scalars())
+
+
+def _refuse(session: Session, actor: Actor, action: str, document: Document, error: Exception,
+            **details: Any) -> None:
+    """Undo what is pending, record the refusal in the trail, raise ``error``."""
+    session.rollback()
+    audit.record(session, actor, action, object_type="document", object_id=document.id,
+                 organ_id=document.owner_organ_id, outcome="refused", details=details)
+    session.commit()
+    raise error
+
+
+def _takeback_events(session: Session, document: Document, organ_id: str) -> list[StatusEvent]:
+    return list(session.execute(select(StatusEvent).where(
+        StatusEvent.local_document_id == document.id, StatusEvent.organ_id == organ_id,
+        StatusEvent.code.in_(TAKEBACK_CODES)).order_by(StatusEvent.id)).scalars())
+
+
+def takeback_state(events: Iterable[StatusEvent]) -> str:
+    """``none``, ``pending`` (13 unanswered), ``agreed`` (15) or ``refused`` (16, may ask again)."""
+    state = "none"
+    for e in events:
+        if e.code == "13":
+            state = "pending"
+        elif e.code == "15":
+            return "agreed"
+        elif e.code == "16" and state == "pending":
+            state = "refused"
+    return state
+
+
+# -- revocation, sender side --------------------------------------------------------------------
+
+
+def revoke_document(session: Session, blobs: BlobStore, cfg: ExchangeConfig, *,
+                    document_id: str, reason: Any, actor: Actor,
+                    now: dt.datetime | None = None) -> list[Message]:
+    """Revoke a sent document: one revocation package (BussinessDocType 1) per recipient.
+
+    Idempotent per recipient (a recipient already sent a revocation gets none again). Raises
+    NotFoundError, PermissionDeniedError, BadRequestError (no reason), NotRevocableError (409).
+    """
+    now = now or utcnow()
+    document = _outgoing_for_clerk(session, document_id, actor, "document.revoke")
+    reason = _reason(reason)
+    sent = _originals(session, document)
+    if document.direction != "outgoing" or not sent:
+        _refuse(session, actor, "document.revoke", document, NotRevocableError(
+            details={"document_id": document_id, "sent": bool(sent)}), reason="not_sent")
+    revoked = {m.recipient_organ_id: m for m in session.execute(select(Message).where(
+        Message.local_document_id == document.id, Message.kind == "edoc",
+        Message.origin == "local", Message.bussiness_doc_type == REVOCATION)).scalars()}
+    recipients = list(dict.fromkeys(m.recipient_organ_id for m in sent))
+    messages = []
+    for recipient in recipients:
+        if recipient in revoked:
+            messages.append(revoked[recipient])
+            continue
+        original = next(m for m in sent if m.recipient_organ_id == recipient)
+        base = document_package(session, blobs, document, [recipient], now)
+        package = dataclasses.replace(base, attachments=(), bussiness=edxml.Bussiness(
+            doc_type=REVOCATION, reason=reason, document_id=original.document_id))
+        data = edxml.build_document_package(package)
+        edxml.validate_package(data, cfg.schemas, limits=cfg.limits)
+        blob = put(blobs, sign(cfg, data))
+        trace = [{"organ_id": t.organ_id, "timestamp": iso(t.timestamp)}
+                 for t in package.trace_headers]
+        message = new_message(
+            session, cfg, kind="edoc", document_id=original.document_id,
+            sender=document.owner_organ_id, recipient=recipient, origin="local", blob=blob,
+            now=now, actor=actor, local_document_id=document.id, doc_type=REVOCATION, trace=trace)
+        messages.append(message)
+        if message.delivery is not None and message.delivery.mode == "local":
+            accept(session, blobs, cfg, package, message, now=now)
+    if document.revoked_at is None:
+        document.revoked_at, document.revoked_reason = now, reason
+    audit.record(session, actor, "document.revoke", object_type="document", object_id=document.id,
+                 organ_id=document.owner_organ_id,
+                 details={"reason": reason, "to": [m.recipient_organ_id for m in messages],
+                          "message_ids": [m.id for m in messages]})
+    session.commit()
+    return messages
+
+
+# -- take-back: 13 from the sender, 15/16 from the receiver -------------------------------------
+
+
+def request_takeback(session: Session, blobs: BlobStore, cfg: ExchangeConfig, *,
+                     document_id: str, reason: Any, to: Any = None, actor: Actor,
+                     now: dt.datetime | None = None) -> list[Message]:
+    """Ask the recipients (all, or those in ``to``) to give a sent document back: status 13.
+
+    Raises BadRequestError (no reason, ``to`` not recipients), TakeBackRefusedError (409, and
+    recorded) when a request is pending, the recipient agreed already or the document was
+    revoked.
+    """
+    now = now or utcnow()
+    document = _outgoing_for_clerk(session, document_id, actor, "document.takeback")
+    reason = _reason(reason)
+    sent = _originals(session, document)
+    recipients = list(dict.fromkeys(m.recipient_organ_id for m in sent))
+    if to is not None:
+        if not isinstance(to, list) or not to or not all(isinstance(x, str) for x in to):
+            raise BadRequestError('"to" phải là danh sách mã định danh cơ quan.',
+                                  '"to" must be a list of OrganIds.', details={"to": to})
+        unknown = [x for x in to if x not in recipients]
+        if unknown:
+            raise BadRequestError("Văn bản chưa gửi cho các cơ quan này.",
+                                  "The document was not sent to these organisations.",
+                                  details={"not_recipients": unknown})
+        recipients = [r for r in recipients if r in to]
+    if document.direction != "outgoing" or not recipients:
+        _refuse(session, actor, "document.takeback", document, TakeBackRefusedError(
+            details={"reason": "not_sent"}), reason="not_sent")
+    states = {r: takeback_state(_takeback_events(session, document, r)) for r in recipients}
+    blocked = {r: s for r, s in states.items() if s in ("pending", "agreed")}
+    if document.revoked_at is not None or blocked:
+        _refuse(session, actor, "document.takeback", document, TakeBackRefusedError(
+            details={"states": states, "revoked": document.revoked_at is not None}),
+            states=states, revoked=document.revoked_at is not None)
+    messages = []
+    for recipient in recipients:
+        original = next(m for m in sent if m.recipient_organ_id == recipient)
+        status = StatusPackage(
+            sender=edxml_org(session.get(Organization, document.owner_organ_id),
+                             document.owner_organ_id, document.organ_name),
+            response_for=edxml.ResponseFor(
+                organ_id=recipient, code=document.number_notation or "",
+                promulgation_date=document.issued_date, document_id=original.document_id),
+            status_code="13", timestamp=now.astimezone(VN_TZ), description=reason,
+            staff_info=edxml.StaffInfo(staff=actor.name[:100]) if actor.kind == "user" else None)
+        data = edxml.build_status_package(status)
+        edxml.validate_package(data, cfg.schemas, limits=cfg.limits)
+        blob = put(blobs, sign(cfg, data))
+        message = new_message(
+            session, cfg, kind="status", document_id=original.document_id,
+            sender=document.owner_organ_id, recipient=recipient, origin="local", blob=blob,
+            now=now, actor=actor, local_document_id=document.id, status_code="13")
+        session.add(StatusEvent(local_document_id=document.id, document_id=original.document_id,
+                                organ_id=recipient, code="13", description=reason, occurred_at=now,
+                                recorded_at=now, direction="out", message_id=message.id,
+                                recorded_by=actor.label))
+        if message.delivery is not None and message.delivery.mode == "local":
+            apply_takeback_request(session, message, status, now=now)
+        messages.append(message)
+    audit.record(session, actor, "document.takeback", object_type="document",
+                 object_id=document.id, organ_id=document.owner_organ_id,
+                 details={"code": "13", "reason": reason, "to": recipients,
+                          "message_ids": [m.id for m in messages]})
+    session.commit()
+    return messages
+
+
+def apply_takeback_request(session: Session, message: Message, status: StatusPackage, *,
+                           now: dt.datetime) -> StatusEvent | None:
+    """Record a sender's 13 on the incoming document it concerns (None when we have none)."""
+    original = received(session, document_id=status.response_for.document_id,
+                        sender=status.sender.organ_id, recipient=message.recipient_organ_id)
+    if original is None:
+        return None
+    message.delivered_document_id = original.delivered_document_id
+    event = StatusEvent(
+        local_document_id=original.delivered_document_id, document_id=original.document_id,
+        organ_id=message.recipient_organ_id, code="13",
+        description=(status.description or "")[:500] or None, occurred_at=status.timestamp or now,
+        recorded_at=now, direction="in", message_id=message.id,
+        recorded_by=f"organ:{status.sender.organ_id}")
+    session.add(event)
+    return event
+
+
+def receive_takeback_request(session: Session, cfg: ExchangeConfig, status: StatusPackage,
+                             blob: tuple[str, str, int], actor: Actor,
+                             now: dt.datetime) -> Message:
+    """A linked system (the document's sender) submitted a 13: ``ResponseFor/OrganId`` names
+    the recipient asked to give the document back. Hook of receiving._receive_status."""
+    sender, recipient = status.sender.organ_id, status.response_for.organ_id
+    sent = session.execute(select(Message).where(
+        Message.kind == "edoc", Message.document_id == status.response_for.document_id,
+        Message.sender_organ_id == sender, Message.recipient_organ_id == recipient,
+    ).order_by(Message.created_at)).scalars().first() if recipient else None
+    if sent is None:
+        raise UnknownDocumentError(details={"document_id": status.response_for.document_id,
+                                            "recipient": recipient or None})
+    message = new_message(
+        session, cfg, kind="status", document_id=sent.document_id, sender=sender,
+        recipient=recipient, origin="submitted", blob=blob, now=now, actor=actor,
+        status_code="13")
+    if message.delivery is not None and message.delivery.mode == "local":
+        apply_takeback_request(session, message, status, now=now)
+    return message
+
+
+def answer_takeback(session: Session, blobs: BlobStore, cfg: ExchangeConfig, *,
+                    document_id: str, code: str, description: Any, actor: Actor,
+                    now: dt.datetime | None = None) -> tuple[Document, Message]:
+    """The receiver's clerk answers a pending 13: ``15`` agrees (the content is removed) or
+    ``16`` refuses (reason required). Hook of statuses.report_status for codes 15 and 16."""
+    now = now or utcnow()
+    document = session.get(Document, document_id, with_for_update=True, populate_existing=True)
+    if document is None or not can_read(actor, document):
+        raise NotFoundError("Không tìm thấy văn bản.", "Document not found.",
+                            details={"document_id": document_id})
+    if not can_write(actor, document) or actor.kind == "system":
+        deny(session, actor, "document.status", document=document)
+    if description is not None and not isinstance(description, str):
+        raise BadRequestError("description phải là văn bản.", "description must be text.")
+    description = (description or "").strip()
+    if code == "16" and not description:
+        raise BadRequestError("Từ chối trả lại phải nêu lý do (description).",
+                              "Refusing a take-back (16) needs a reason in description.")
+    incoming = _received_by(session, document)
+    if incoming is None or document.direction != "incoming":
+        raise ConflictError("Văn bản không nhận qua trục liên thông.",
+                            "The document was not received through the exchange.",
+                            details={"document_id": document_id})
+    events = _takeback_events(session, document, document.owner_organ_id)
+    state = takeback_state(events)
+    if state != "pending" or document.revoked_at is not None:
+        _refuse(session, actor, "document.status", document, StatusTransitionError(
+            details={"current": state, "requested": code, "allowed_after": ["13"],
+                     "revoked": document.revoked_at is not None}),
+            current=state, requested=code)
+    request = next(e for e in reversed(events) if e.code == "13")
+    message = report(session, blobs, cfg, document=document, incoming=incoming, code=code,
+                     description=description or STATUS_CODES[code][0], actor=actor, now=now)
+    audit.record(session, actor, "document.status", object_type="document", object_id=document.id,
+                 content_sha256=message.sha256, organ_id=document.owner_organ_id,
+                 details={"code": code, "message_id": message.id, "to": message.recipient_organ_id})
+    if code == "15":
+        withdraw(session, blobs, document, reason=request.description or description or "",
+                 cause="takeback", actor=actor, now=now)
+    session.commit()
+    return document, message
+
+
+def _received_by(session: Session, document: Document) -> Message | None:
+    return session.execute(select(Message).where(
+        Message.delivered_document_id == document.id, Message.kind == "edoc",
+        or_(Message.bussiness_doc_type.is_(None), Message.bussiness_doc_type != REVOCATION),
+    ).order_by(Message.created_at)).scalars().first()
+

@@ -1,0 +1,209 @@
+"""Submissions from linked systems: an edXML document or status package is checked (size, sender,
+XML signature), stored once and addressed as one message per recipient, idempotently."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from docsvc import exchange as edxml
+from docsvc.errors import BadRequestError
+from docsvc.exchange import DocumentPackage, StatusPackage, XmlSignatureInvalidError, XmlTooLargeError
+from docsvc.models import IdempotencyKey, LinkedSystem, Message, Organization, utcnow
+from docsvc.security import Actor
+from docsvc.services import audit
+from docsvc.services.exchange.arrival import accept, verify_received
+from docsvc.services.exchange.config import ExchangeConfig, make_receipt
+from docsvc.services.exchange.errors import (
+    IdempotencyConflictError,
+    RecipientUnknownError,
+    SenderMismatchError,
+    UnknownDocumentError,
+    XmlSignatureRequiredError,
+)
+from docsvc.services.exchange.flows import receive_takeback_request
+from docsvc.services.exchange.mailbox import system_only
+from docsvc.services.exchange.messages import iso, new_message
+from docsvc.services.exchange.reports import apply_status
+from docsvc.storage import BlobStore
+from docsvc.storage.base import CHUNK
+
+
+@dataclass(frozen=True)
+class Submission:
+    receipt: dict[str, Any]
+    replayed: bool
+    """True when the same key and bytes were submitted before (the first receipt is returned)."""
+
+
+def _spool(stream: BinaryIO, limit: int) -> tuple[BinaryIO, str, int]:
+    spool = tempfile.SpooledTemporaryFile(max_size=4 * CHUNK)  # noqa: SIM115 - returned
+    digest, size = hashlib.sha256(), 0
+    try:
+        while chunk := stream.read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise XmlTooLargeError(f"Gói tin lớn hơn {limit} byte.",
+                                       f"The package is larger than {limit} bytes.",
+                                       details={"limit": limit})
+            digest.update(chunk)
+            spool.write(chunk)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+    return spool, digest.hexdigest(), size
+
+
+def submit_package(
+    session: Session, blobs: BlobStore, cfg: ExchangeConfig, *, stream: BinaryIO,
+    idempotency_key: str | None, actor: Actor, now: dt.datetime | None = None,
+) -> Submission:
+    """Accept an edXML document or status package from a linked system.
+
+    Idempotent by the caller's organisation and ``idempotency_key`` (default: the SHA-256 of
+    the bytes). Nothing is stored unless every check passes. Raises XmlTooLargeError (413),
+    IdempotencyConflictError (409), EdxmlError (422: malformed, hostile, schema, signature),
+    SenderMismatchError (403), RecipientUnknownError / UnknownDocumentError (422).
+    """
+    organ_id = system_only(actor)
+    now = now or utcnow()
+    if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
+        raise BadRequestError("Idempotency-Key dài 1–200 ký tự.", "Idempotency-Key: 1-200 characters.")
+    spool, sha256, size = _spool(stream, cfg.limits.max_bytes)
+    with spool:
+        if size == 0:
+            raise BadRequestError("Thân yêu cầu rỗng: cần gói tin edXML.",
+                                  "Empty body: an edXML package is expected.")
+        key = idempotency_key or f"sha256:{sha256}"
+        known = session.get(IdempotencyKey, (organ_id, key))
+        if known is not None:
+            if known.sha256 != sha256:
+                raise IdempotencyConflictError(details={"key": key, "first_sha256": known.sha256})
+            return Submission(known.receipt, True)
+        folder = Path(tempfile.mkdtemp(prefix="edxml-", dir=cfg.spool_dir))
+        try:
+            result = edxml.parse_package(spool, limits=cfg.limits, attachment_dir=folder,
+                                         organ_id_allow=cfg.organ_id_allow)
+            package = result.package
+            sender = package.header.sender if isinstance(package, DocumentPackage) else package.sender
+            if sender.organ_id != organ_id:
+                audit.record(session, actor, "exchange.submit", object_type="message",
+                             content_sha256=sha256, organ_id=organ_id, outcome="denied",
+                             details={"reason": "sender_mismatch", "from": sender.organ_id})
+                session.commit()
+                raise SenderMismatchError(details={"from": sender.organ_id, "caller": organ_id})
+            signature = _check_signature(session, cfg, spool, package, actor)
+            spool.seek(0)
+            info = blobs.put(spool, sha256=sha256, size=size)
+            blob = (info.key, sha256, size)
+            if isinstance(package, DocumentPackage):
+                messages = _receive_document(session, blobs, cfg, package, blob, actor, now)
+            else:
+                messages = [_receive_status(session, cfg, package, blob, actor, now)]
+            receipt = make_receipt(cfg, {
+                "type": "submission", "message_ids": [m.id for m in messages],
+                "kind": result.kind, "document_id": messages[0].document_id, "sha256": sha256,
+                "size": size, "from": organ_id, "to": [m.recipient_organ_id for m in messages],
+                "received_at": iso(now), "xml_signature": signature,
+                "warnings": [w.code for w in result.warnings],
+            })
+            session.add(IdempotencyKey(sender_organ_id=organ_id, key=key, sha256=sha256,
+                                       receipt=receipt, created_at=now))
+            audit.record(session, actor, "exchange.submit", object_type="message",
+                         object_id=messages[0].id, content_sha256=sha256, organ_id=organ_id,
+                         details={"kind": result.kind, "to": receipt["to"], "size": size})
+            try:
+                session.commit()
+            except IntegrityError:
+                # the same key committed by a concurrent request first: answer as a repeat
+                session.rollback()
+                known = session.get(IdempotencyKey, (organ_id, key))
+                if known is None:
+                    raise
+                if known.sha256 != sha256:
+                    raise IdempotencyConflictError(
+                        details={"key": key, "first_sha256": known.sha256}) from None
+                return Submission(known.receipt, True)
+            verify_received(session, blobs, cfg, messages)
+            return Submission(receipt, False)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _check_signature(session: Session, cfg: ExchangeConfig, spool: BinaryIO,
+                     package: DocumentPackage | StatusPackage, actor: Actor) -> str:
+    system = session.get(LinkedSystem, actor.system_id) if actor.system_id else None
+    pinned = system.xml_signing_cert if system is not None else None
+    signed = (isinstance(package, DocumentPackage) and package.signature is not None
+              and package.signature.is_xmldsig)
+    if not signed and isinstance(package, StatusPackage):
+        spool.seek(0)
+        signed = b"http://www.w3.org/2000/09/xmldsig#" in spool.read()
+    if not signed:
+        if pinned:
+            raise XmlSignatureRequiredError()
+        return "absent"
+    spool.seek(0)
+    check = edxml.verify_package(spool.read(), expected_cert=pinned, limits=cfg.limits)
+    if not check.is_valid:
+        raise XmlSignatureInvalidError(details={"reason": check.reason, "detail": check.detail[:300]})
+    return "valid" if pinned else "valid_not_pinned"
+
+
+def _receive_document(session: Session, blobs: BlobStore, cfg: ExchangeConfig,
+                      package: DocumentPackage, blob: tuple[str, str, int], actor: Actor,
+                      now: dt.datetime) -> list[Message]:
+    recipients = list(dict.fromkeys(r.organ_id for r in package.header.recipients))
+    unknown = [r for r in recipients if session.get(Organization, r) is None]
+    if not recipients or unknown:
+        raise RecipientUnknownError(details={"unknown": unknown or ["(none)"]})
+    sender = package.header.sender.organ_id
+    if sender in recipients:
+        raise RecipientUnknownError("Cơ quan gửi không thể tự gửi cho mình.",
+                                    "The sender cannot address itself.", details={"to": sender})
+    trace = [{"organ_id": t.organ_id, "timestamp": iso(t.timestamp)} for t in package.trace_headers]
+    messages = []
+    for recipient in recipients:
+        message = new_message(
+            session, cfg, kind="edoc", document_id=package.header.document_id, sender=sender,
+            recipient=recipient, origin="submitted", blob=blob, now=now, actor=actor,
+            doc_type=package.bussiness.doc_type, trace=trace)
+        messages.append(message)
+        if message.delivery is not None and message.delivery.mode == "local":
+            accept(session, blobs, cfg, package, message, now=now)
+    return messages
+
+
+def _receive_status(session: Session, cfg: ExchangeConfig, status: StatusPackage,
+                    blob: tuple[str, str, int], actor: Actor, now: dt.datetime) -> Message:
+    if status.status_code == "13":  # from the document's sender to its recipient
+        return receive_takeback_request(session, cfg, status, blob, actor, now)
+    target = status.response_for.organ_id
+    sent = session.execute(select(Message).where(
+        Message.kind == "edoc", Message.document_id == status.response_for.document_id,
+        Message.recipient_organ_id == status.sender.organ_id)).scalars().first()
+    if sent is None:
+        raise UnknownDocumentError(details={"document_id": status.response_for.document_id})
+    recipient = sent.sender_organ_id
+    if target and target != recipient:
+        raise RecipientUnknownError("ResponseFor/OrganId không phải cơ quan đã gửi văn bản.",
+                                    "ResponseFor/OrganId is not the organisation that sent the document.",
+                                    details={"organ_id": target, "sender_of_document": recipient})
+    message = new_message(
+        session, cfg, kind="status", document_id=sent.document_id, sender=status.sender.organ_id,
+        recipient=recipient, origin="submitted", blob=blob, now=now, actor=actor,
+        status_code=status.status_code)
+    if message.delivery is not None and message.delivery.mode == "local":
+        apply_status(session, message, status, now=now)
+    return message
+
