@@ -17,7 +17,6 @@ revokes, updates or replaces one received before; then its PDF signatures are ve
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import logging
 from collections.abc import Iterable
@@ -36,8 +35,7 @@ from docsvc.services.exchange.config import ExchangeConfig
 from docsvc.services.exchange.errors import UnknownDocumentError
 from docsvc.services.exchange.reports import report
 from docsvc.services.exchange.withdrawal import withdraw
-from docsvc.storage import BlobStore
-from docsvc.storage.base import CHUNK
+from docsvc.storage import BlobStore, hash_stream
 
 log = logging.getLogger(__name__)
 
@@ -92,23 +90,15 @@ def _incoming_from(session: Session, blobs: BlobStore, package: DocumentPackage,
         with stream:
             sha256, size = attachment.sha256, attachment.size
             if not sha256:
-                sha256, size = _hash_file(stream)
+                stream.seek(0)
+                sha256, size = hash_stream(stream)
+                stream.seek(0)
             store_version(session, blobs, document, stream,
                           kind="original" if first else "attachment",
                           filename=_cut(attachment.name, 255), actor=actor, sha256=sha256, size=size,
                           media_type=(attachment.content_type or "application/octet-stream")[:100])
         first = False
     return document
-
-
-def _hash_file(stream: BinaryIO) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
-    stream.seek(0)
-    while chunk := stream.read(CHUNK):
-        digest.update(chunk)
-        size += len(chunk)
-    stream.seek(0)
-    return digest.hexdigest(), size
 
 
 def _accept_document(session: Session, blobs: BlobStore, cfg: ExchangeConfig,
