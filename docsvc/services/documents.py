@@ -206,6 +206,22 @@ def get_document(session: Session, document_id: str, actor: Actor) -> Document:
     return document
 
 
+def lock_for_write(session: Session, document_id: str, actor: Actor, action: str, *,
+                   people_only: bool = False) -> Document:
+    """Return the document locked until commit when the actor may change it.
+
+    ``NotFoundError`` when the actor may not even read it (existence not revealed); a recorded
+    ``PermissionDeniedError`` when it may read but not change it (or is a linked system and
+    ``people_only`` says only people act here).
+    """
+    document = session.get(Document, document_id, with_for_update=True, populate_existing=True)
+    if document is None or not can_read(actor, document):
+        raise _not_found(document_id)
+    if not can_write(actor, document) or (people_only and actor.kind == "system"):
+        deny(session, actor, action, document=document)
+    return document
+
+
 def _next_number(session: Session, organ_id: str, register: str, year: int) -> int:
     """Take the next number of a register, holding its counter row locked until commit."""
     dialect = session.get_bind().dialect.name
@@ -234,11 +250,7 @@ def register_document(
     Outgoing documents get the next số of their agency's outgoing register for the year (secret
     ones from their own sequence); incoming documents get the next số đến and today's ngày đến.
     """
-    document = session.get(Document, document_id, with_for_update=True, populate_existing=True)
-    if document is None or not can_read(actor, document):
-        raise _not_found(document_id)
-    if not can_write(actor, document):
-        deny(session, actor, "document.register", document=document)
+    document = lock_for_write(session, document_id, actor, "document.register")
     if document.status == "registered":
         session.commit()  # release the row lock; the number stays what it was
         return document, []

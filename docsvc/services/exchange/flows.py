@@ -19,12 +19,12 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from docsvc import exchange as edxml
-from docsvc.errors import BadRequestError, ConflictError, NotFoundError
+from docsvc.errors import BadRequestError, ConflictError
 from docsvc.exchange import STATUS_CODES, VN_TZ, StatusPackage
 from docsvc.models import Document, Message, Organization, StatusEvent, utcnow
-from docsvc.security import Actor, can_read, can_write
+from docsvc.security import Actor
 from docsvc.services import audit
-from docsvc.services.documents import deny
+from docsvc.services.documents import lock_for_write
 from docsvc.services.exchange.arrival import REVOCATION, accept, received
 from docsvc.services.exchange.config import ExchangeConfig
 from docsvc.services.exchange.errors import (
@@ -50,16 +50,6 @@ def _reason(value: Any, *, field: str = "reason") -> str:
         raise BadRequestError(f"Cần nêu lý do ({field}).", f"A reason is required ({field}).",
                               details={field: value})
     return value.strip()[:500]
-
-
-def _outgoing_for_clerk(session: Session, document_id: str, actor: Actor, action: str) -> Document:
-    document = session.get(Document, document_id, with_for_update=True, populate_existing=True)
-    if document is None or not can_read(actor, document):
-        raise NotFoundError("Không tìm thấy văn bản.", "Document not found.",
-                            details={"document_id": document_id})
-    if not can_write(actor, document) or actor.kind == "system":
-        deny(session, actor, action, document=document)
-    return document
 
 
 def _originals(session: Session, document: Document) -> list[Message]:
@@ -111,7 +101,8 @@ def revoke_document(session: Session, blobs: BlobStore, cfg: ExchangeConfig, *,
     NotFoundError, PermissionDeniedError, BadRequestError (no reason), NotRevocableError (409).
     """
     now = now or utcnow()
-    document = _outgoing_for_clerk(session, document_id, actor, "document.revoke")
+    document = lock_for_write(session, document_id, actor, "document.revoke",
+                              people_only=True)
     reason = _reason(reason)
     sent = _originals(session, document)
     if document.direction != "outgoing" or not sent:
@@ -165,7 +156,8 @@ def request_takeback(session: Session, blobs: BlobStore, cfg: ExchangeConfig, *,
     revoked.
     """
     now = now or utcnow()
-    document = _outgoing_for_clerk(session, document_id, actor, "document.takeback")
+    document = lock_for_write(session, document_id, actor, "document.takeback",
+                              people_only=True)
     reason = _reason(reason)
     sent = _originals(session, document)
     recipients = list(dict.fromkeys(m.recipient_organ_id for m in sent))
@@ -267,12 +259,7 @@ def answer_takeback(session: Session, blobs: BlobStore, cfg: ExchangeConfig, *,
     """The receiver's clerk answers a pending 13: ``15`` agrees (the content is removed) or
     ``16`` refuses (reason required). Hook of statuses.report_status for codes 15 and 16."""
     now = now or utcnow()
-    document = session.get(Document, document_id, with_for_update=True, populate_existing=True)
-    if document is None or not can_read(actor, document):
-        raise NotFoundError("Không tìm thấy văn bản.", "Document not found.",
-                            details={"document_id": document_id})
-    if not can_write(actor, document) or actor.kind == "system":
-        deny(session, actor, "document.status", document=document)
+    document = lock_for_write(session, document_id, actor, "document.status", people_only=True)
     if description is not None and not isinstance(description, str):
         raise BadRequestError("description phải là văn bản.", "description must be text.")
     description = (description or "").strip()

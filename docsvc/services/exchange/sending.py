@@ -14,13 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from docsvc import exchange as edxml
-from docsvc.errors import BadRequestError, NotFoundError
+from docsvc.errors import BadRequestError
 from docsvc.exchange import VN_TZ, DocumentPackage
 from docsvc.metadata import DOCUMENT_TYPES
 from docsvc.models import Document, Message, Organization, utcnow
-from docsvc.security import Actor, can_read, can_write
+from docsvc.security import Actor
 from docsvc.services import audit
-from docsvc.services.documents import deny
+from docsvc.services.documents import lock_for_write
 from docsvc.services.exchange.arrival import accept, verify_received
 from docsvc.services.exchange.config import ExchangeConfig
 from docsvc.services.exchange.errors import DocumentNotSendableError, RecipientUnknownError
@@ -124,12 +124,7 @@ def send_document(
     """
     now = now or utcnow()
     # the row lock makes two concurrent sends to the same recipient create one message
-    document = session.get(Document, document_id, with_for_update=True, populate_existing=True)
-    if document is None or not can_read(actor, document):
-        raise NotFoundError("Không tìm thấy văn bản.", "Document not found.",
-                            details={"document_id": document_id})
-    if not can_write(actor, document) or actor.kind == "system":
-        deny(session, actor, "document.send", document=document)
+    document = lock_for_write(session, document_id, actor, "document.send", people_only=True)
     recipients = _check_recipients(session, cfg, to, document.owner_organ_id)
     signed = signature_state(session, document)
     problems = []

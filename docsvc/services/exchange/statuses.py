@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from docsvc.errors import BadRequestError, ConflictError, NotFoundError, PermissionDeniedError
 from docsvc.exchange import STATUS_CODES
 from docsvc.models import Document, Message, StatusEvent, TransportEvent, utcnow
-from docsvc.security import Actor, can_read, can_write
+from docsvc.security import Actor, can_read
 from docsvc.services import audit
-from docsvc.services.documents import deny, register_document
+from docsvc.services.documents import lock_for_write, register_document
 from docsvc.services.exchange.config import ExchangeConfig
 from docsvc.services.exchange.errors import StatusTransitionError
 from docsvc.services.exchange.flows import answer_takeback
@@ -47,12 +47,7 @@ def report_status(
     follow the current one raises StatusTransitionError (409) and is recorded as refused.
     """
     now = now or utcnow()
-    document = session.get(Document, document_id, with_for_update=True, populate_existing=True)
-    if document is None or not can_read(actor, document):
-        raise NotFoundError("Không tìm thấy văn bản.", "Document not found.",
-                            details={"document_id": document_id})
-    if not can_write(actor, document) or actor.kind == "system":
-        deny(session, actor, "document.status", document=document)
+    document = lock_for_write(session, document_id, actor, "document.status", people_only=True)
     if code in ("15", "16"):  # the answer to a take-back request (13)
         return answer_takeback(session, blobs, cfg, document_id=document_id, code=code,
                                description=description, actor=actor, now=now)
