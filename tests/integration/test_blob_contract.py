@@ -74,14 +74,19 @@ def test_large_blob_streams(store):
     assert digest.hexdigest() == info.key
 
 
+def _tamper(store, key: str) -> None:
+    """Change the stored bytes of ``key`` behind the store's back."""
+    if isinstance(store, MemoryBlobStore):
+        store.overwrite(key, b"tampered bytes")
+    elif isinstance(store, LocalBlobStore):
+        store._path(key).write_bytes(b"tampered bytes")
+    else:
+        store.client.put_object(store.bucket, store.prefix + key, io.BytesIO(b"tampered"), 8)
+
+
 def test_corruption_is_detected_on_read(store, tmp_path):
     info = put(store, b"original bytes")
-    if isinstance(store, MemoryBlobStore):
-        store.overwrite(info.key, b"tampered bytes")
-    elif isinstance(store, LocalBlobStore):
-        store._path(info.key).write_bytes(b"tampered bytes")
-    else:
-        store.client.put_object(store.bucket, store.prefix + info.key, io.BytesIO(b"tampered"), 8)
+    _tamper(store, info.key)
     with pytest.raises(BlobCorruptedError):
         read_verified(store, info.key)
 
@@ -100,12 +105,7 @@ def test_verified_bytes_checks_the_address_and_hashes_an_extension(store, size):
 
 def test_verified_bytes_refuses_corrupted_bytes(store):
     info = put(store, os.urandom(5 * 1024 * 1024))
-    if isinstance(store, MemoryBlobStore):
-        store.overwrite(info.key, b"tampered bytes")
-    elif isinstance(store, LocalBlobStore):
-        store._path(info.key).write_bytes(b"tampered bytes")
-    else:
-        store.client.put_object(store.bucket, store.prefix + info.key, io.BytesIO(b"tampered"), 8)
+    _tamper(store, info.key)
     read = VerifiedBytes(store, info.key)
     with pytest.raises(BlobCorruptedError):
         read.digest()
