@@ -20,6 +20,7 @@ from docsvc.metadata import DOCUMENT_TYPES
 from docsvc.models import Document, Message, Organization, utcnow
 from docsvc.security import Actor
 from docsvc.services import audit
+from docsvc.services import directory as dirsvc
 from docsvc.services.documents import lock_for_write
 from docsvc.services.exchange.arrival import accept, verify_received
 from docsvc.services.exchange.config import ExchangeConfig
@@ -115,8 +116,9 @@ def send_document(
 ) -> SendResult:
     """Send a registered, signed document to each organisation in ``to`` (one message each).
 
-    At most two packages are built: one with the raw files for the recipients that take them,
-    one with each file zipped for those whose directory entry sets ``zip_attachments``.
+    Recipients served here (hosted or pulling) share one package with the raw files and one
+    with each file zipped (directory ``zip_attachments``); each peer instance reached by push
+    gets a package addressed only to its own recipients.
 
     Sending again to a recipient that already has the document creates nothing for it.
     Raises NotFoundError, PermissionDeniedError (not a clerk of its agency), BadRequestError
@@ -149,14 +151,19 @@ def send_document(
         whole = document_package(session, blobs, document, new, now)
     except ValueError as exc:
         raise DocumentNotSendableError(details={"reason": str(exc)}) from None
-    # one package per attachment encoding the recipients asked for in the directory (raw, or each
-    # file zipped like the official SDK), addressed to its group and shared by their messages
-    zipped = {r: bool(getattr(session.get(Organization, r), "zip_attachments", False)) for r in new}
+    # One package per attachment encoding the recipients asked for in the directory (raw, or
+    # each file zipped like the official SDK), addressed to its group and shared by their
+    # messages. A recipient reached by push gets a package naming only the recipients of its
+    # peer instance: a peer files what a package lists, and must not re-route the others.
+    groups: dict[tuple[bool, str], list[str]] = {}
+    for recipient in new:
+        org = session.get(Organization, recipient)
+        zip_flag = bool(getattr(org, "zip_attachments", False))
+        peer = "" if org is None or dirsvc.is_hosted(session, recipient, cfg.local_organ_id) \
+            else (org.endpoint_url or "")
+        groups.setdefault((zip_flag, peer), []).append(recipient)
     built: list[tuple[bool, list[str], DocumentPackage, tuple[str, str, int]]] = []
-    for flag in (False, True):
-        group = [r for r in new if zipped[r] == flag]
-        if not group:
-            continue
+    for (flag, _peer), group in sorted(groups.items()):
         package = whole if len(group) == len(new) else dataclasses.replace(
             whole, header=dataclasses.replace(whole.header, recipients=tuple(
                 o for o in whole.header.recipients if o.organ_id in group)))

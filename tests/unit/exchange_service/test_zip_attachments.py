@@ -206,3 +206,27 @@ def test_files_without_the_column_still_import_and_keep_the_flag(session):
                             [{"organ_id": "000.04.01.H48", "name": "UBND xã C",
                               "parent_id": "000.00.00.H48", "address": "C"}])
     assert session.get(Organization, "000.04.01.H48").zip_attachments is True
+
+
+def test_each_peer_instance_gets_a_package_naming_only_its_own_recipients(
+        session, blobs, config, world):
+    peers = {"000.02.01.H48": "https://xa-a.example", "000.02.02.H48": "https://xa-b.example",
+             "000.02.03.H48": "https://xa-b.example"}  # the last two share one instance
+    for organ_id, url in peers.items():
+        session.add(Organization(organ_id=organ_id, name=f"UBND xã {organ_id}",
+                                 parent_id=PROVINCE, endpoint_url=url))
+    session.commit()
+    doc_id = signed_notice(session, blobs, world["vanthu"])
+    result = svc.send_document(session, blobs, config, document_id=doc_id,
+                               to=[PULLING, HOSTED, *peers], actor=world["vanthu"])
+    listed = {}
+    for message in result.messages:
+        package = parse_package(_bytes(blobs, message.blob_key)).package
+        listed[message.recipient_organ_id] = {o.organ_id for o in package.header.recipients}
+    # served here (pull, hosted): one shared package; each push peer only its own recipients
+    assert listed[PULLING] == listed[HOSTED] == {PULLING, HOSTED}
+    assert listed["000.02.01.H48"] == {"000.02.01.H48"}
+    assert listed["000.02.02.H48"] == listed["000.02.03.H48"] == {"000.02.02.H48",
+                                                                  "000.02.03.H48"}
+    assert len(result.package_sha256s) == 3
+    assert {m.delivery.mode for m in result.messages if m.recipient_organ_id in peers} == {"push"}
