@@ -88,6 +88,8 @@ def _clean(entry: Any, index: int, allow: frozenset[str], problems: list[dict[st
         return None
     row: dict[str, Any] = {}
     for name in FIELDS:
+        if name not in entry and name not in ("organ_id", "name"):
+            continue  # not in the file: an existing entry keeps it (set-endpoint survives a seed)
         value = entry.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
             row[name] = None
@@ -141,6 +143,8 @@ def import_directory(
     session: Session, actor: Actor, entries: Iterable[Any], *, allow: frozenset[str] = frozenset()
 ) -> ImportReport:
     """Create or update directory entries (all checked first: one bad entry imports nothing).
+
+    A field the file leaves out keeps its value; a field present but empty is cleared.
 
     Raises ``InvalidMetadataError`` listing every bad field.
     """
@@ -217,6 +221,9 @@ def seed_entries() -> list[dict[str, Any]]:
 
 
 def seed_demo(session: Session, actor: Actor) -> ImportReport:
-    """Import the demo directory (idempotent)."""
-    return import_directory(session, actor, seed_entries())
+    """Import the demo directory (idempotent). Fields the seed leaves empty are left out, so a
+    re-seed keeps what operators set since (an endpoint, a telephone number)."""
+    entries = [{k: v for k, v in e.items() if v is not None} if isinstance(e, dict) else e
+               for e in seed_entries()]
+    return import_directory(session, actor, entries)
 

@@ -42,6 +42,19 @@ def test_export_then_import_round_trips(session, fmt):
     assert session.get(Organization, "000.01.01.H48").name == "UBND xã Tịnh Ấn (mới)"
 
 
+def test_fields_left_out_keep_their_value_fields_present_but_empty_are_cleared(session):
+    dirsvc.seed_demo(session, OPERATOR)
+    org = session.get(Organization, "000.01.01.H48")
+    org.endpoint_url, org.telephone = "https://tinhan.example.vn/", "0255 3822 000"
+    session.commit()
+    again = dirsvc.seed_demo(session, OPERATOR)  # the seed has no endpoint_url or telephone
+    assert "000.01.01.H48" not in again.updated
+    assert (org.endpoint_url, org.telephone) == ("https://tinhan.example.vn/", "0255 3822 000")
+    dirsvc.import_directory(session, OPERATOR, [{"organ_id": "000.01.01.H48",
+                                                 "name": org.name, "telephone": ""}])
+    assert (org.endpoint_url, org.telephone) == ("https://tinhan.example.vn/", None)
+
+
 def test_a_bad_entry_imports_nothing_and_every_problem_is_listed(session):
     entries = [
         {"organ_id": "000.02.01.H48", "name": "UBND xã A"},
