@@ -31,6 +31,7 @@ from docsvc.services.signers import (
     SigningTools,
     certificate_sha256,
     get_profile_spec,
+    list_signer_profiles,
 )
 from docsvc.signing import LEVELS, ROLES, Placement, sign_pdf_detailed
 from docsvc.signing.errors import (
@@ -240,6 +241,35 @@ def may_sign_as(actor: Actor, document: Document, role: str, spec: ProfileSpec) 
     return actor.has_role("clerk")
 
 
+def is_sealed(session: Session, document_id: str) -> bool:
+    """Tell whether the agency has signed the document (nothing more is signed after that)."""
+    return session.execute(select(SignatureRecord.id).where(
+        SignatureRecord.document_id == document_id,
+        SignatureRecord.role.in_(sorted(AGENCY_ROLES)))).first() is not None
+
+
+def signing_options(session: Session, *, document: Document, actor: Actor
+                    ) -> list[tuple[str, ProfileSpec]]:
+    """Return the ``(role, profile)`` pairs the actor may sign the document with now, ``person``
+    or ``agency``, by the rules of ``sign_document`` (the pages offer these)."""
+    if (document.status != "registered" or document.revoked_at is not None
+            or not may_sign_for(actor, document) or is_sealed(session, document.id)):
+        return []
+    options = []
+    for profile in list_signer_profiles(session, organ_ids=[document.owner_organ_id]):
+        role = "person" if profile.role == "person" else "agency"
+        spec = ProfileSpec.of(profile)
+        if profile.active and may_sign_as(actor, document, role, spec):
+            options.append((role, spec))
+    return options
+
+
+def available_levels(tools: SigningTools) -> tuple[str, ...]:
+    """Return the PAdES levels this instance can make: B-T needs a TSA, B-LT and B-LTA trust roots."""
+    default = tools.default_level()
+    return LEVELS if default == "B-LT" else LEVELS[:LEVELS.index(default) + 1]
+
+
 def _not_found(document_id: str) -> NotFoundError:
     return NotFoundError("Không tìm thấy văn bản.", "Document not found.",
                          details={"document_id": document_id})
@@ -276,10 +306,7 @@ def sign_document(session: Session, blobs: BlobStore, tools: SigningTools, *, do
         raise SignerRoleMismatchError(details={"role": request.role, "profile_role": spec.role})
     if not may_sign_as(actor, document, request.role, spec):
         deny(session, actor, "document.sign", document=document)
-    sealed = session.execute(select(SignatureRecord.id).where(
-        SignatureRecord.document_id == document_id,
-        SignatureRecord.role.in_(sorted(AGENCY_ROLES)))).first()
-    if sealed is not None:
+    if is_sealed(session, document_id):
         raise AlreadySignedError(details={"document_id": document_id})
     latest = document.latest_version
     based_on = latest.number

@@ -1,0 +1,95 @@
+"""The buttons of a document page: register, sign, send, report a status. Each calls the service
+the API calls; a refusal is a 403/404 page, any other failure is flashed over the document page
+with the form as it was filled."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import flash, redirect, request, url_for
+
+from docsvc.api.exchange import exchange_config
+from docsvc.api.signatures import signing_tools
+from docsvc.errors import DocsvcError, NotFoundError, PermissionDeniedError
+from docsvc.services import documents as svc
+from docsvc.services import exchange, signing
+from docsvc.web import actor, db, flash_error, flash_warnings, runtime, texts, web
+from docsvc.web.documents import document_page, status_names
+
+
+def _act(document_id: str, action: Callable[[], str]):  # type: ignore[no-untyped-def]
+    """Run ``action`` (it returns the message of success) and go back to the document."""
+    try:
+        done = action()
+    except (NotFoundError, PermissionDeniedError):
+        raise  # the error pages: existence is not revealed, nothing was done
+    except DocsvcError as exc:
+        db().rollback()  # the services left nothing behind; release any row lock before reading
+        flash_error(exc)
+        return document_page(document_id, status=exc.status, form=request.form)
+    flash(done, "info")
+    return redirect(url_for("web.document", document_id=document_id), 303)
+
+
+@web.post("/documents/<document_id>/register")
+def register(document_id: str):  # type: ignore[no-untyped-def]
+    """Enter the document in the outgoing or incoming register (idempotent)."""
+    def action() -> str:
+        doc, warnings = svc.register_document(db(), document_id=document_id, actor=actor(),
+                                              zone=runtime().settings.zone)
+        flash_warnings(warnings)
+        if doc.direction == "incoming":
+            return texts()["registered_in"].format(number=doc.arrival_number)
+        return texts()["registered_out"].format(number=doc.number_notation)
+    return _act(document_id, action)
+
+
+def _signature_body() -> dict[str, object]:
+    """Return the API's JSON body of a signature from the form (its parser checks it)."""
+    form = request.form
+    based_on = form.get("based_on", "")
+    return {"role": form.get("role"), "signer": form.get("signer"),
+            "level": form.get("level") or None,
+            "allow_lower_level": form.get("allow_lower_level") == "1",
+            "based_on": int(based_on) if based_on.isdigit() else based_on or None}
+
+
+@web.post("/documents/<document_id>/sign")
+def sign(document_id: str):  # type: ignore[no-untyped-def]
+    """Sign the latest version as the person or as the agency, with the chosen profile and level."""
+    def action() -> str:
+        body = _signature_body()
+        outcome = signing.sign_document(
+            db(), runtime().blobs, signing_tools(), document_id=document_id, actor=actor(),
+            request=lambda: signing.parse_signature_request(body))
+        flash_warnings(outcome.warnings)
+        return texts()["signed"].format(number=outcome.version.number, level=outcome.record.level)
+    return _act(document_id, action)
+
+
+@web.post("/documents/<document_id>/send")
+def send(document_id: str):  # type: ignore[no-untyped-def]
+    """Send the registered, signed document to the organisations chosen in the directory."""
+    def action() -> str:
+        result = exchange.send_document(db(), runtime().blobs, exchange_config(),
+                                        document_id=document_id, to=request.form.getlist("to"),
+                                        actor=actor())
+        if not result.created:
+            return texts()["already_sent"]
+        return texts()["sent"].format(names=", ".join(result.created))
+    return _act(document_id, action)
+
+
+@web.post("/documents/<document_id>/status")
+def report_status(document_id: str):  # type: ignore[no-untyped-def]
+    """Report the handling of a received document (02 with a reason, 03 … 06) to its sender."""
+    def action() -> str:
+        code = request.form.get("code")
+        doc, _ = exchange.report_status(db(), runtime().blobs, exchange_config(),
+                                        document_id=document_id, code=code,
+                                        description=request.form.get("description"), actor=actor())
+        done = texts()["reported"].format(code=code, meaning=status_names().get(code or "", ""))
+        if code == "03":  # accepting registers the document: say its số đến
+            done += " " + texts()["registered_in"].format(number=doc.arrival_number)
+        return done
+    return _act(document_id, action)

@@ -1,0 +1,71 @@
+"""The upload form as the metadata object the API takes, and the metadata parser's problems as
+messages next to the form's fields. The checks themselves are ``docsvc.metadata``'s."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from werkzeug.datastructures import FileStorage
+
+from docsvc.metadata import COMPETENCES, DOCUMENT_TYPES
+from docsvc.models import SECRECY_LEVELS
+
+TEXT_FIELDS = ("direction", "type_name", "code_number", "code_notation", "subject", "organ_id",
+               "organ_name", "issued_date", "place", "signer_competence", "signer_position",
+               "signer_name", "priority", "secrecy", "due_date", "description")
+"""The single-value fields of the form, named as in the metadata (Phụ lục VI)."""
+UPLOAD_DEFAULTS = {"direction": "outgoing", "priority": "0", "secrecy": "none"}
+TYPE_NAMES = tuple(name for name, _ in DOCUMENT_TYPES)
+PRIORITIES = (0, 1, 2, 3)
+"""Thường, Khẩn, Thượng khẩn, Hỏa tốc (edXML Priority)."""
+CHOICES = {"type_names": TYPE_NAMES, "competences": COMPETENCES, "priorities": PRIORITIES,
+           "secrecy_levels": SECRECY_LEVELS}
+"""The options of the form's lists."""
+
+
+def _lines(value: str | None) -> list[str]:
+    return [line.strip() for line in (value or "").splitlines() if line.strip()]
+
+
+def recipient(line: str, name_of: Callable[[str], str | None]) -> dict[str, str]:
+    """Read ``000.00.53.H48 Sở Nội vụ`` (or ``… - Sở Nội vụ``; the directory's name when left out)."""
+    organ_id, *rest = line.split(None, 1)
+    name = rest[0].lstrip("-–|:,").strip() if rest else ""
+    return {"organ_id": organ_id, "organ_name": name or name_of(organ_id) or ""}
+
+
+def metadata_from_form(form: Mapping[str, str], name_of: Callable[[str], str | None]) -> dict[str, Any]:
+    """Return the metadata object of the upload form (empty fields left out, as in the API)."""
+    raw: dict[str, Any] = {}
+    for name in TEXT_FIELDS:
+        value = (form.get(name) or "").strip()
+        if value:
+            raw[name] = value
+    places = _lines(form.get("to_places"))
+    if places:
+        raw["to_places"] = places
+    recipients = [recipient(line, name_of) for line in _lines(form.get("recipients"))]
+    if recipients:
+        raw["recipients"] = recipients
+    return raw
+
+
+def missing_file(file: FileStorage | None) -> list[dict[str, str]]:
+    """Return the problem of an upload without a file (a browser sends an empty, unnamed part)."""
+    if file is None or not file.filename:
+        return [{"field": "file", "code": "required", "message": "bắt buộc / required"}]
+    return []
+
+
+def field_errors(problems: list[dict[str, Any]], language: str) -> dict[str, list[str]]:
+    """Group the problems by form field (``recipients[1].organ_id`` belongs to ``recipients``)."""
+    from docsvc.web import pick
+
+    grouped: dict[str, list[str]] = {}
+    for problem in problems:
+        name = str(problem.get("field", ""))
+        field = name.split("[")[0].split(".")[0]
+        detail = pick(str(problem.get("message", "")), language)
+        grouped.setdefault(field, []).append(detail if field == name else f"{name}: {detail}")
+    return grouped

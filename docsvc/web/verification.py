@@ -1,0 +1,57 @@
+"""Verification under the web session: the Vietnamese (or English) HTML report of a stored
+version, and "verify any PDF" (nothing kept but the audit entry). Same services as the API."""
+
+from __future__ import annotations
+
+from flask import Response, render_template, request
+from werkzeug.datastructures import FileStorage
+
+from docsvc.api.verification import verifier
+from docsvc.errors import BadRequestError, DocsvcError, PermissionDeniedError
+from docsvc.services import verification as svc
+from docsvc.verify import DocumentReport
+from docsvc.verify.render import render_html
+from docsvc.web import actor, db, flash_error, lang, runtime, web
+
+
+def _report_page(report: DocumentReport) -> Response:
+    language = lang()
+    return Response(render_html(report, language), mimetype="text/html",
+                    headers={"Content-Language": language})
+
+
+@web.get("/documents/<document_id>/versions/<int:number>/verification")
+def version_report(document_id: str, number: int) -> Response:
+    """Verify a stored version now (the result is kept) and show the report."""
+    _, report, _ = svc.verify_version(db(), runtime().blobs, verifier(), document_id=document_id,
+                                      number=number, actor=actor())
+    return _report_page(report)
+
+
+def _read(file: FileStorage) -> bytes:
+    file.stream.seek(0)
+    return file.stream.read()
+
+
+@web.route("/verify", methods=["GET", "POST"])
+def verify_file():  # type: ignore[no-untyped-def]
+    """Show the form; on POST verify the uploaded PDF and show the report."""
+    if not svc.may_verify_files(actor()):
+        raise PermissionDeniedError()
+    if request.method == "GET":
+        return render_template("verify.html")
+    file = request.files.get("file")
+    try:
+        if file is None or not file.filename:
+            raise BadRequestError("Hãy chọn tệp PDF cần kiểm tra.", "Choose the PDF to verify.")
+        hashed = getattr(file.stream, "sha256", None)  # the upload spool hashed it on arrival
+        report = svc.verify_upload(db(), verifier(), read=lambda: _read(file), actor=actor(),
+                                   filename=file.filename,
+                                   sha256=hashed if isinstance(hashed, str) else None)
+    except PermissionDeniedError:
+        raise
+    except DocsvcError as exc:
+        db().rollback()
+        flash_error(exc)
+        return render_template("verify.html"), exc.status
+    return _report_page(report)
