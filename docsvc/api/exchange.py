@@ -64,17 +64,39 @@ def directory():  # type: ignore[no-untyped-def]
     return jsonify({"data": [dirsvc.organization_to_dict(o) for o in rows]})
 
 
+def _with_delivery(messages) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    return [svc.message_to_dict(m) | {"delivery": m.delivery.mode if m.delivery else None,
+                                      "bussiness_doc_type": m.bussiness_doc_type}
+            for m in messages]
+
+
 @api.post("/documents/<document_id>/send")
 def send_document(document_id: str):  # type: ignore[no-untyped-def]
-    """Send a registered, signed document to the organisations in ``to``."""
+    """Send a registered, signed document to the organisations in ``to``; with ``replaces`` and
+    ``reason``, as the replacement of those documents (BussinessDocType 3)."""
+    body = _body()
     result = svc.send_document(db(), runtime().blobs, exchange_config(), document_id=document_id,
-                               to=_body().get("to"), actor=actor())
-    body = {"document_id": document_id, "package_sha256": result.package_sha256,
-            "package_sha256s": list(result.package_sha256s),  # raw and zipped (per recipient)
-            "xml_signed": result.signed, "created": list(result.created),
-            "messages": [svc.message_to_dict(m) | {"delivery": m.delivery.mode if m.delivery else None}
-                         for m in result.messages]}
-    return jsonify(body), 201 if result.created else 200
+                               to=body.get("to"), replaces=body.get("replaces"),
+                               reason=body.get("reason"), actor=actor())
+    answer = {"document_id": document_id, "package_sha256": result.package_sha256,
+              "package_sha256s": list(result.package_sha256s),  # raw and zipped (per recipient)
+              "xml_signed": result.signed, "created": list(result.created),
+              "bussiness_doc_type": result.doc_type, "replaces": list(result.replaces),
+              "messages": _with_delivery(result.messages)}
+    return jsonify(answer), 201 if result.created else 200
+
+
+@api.post("/documents/<document_id>/update")
+def update_document(document_id: str):  # type: ignore[no-untyped-def]
+    """Send a sent document again as an update (BussinessDocType 2) to its recipients (or ``to``)."""
+    body = _body()
+    result = svc.update_document(db(), runtime().blobs, exchange_config(), document_id=document_id,
+                                 reason=body.get("reason"), to=body.get("to"), actor=actor())
+    answer = {"document_id": document_id, "created": list(result.created),
+              "unchanged": list(result.unchanged), "content_sha256": result.content_sha256,
+              "package_sha256s": list(result.package_sha256s), "xml_signed": result.signed,
+              "messages": _with_delivery(result.messages)}
+    return jsonify(answer), 201 if result.created else 200
 
 
 @api.post("/documents/<document_id>/status")
@@ -94,10 +116,7 @@ def revoke_document(document_id: str):  # type: ignore[no-untyped-def]
     messages = svc.revoke_document(db(), runtime().blobs, exchange_config(),
                                    document_id=document_id, reason=_body().get("reason"),
                                    actor=actor())
-    return jsonify({"document_id": document_id,
-                    "messages": [svc.message_to_dict(m) | {"delivery": m.delivery.mode
-                                                           if m.delivery else None}
-                                 for m in messages]}), 201
+    return jsonify({"document_id": document_id, "messages": _with_delivery(messages)}), 201
 
 
 @api.post("/documents/<document_id>/takeback")
@@ -195,13 +214,34 @@ OPENAPI_PATHS: dict[str, Any] = {
                        {"name": "q", "in": "query", "schema": {"type": "string"}}],
         "responses": {**_ok("Organisations"), **_errs(401)}}},
     "/documents/{document_id}/send": {"post": {
-        "summary": "Send a registered, signed document: one edXML message per recipient",
+        "summary": "Send a registered, signed document: one edXML message per recipient. With "
+                   "replaces (ids of our outgoing documents that were sent) and reason, it is "
+                   "their replacement (BussinessDocType 3, ReplacementInfoList naming each one "
+                   "and the recipients of the package that got it); a document sent as a "
+                   "replacement stays one on later sendings",
         "parameters": [_DOC],
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["to"],
-            "properties": {"to": {"type": "array", "items": {"type": "string"}}}}}}},
+            "properties": {"to": {"type": "array", "items": {"type": "string"}},
+                           "replaces": {"type": "array", "items": {"type": "string"},
+                                        "minItems": 1, "maxItems": 20},
+                           "reason": {"type": "string",
+                                      "description": "BussinessDocReason; required with replaces"}}}}}},
         "responses": {**_ok("Messages created", "201"), **_ok("Already sent to every recipient"),
                       **_errs(400, 401, 403, 404, 409, 422)}}},
+    "/documents/{document_id}/update": {"post": {
+        "summary": "Send a sent document again as an update (BussinessDocType 2, same edXML "
+                   "DocumentId, current metadata and latest signed version) to its recipients "
+                   "or those in to. A recipient whose last package says the same (same "
+                   "metadata, files by SHA-256, reason) gets nothing: listed in unchanged",
+        "parameters": [_DOC],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["reason"],
+            "properties": {"reason": {"type": "string"},
+                           "to": {"type": "array", "items": {"type": "string"}}}}}}},
+        "responses": {**_ok("Update messages created", "201"),
+                      **_ok("Nothing changed for any recipient asked"),
+                      **_errs(400, 401, 403, 404, 409)}}},
     "/documents/{document_id}/status": {"post": {
         "summary": "Report the handling of a received document (02 reject, 03 accept and "
                    "register, 04, 05, 06) to its sender, or answer a take-back request (13) "

@@ -1,5 +1,5 @@
 """CLI commands of the exchange area, attached to ``docsvc.cli.main``: the directory of
-organisations, sending documents and reading their statuses.
+organisations, sending documents (also as replacements), updates, and reading their statuses.
 """
 
 from __future__ import annotations
@@ -88,19 +88,45 @@ def _config(ctx: _Context):  # type: ignore[no-untyped-def]
 @exchange.command("send")
 @click.argument("document_id")
 @click.option("--to", "to", multiple=True, required=True, help="OrganId of a recipient; repeat.")
+@click.option("--replaces", "replaces", multiple=True,
+              help="Id of an outgoing document sent before that this one replaces; repeat.")
+@click.option("--reason", default=None, help="Why it replaces them (required with --replaces).")
 @pass_ctx
-def exchange_send(ctx: _Context, document_id: str, to: tuple[str, ...]) -> None:
-    """Send DOCUMENT_ID (registered and signed) to each --to organisation."""
+def exchange_send(ctx: _Context, document_id: str, to: tuple[str, ...], replaces: tuple[str, ...],
+                  reason: str | None) -> None:
+    """Send DOCUMENT_ID (registered and signed) to each --to organisation, as the replacement of
+    each --replaces document (BussinessDocType 3) when given."""
     from docsvc.services.exchange import message_to_dict, send_document
 
     rt = ctx.runtime
     with rt.sessions() as session:
         result = send_document(session, rt.blobs, _config(ctx), document_id=document_id, to=list(to),
-                               actor=OPERATOR)
+                               replaces=list(replaces) or None, reason=reason, actor=OPERATOR)
         rows = [message_to_dict(m) for m in result.messages]
-    click.echo(f"sent to {len(result.created)} new recipient(s); "
+    kind = f" as the replacement of {len(result.replaces)} document(s)" if result.replaces else ""
+    click.echo(f"sent to {len(result.created)} new recipient(s){kind}; "
                f"package(s) {', '.join(result.package_sha256s) or result.package_sha256}",
                err=True)
+    click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+
+
+@exchange.command("update")
+@click.argument("document_id")
+@click.option("--reason", required=True, help="What was corrected (BussinessDocReason).")
+@click.option("--to", "to", multiple=True, help="Only this recipient; repeat (default: all).")
+@pass_ctx
+def exchange_update(ctx: _Context, document_id: str, reason: str, to: tuple[str, ...]) -> None:
+    """Send DOCUMENT_ID again as an update (BussinessDocType 2) to its recipients; those whose
+    last package says the same get nothing."""
+    from docsvc.services.exchange import message_to_dict, update_document
+
+    rt = ctx.runtime
+    with rt.sessions() as session:
+        result = update_document(session, rt.blobs, _config(ctx), document_id=document_id,
+                                 reason=reason, to=list(to) or None, actor=OPERATOR)
+        rows = [message_to_dict(m) for m in result.messages]
+    click.echo(f"update sent to {len(result.created)} recipient(s), {len(result.unchanged)} "
+               f"unchanged; package(s) {', '.join(result.package_sha256s) or '-'}", err=True)
     click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
 
 

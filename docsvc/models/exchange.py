@@ -61,6 +61,10 @@ class Message(Base):
     bussiness_doc_type: Mapped[int | None] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
+    """Document packages made here: SHA-256 of what the package says apart from to whom and when
+    (header, attachments by SHA-256, BussinessDocType, reason); an update equal to the last
+    package a recipient got is not sent again. None for status packages and received ones."""
     blob_key: Mapped[str] = mapped_column(String(200))
     trace: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     """The package's TraceHeaders: ``[{"organ_id", "timestamp"}]`` (hops before us)."""
@@ -171,7 +175,8 @@ DOCUMENT_LINK_KINDS = ("update", "replacement")
 
 
 class DocumentLink(Base):
-    """An incoming document that updates (BussinessDocType 2) or replaces (3) an earlier one."""
+    """A document that updates (BussinessDocType 2) or replaces (3) an earlier one: an incoming
+    document linked on receipt, or an outgoing one we sent as a replacement."""
 
     __tablename__ = "document_links"
 
@@ -183,6 +188,8 @@ class DocumentLink(Base):
     target_edxml_id: Mapped[str] = mapped_column(String(200))
     """The edXML DocumentId of the document updated or replaced."""
     target_document_id: Mapped[str | None] = mapped_column(ForeignKey("documents.id"), index=True)
-    """That document in our registry, when we received it (else None)."""
+    """That document in our registry (received, or for a replacement we sent, ours), else None."""
     message_id: Mapped[str | None] = mapped_column(ForeignKey("exchange_messages.id"))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    """The BussinessDocReason of the update or replacement."""
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

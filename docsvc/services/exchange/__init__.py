@@ -11,8 +11,8 @@ endpoint, will be pushed to). One commit per use case.
 Modules, each importing only those before it: ``errors``; ``config`` (configuration, agency key,
 receipts); ``messages`` (message rows and their stored packages); ``reports`` (status packages
 out and in); ``withdrawal`` (removing received content); ``arrival`` (a package reaches a
-recipient hosted here); then the use cases ``sending``, ``flows`` (revocation, take-back),
-``statuses``, ``mailbox`` (the pull side) and ``receiving`` (submissions).
+recipient hosted here); then the use cases ``sending`` (also replacements), ``flows`` (update,
+revocation, take-back), ``statuses``, ``mailbox`` (the pull side) and ``receiving`` (submissions).
 """
 
 from docsvc.services.exchange.config import (
@@ -26,13 +26,20 @@ from docsvc.services.exchange.errors import (
     AckConflictError,
     DocumentNotSendableError,
     NotRevocableError,
+    NotUpdatableError,
+    ReplacementRefusedError,
     SenderMismatchError,
     StatusTransitionError,
     TakeBackRefusedError,
     UnknownDocumentError,
     XmlSignatureRequiredError,
 )
-from docsvc.services.exchange.flows import request_takeback, revoke_document
+from docsvc.services.exchange.flows import (
+    UpdateResult,
+    request_takeback,
+    revoke_document,
+    update_document,
+)
 from docsvc.services.exchange.mailbox import (
     ack_message,
     count_unacknowledged,
@@ -43,7 +50,7 @@ from docsvc.services.exchange.mailbox import (
     sent_messages,
 )
 from docsvc.services.exchange.receiving import submit_package
-from docsvc.services.exchange.sending import send_document
+from docsvc.services.exchange.sending import SendResult, send_document
 from docsvc.services.exchange.statuses import (
     CLERK_CODES,
     document_statuses,
@@ -58,10 +65,14 @@ __all__ = [
     "DocumentNotSendableError",
     "ExchangeConfig",
     "NotRevocableError",
+    "NotUpdatableError",
+    "ReplacementRefusedError",
+    "SendResult",
     "SenderMismatchError",
     "StatusTransitionError",
     "TakeBackRefusedError",
     "UnknownDocumentError",
+    "UpdateResult",
     "XmlSignatureRequiredError",
     "ack_message",
     "config_from_settings",
@@ -79,5 +90,6 @@ __all__ = [
     "send_document",
     "sent_messages",
     "submit_package",
+    "update_document",
     "verify_receipt",
 ]

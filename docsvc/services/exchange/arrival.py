@@ -7,8 +7,10 @@ revokes, updates or replaces one received before; then its PDF signatures are ve
   §4.3: "receiver agrees to the update / take-back" is the only code that says the receiver
   carried the sender's withdrawal out; §2 asks the receiver to tell the sender it deleted it).
 - **Update** (2) and **replacement** (3): the new incoming document is filed as usual and linked
-  to the older one (``document_links``), found by ``Bussiness/DocumentId`` (update) or
-  ``ReplacementInfo/DocumentId`` (replacement).
+  to the older one (``document_links``, with the BussinessDocReason), found by
+  ``Bussiness/DocumentId`` (update) or ``ReplacementInfo/DocumentId`` (replacement). An update
+  carries the same DocumentId as the first package: a revocation (or an agreed take-back) of it
+  removes the content of every document filed from them.
 - **Verification on receipt**: after a received document is committed, each PDF version is
   validated with the verification service and the verdict stored; a failure stores an
   ``INDETERMINATE`` result and never loses the document.
@@ -150,8 +152,9 @@ def _receive_revocation(session: Session, blobs: BlobStore, cfg: ExchangeConfig,
                  organ_id=message.recipient_organ_id,
                  details={"message_id": message.id, "from": message.sender_organ_id,
                           "document_id": target, "reason": reason[:500]})
-    if withdraw(session, blobs, document, reason=reason, cause="revocation", actor=receiver,
-                now=now):
+    withdrawn = [withdraw(session, blobs, d, reason=reason, cause="revocation", actor=receiver,
+                          now=now) for d in family(session, document, original)]
+    if any(withdrawn):
         report(session, blobs, cfg, document=document, incoming=original, code="15",
                description=f"Đã thu hồi, xóa nội dung văn bản: {reason}"[:500],
                actor=receiver, now=now)
@@ -174,7 +177,7 @@ def _link(session: Session, document: Document, package: DocumentPackage, messag
             old = None
         session.add(DocumentLink(document_id=document.id, kind=kind, target_edxml_id=target[:200],
                                  target_document_id=old.delivered_document_id if old else None,
-                                 message_id=message.id))
+                                 message_id=message.id, reason=(b.reason or "")[:500] or None))
 
 
 def received(session: Session, *, document_id: str, sender: str, recipient: str,
@@ -189,6 +192,21 @@ def received(session: Session, *, document_id: str, sender: str, recipient: str,
     if exclude is not None:
         stmt = stmt.where(Message.id != exclude)
     return session.execute(stmt.order_by(Message.created_at, Message.id)).scalars().first()
+
+
+def family(session: Session, document: Document, first: Message) -> list[Document]:
+    """``document`` (filed from ``first``) and the documents filed here from the updates of it:
+    every incoming document of the recipient from a package of the sender with the same
+    DocumentId (not a revocation), oldest first."""
+    ids = dict.fromkeys([document.id, *session.execute(select(Message.delivered_document_id).where(
+        Message.kind == "edoc", Message.document_id == first.document_id,
+        Message.sender_organ_id == first.sender_organ_id,
+        Message.recipient_organ_id == first.recipient_organ_id,
+        Message.delivered_document_id.is_not(None),
+        or_(Message.bussiness_doc_type.is_(None), Message.bussiness_doc_type != REVOCATION),
+    ).order_by(Message.created_at, Message.id)).scalars()])
+    documents = [session.get(Document, i) for i in ids]
+    return [d for d in documents if d is not None and d.direction == "incoming"]
 
 
 # -- verifying received PDFs --------------------------------------------------------------------

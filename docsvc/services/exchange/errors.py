@@ -67,3 +67,27 @@ class TakeBackRefusedError(ConflictError):
     code = "takeback_refused"
     message_vi = "Không gửi được yêu cầu lấy lại văn bản ở trạng thái hiện tại."
     message_en = "A take-back request cannot be sent in the current state."
+
+
+class NotUpdatableError(ConflictError):
+    """``details.reasons``: not_outgoing, not_sent, revoked, not_registered,
+    not_signed_by_person_and_agency, secret_document."""
+
+    code = "document_not_updatable"
+    message_vi = ("Không gửi cập nhật được: văn bản phải là văn bản đi đã gửi, chưa thu hồi, "
+                  "bản mới nhất đã ký số.")
+    message_en = ("Cannot send an update: the document must be an outgoing document that was "
+                  "sent, not revoked, its latest version signed.")
+
+
+class ReplacementRefusedError(ConflictError):
+    """``details.problems``: one ``{"document_id", "problem"}`` per refused document; problem is
+    not_found (no outgoing document of this agency with that id), not_outgoing, not_sent,
+    already_replaced (``by``: the newer document), sent_as_new (this document already went out
+    without replacing anything) or replaces_differs (``recorded``: what it replaces)."""
+
+    code = "replacement_refused"
+    message_vi = ("Không gửi được văn bản thay thế: văn bản bị thay thế phải là văn bản đi của "
+                  "cơ quan, đã được gửi.")
+    message_en = ("Cannot send the replacement: each replaced document must be an outgoing "
+                  "document of this agency that was sent.")

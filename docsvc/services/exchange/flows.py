@@ -1,5 +1,10 @@
-"""Side flows a sender's clerk starts (QCVN 102 §4.2–§4.3): revocation and take-back.
+"""Side flows a sender's clerk starts (QCVN 102 §4.2–§4.3): update, revocation and take-back.
 
+- **Update** (BussinessDocType 2): a sent document is sent again, with the same edXML DocumentId,
+  to its recipients (or some of them), e.g. after its metadata or file was corrected; a receiver
+  files it as a new incoming document linked to the first (``arrival``). A recipient whose last
+  package says the same (``sending.content_fingerprint``: same metadata, files, type and reason)
+  gets nothing new, so a repeated update is harmless.
 - **Revocation** (BussinessDocType 1): each recipient of a sent document gets a revocation package
   through the ordinary send path (what a receiver hosted here does with it: ``arrival``).
 - **Take-back**: the sender's clerk asks with status **13** (reason required); the receiver's
@@ -13,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -25,17 +31,33 @@ from docsvc.models import Document, Message, Organization, StatusEvent, utcnow
 from docsvc.security import Actor
 from docsvc.services import audit
 from docsvc.services.documents import lock_for_write
-from docsvc.services.exchange.arrival import REVOCATION, accept, received
+from docsvc.services.exchange.arrival import (
+    REVOCATION,
+    UPDATE,
+    accept,
+    family,
+    received,
+    verify_received,
+)
 from docsvc.services.exchange.config import ExchangeConfig
 from docsvc.services.exchange.errors import (
+    DocumentNotSendableError,
     NotRevocableError,
+    NotUpdatableError,
     StatusTransitionError,
     TakeBackRefusedError,
     UnknownDocumentError,
 )
 from docsvc.services.exchange.messages import edxml_org, iso, new_message, put, sign
 from docsvc.services.exchange.reports import report
-from docsvc.services.exchange.sending import document_package
+from docsvc.services.exchange.sending import (
+    content_fingerprint,
+    dispatch,
+    document_package,
+    got_it,
+    packages_details,
+    signature_state,
+)
 from docsvc.services.exchange.withdrawal import withdraw
 from docsvc.storage import BlobStore
 
@@ -57,7 +79,7 @@ def _originals(session: Session, document: Document) -> list[Message]:
     return list(session.execute(select(Message).where(
         Message.local_document_id == document.id, Message.kind == "edoc", Message.origin == "local",
         or_(Message.bussiness_doc_type.is_(None), Message.bussiness_doc_type != REVOCATION),
-    ).order_by(Message.created_at)).scalars())
+    ).order_by(Message.created_at, Message.recipient_organ_id, Message.id)).scalars())
 
 
 def _refuse(session: Session, actor: Actor, action: str, document: Document, error: Exception,
@@ -87,6 +109,112 @@ def takeback_state(events: Iterable[StatusEvent]) -> str:
         elif e.code == "16" and state == "pending":
             state = "refused"
     return state
+
+
+# -- update, sender side ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    messages: tuple[Message, ...]
+    """Per recipient asked: the update created now, or the last package it got (unchanged)."""
+    created: tuple[str, ...]
+    """Recipients to whom an update was sent now."""
+    unchanged: tuple[str, ...]
+    """Recipients whose last package already says the same (nothing sent)."""
+    content_sha256: str
+    """``sending.content_fingerprint`` of the update."""
+    package_sha256s: tuple[str, ...]
+    """The packages built now (raw, zipped attachments): empty when nothing was sent."""
+    signed: bool
+
+
+def update_document(session: Session, blobs: BlobStore, cfg: ExchangeConfig, *,
+                    document_id: str, reason: Any, to: Any = None, actor: Actor,
+                    now: dt.datetime | None = None) -> UpdateResult:
+    """Send a sent document again as an update (BussinessDocType 2, same edXML DocumentId, the
+    current metadata and latest version) to its recipients, or those in ``to``.
+
+    A recipient whose last package has the same ``content_fingerprint`` (nothing changed since,
+    same reason) and was not refused in transport gets nothing. Raises NotFoundError,
+    PermissionDeniedError, BadRequestError (no reason; ``to`` not a list of recipients),
+    NotUpdatableError (409, recorded: not sent, revoked, latest version not signed …).
+    """
+    now = now or utcnow()
+    document = lock_for_write(session, document_id, actor, "document.update", people_only=True)
+    reason = _reason(reason)
+    if to is not None and (not isinstance(to, list) or not to
+                           or not all(isinstance(x, str) for x in to)):
+        raise BadRequestError('"to" phải là danh sách mã định danh cơ quan.',
+                              '"to" must be a list of OrganIds.', details={"to": to})
+    sent = _originals(session, document)
+    signed = signature_state(session, document)
+    problems = []
+    if document.direction != "outgoing":
+        problems.append("not_outgoing")
+    elif not sent:
+        problems.append("not_sent")
+    if document.revoked_at is not None:
+        problems.append("revoked")
+    if document.status != "registered":
+        problems.append("not_registered")
+    if not signed["sendable"]:
+        problems.append("not_signed_by_person_and_agency")
+    if document.is_secret:
+        problems.append("secret_document")
+    if problems:
+        _refuse(session, actor, "document.update", document,
+                NotUpdatableError(details={"reasons": problems, "signatures": signed}),
+                reasons=problems)
+    recipients = list(dict.fromkeys(m.recipient_organ_id for m in sent))
+    if to is not None:
+        wanted = list(dict.fromkeys(x.strip() for x in to))
+        strangers = [x for x in wanted if x not in recipients]
+        if strangers:
+            raise BadRequestError("Văn bản chưa gửi cho các cơ quan này.",
+                                  "The document was not sent to these organisations.",
+                                  details={"not_recipients": strangers})
+        recipients = wanted
+    edxml_id = sent[0].document_id  # the update keeps the DocumentId the recipients know
+    try:
+        base = document_package(session, blobs, document, recipients, now)
+    except ValueError as exc:
+        raise DocumentNotSendableError(details={"reason": str(exc)}) from None
+    whole = dataclasses.replace(
+        base, header=dataclasses.replace(base.header, document_id=edxml_id),
+        bussiness=edxml.Bussiness(
+            doc_type=UPDATE, reason=reason, document_id=edxml_id,
+            document_info=edxml.BussinessDocumentInfo(document_info=1, document_receiver=0)))
+    content = content_fingerprint(whole)
+    last: dict[str, Message] = {}
+    for message in sent:  # oldest first: the last package each recipient got wins
+        last[message.recipient_organ_id] = message
+    unchanged = [r for r in recipients
+                 if last[r].content_sha256 == content and got_it(last[r])]
+    todo = [r for r in recipients if r not in unchanged]
+    if not todo:
+        session.commit()  # release the row lock
+        return UpdateResult(tuple(last[r] for r in recipients), (), tuple(unchanged), content,
+                            (), False)
+    if len(todo) < len(recipients):
+        whole = dataclasses.replace(whole, header=dataclasses.replace(whole.header, recipients=tuple(
+            o for o in whole.header.recipients if o.organ_id in todo)))
+    built, created = dispatch(session, blobs, cfg, document=document, whole=whole,
+                              recipients=todo, now=now, actor=actor)
+    audit.record(session, actor, "document.update", object_type="document",
+                 object_id=document.id, content_sha256=built[0].blob[1],
+                 organ_id=document.owner_organ_id,
+                 details={"reason": reason, "document_id": edxml_id, "to": todo,
+                          "unchanged": unchanged, "content_sha256": content,
+                          "message_ids": [m.id for m in created],
+                          "signed_xml": cfg.agency_key is not None,
+                          "packages": packages_details(built)})
+    session.commit()
+    verify_received(session, blobs, cfg, created)
+    by_recipient = {m.recipient_organ_id: m for m in created}
+    return UpdateResult(tuple(by_recipient.get(r) or last[r] for r in recipients), tuple(todo),
+                        tuple(unchanged), content, tuple(b.blob[1] for b in built),
+                        cfg.agency_key is not None)
 
 
 # -- revocation, sender side --------------------------------------------------------------------
@@ -285,8 +413,10 @@ def answer_takeback(session: Session, blobs: BlobStore, cfg: ExchangeConfig, *,
                  content_sha256=message.sha256, organ_id=document.owner_organ_id,
                  details={"code": code, "message_id": message.id, "to": message.recipient_organ_id})
     if code == "15":
-        withdraw(session, blobs, document, reason=request.description or description or "",
-                 cause="takeback", actor=actor, now=now)
+        # the updates received since carry the same content: they go too
+        for target in family(session, document, incoming):
+            withdraw(session, blobs, target, reason=request.description or description or "",
+                     cause="takeback", actor=actor, now=now)
     session.commit()
     return document, message
 

@@ -67,15 +67,17 @@ def new_message(session: Session, cfg: ExchangeConfig, *, kind: str, document_id
                 sender: str, recipient: str, origin: str, blob: tuple[str, str, int],
                 now: dt.datetime, actor: Actor, local_document_id: str | None = None,
                 status_code: str | None = None, doc_type: int | None = None,
-                trace: list[dict[str, Any]] | None = None) -> Message:
+                trace: list[dict[str, Any]] | None = None,
+                content_sha256: str | None = None) -> Message:
     """Add a message and its delivery row: local when the recipient is hosted here, push when it
-    has an endpoint, else pull."""
+    has an endpoint, else pull. ``content_sha256``: see ``Message.content_sha256``."""
     key, sha256, size = blob
     message = Message(
         id=new_id(), kind=kind, document_id=document_id, local_document_id=local_document_id,
         sender_organ_id=sender, recipient_organ_id=recipient, origin=origin,
         status_code=status_code, bussiness_doc_type=doc_type, sha256=sha256, size=size,
-        blob_key=key, trace=trace or [], created_by=actor.label, created_at=now, fetch_count=0,
+        content_sha256=content_sha256, blob_key=key, trace=trace or [], created_by=actor.label,
+        created_at=now, fetch_count=0,
     )
     session.add(message)
     target = session.get(Organization, recipient)

@@ -99,31 +99,50 @@ def _status_to_dict(event: StatusEvent) -> dict[str, Any]:
             "recorded_at": iso(event.recorded_at), "message_id": event.message_id}
 
 
+def _delivery(message: Message) -> dict[str, Any] | None:
+    delivery = message.delivery
+    if delivery is None:
+        return None
+    return {"mode": delivery.mode, "state": delivery.state, "attempts": delivery.attempts,
+            "delivered_at": iso(delivery.delivered_at), "ack_result": message.ack_result,
+            "ack_reason": message.ack_reason}
+
+
 def document_statuses(session: Session, *, document_id: str, actor: Actor) -> dict[str, Any]:
-    """Return, per recipient, the delivery state, the latest status and the history."""
+    """Return, per recipient, the delivery state, the latest status and the history.
+
+    One entry per recipient, for the first package it got (new or replacement); the updates
+    sent to it later (BussinessDocType 2) are listed in its ``updates``, revocations not at all.
+    """
     document = _readable(session, document_id, actor)
     events = session.execute(select(StatusEvent).where(
         StatusEvent.local_document_id == document.id).order_by(
         StatusEvent.occurred_at, StatusEvent.id)).scalars().all()
     sent = session.execute(select(Message).where(
         Message.local_document_id == document.id, Message.kind == "edoc",
-        Message.origin == "local", not_revocation()).order_by(Message.created_at)).scalars().all()
-    recipients = []
+        Message.origin == "local", not_revocation()).order_by(
+        Message.created_at, Message.recipient_organ_id, Message.id)).scalars().all()
+    recipients: dict[str, dict[str, Any]] = {}
     for message in sent:
+        row = recipients.get(message.recipient_organ_id)
+        if row is not None:  # a later package to the same recipient: an update
+            row["updates"].append({
+                "message_id": message.id, "bussiness_doc_type": message.bussiness_doc_type,
+                "created_at": iso(message.created_at), "sha256": message.sha256,
+                "delivery": _delivery(message)})
+            continue
         mine = [e for e in events if e.organ_id == message.recipient_organ_id and e.direction == "in"]
         latest = _current_code(mine)
-        delivery = message.delivery
-        recipients.append({
+        recipients[message.recipient_organ_id] = {
             "organ_id": message.recipient_organ_id, "message_id": message.id,
-            "delivery": {"mode": delivery.mode, "state": delivery.state,
-                         "attempts": delivery.attempts, "delivered_at": iso(delivery.delivered_at),
-                         "ack_result": message.ack_result, "ack_reason": message.ack_reason}
-            if delivery else None,
+            "bussiness_doc_type": message.bussiness_doc_type or 0,
+            "delivery": _delivery(message),
             "latest": next((_status_to_dict(e) for e in reversed(mine) if e.code == latest), None),
             "history": [_status_to_dict(e) for e in mine],
-        })
+            "updates": [],
+        }
     ours = [e for e in events if e.direction == "out"]
-    return {"document_id": document.id, "recipients": recipients,
+    return {"document_id": document.id, "recipients": list(recipients.values()),
             "reported": {"latest": _current_code(ours), "history": [_status_to_dict(e) for e in ours]}}
 
 

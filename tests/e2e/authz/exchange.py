@@ -5,7 +5,8 @@ SUCCESS maps endpoints whose success status is not 200.
 
 The matrix calls every endpoint without a body on the own commune's registered (unsigned)
 notice, so where authorization passes the use case answers 400 (no ``to`` / ``code`` / package)
-rather than its success status: the 400 is the proof that the caller got past the policy.
+rather than its success status: the 400 is the proof that the caller got past the policy
+(``update`` asks for its reason before looking at whether the notice was sent).
 Placeholders the matrix does not fill (``<message_id>``) name no message: systems get 404.
 """
 
@@ -32,6 +33,7 @@ _SYSTEMS_ONLY = {p: {"*": 403} for p in PEOPLE}
 TABLE: dict = {
     ("GET", "/api/v1/directory"): _rule(**{c: {"*": "ok"} for c in (*PEOPLE, "system")}),
     ("POST", "/api/v1/documents/<document_id>/send"): _CLERK_WRITE,
+    ("POST", "/api/v1/documents/<document_id>/update"): _CLERK_WRITE,
     ("POST", "/api/v1/documents/<document_id>/status"): _CLERK_WRITE,
     ("POST", "/api/v1/documents/<document_id>/revoke"): _CLERK_WRITE,
     ("POST", "/api/v1/documents/<document_id>/takeback"): _CLERK_WRITE,
@@ -44,6 +46,7 @@ TABLE: dict = {
 }
 SUCCESS: dict = {
     ("POST", "/api/v1/documents/<document_id>/send"): 201,
+    ("POST", "/api/v1/documents/<document_id>/update"): 201,
     ("POST", "/api/v1/documents/<document_id>/status"): 201,
     ("POST", "/api/v1/documents/<document_id>/revoke"): 201,
     ("POST", "/api/v1/documents/<document_id>/takeback"): 201,
