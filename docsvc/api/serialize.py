@@ -70,7 +70,7 @@ def links_of(document: Document) -> dict[str, Any]:
             if link.target_document_id:
                 out["updates" if link.kind == "update" else "replaces"].append(link.target_document_id)
             out["links"].append({"kind": link.kind, "document_id": link.target_edxml_id,
-                                 "target": link.target_document_id})
+                                 "target": link.target_document_id, "reason": link.reason})
         else:
             out["updated_by" if link.kind == "update" else "replaced_by"].append(link.document_id)
     return out

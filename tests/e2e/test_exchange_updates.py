@@ -113,7 +113,7 @@ def test_a_hosted_commune_gets_the_replacement_and_the_update_linked(client, run
     [old_copy], [new_copy] = incoming[old["number_notation"]], incoming[new["number_notation"]]
     assert new_copy["replaces"] == [old_copy["id"]] and old_copy["replaced_by"] == [new_copy["id"]]
     assert new_copy["links"] == [{"kind": "replacement", "document_id": replaced["document_id"],
-                                  "target": old_copy["id"]}]
+                                  "target": old_copy["id"], "reason": "Thay thế do sai thể thức"}]
 
     # an update of the new one: same DocumentId, linked to the first copy; a repeat sends nothing
     update_url = f"/api/v1/documents/{new['id']}/update"

@@ -223,7 +223,8 @@ def test_updates_and_replacements_are_linked_to_the_older_document(session, blob
     assert document_to_dict(update_doc)["updates"] == [old.id]
     as_json = document_to_dict(replacement)
     assert as_json["replaces"] == [old.id]
-    assert {"kind": "replacement", "document_id": _doc_id("01"), "target": None} in as_json["links"]
+    assert {"kind": "replacement", "document_id": _doc_id("01"), "target": None,
+            "reason": None} in as_json["links"]
     old_json = document_to_dict(old)
     assert old_json["updated_by"] == [update_doc.id] and old_json["replaced_by"] == [replacement.id]
     assert len(session.execute(select(DocumentLink)).scalars().all()) == 3

@@ -296,7 +296,8 @@ def test_a_replacement_names_each_replaced_document_and_who_got_it(session, blob
     hosted_old = _incoming(session, HOSTED, first_edxml)
     hosted_json = document_to_dict(hosted_new)
     assert hosted_json["replaces"] == [hosted_old.id]
-    assert {"kind": "replacement", "document_id": second_edxml, "target": None} in hosted_json["links"]
+    assert {"kind": "replacement", "document_id": second_edxml, "target": None,
+            "reason": "Thay thế do sai sót về thể thức"} in hosted_json["links"]
     # exactly what the package says: the links follow the ReplacementInfoList of its bytes
     hosted_message = result.messages[0]
     hosted_package = parse_package(_bytes(blobs, hosted_message)).package
