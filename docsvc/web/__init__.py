@@ -91,9 +91,19 @@ def error_lines(error: DocsvcError, language: str) -> list[str]:
         lines.append(f"{label}: {pick(str(problem.get('message', '')), language)}")
     for reason in details.get("reasons") or ():
         lines.append(words["reasons"].get(reason, reason))
+    for problem in details.get("problems") or ():  # a refused replacement, per replaced document
+        if isinstance(problem, dict):
+            what = str(problem.get("problem", ""))
+            lines.append(f"{problem.get('document_id')}: {words['problems'].get(what, what)}")
+    states = details.get("states")  # a refused take-back request, per recipient
+    if isinstance(states, dict):
+        lines.extend(f"{organ_id}: {words['takeback_states'].get(state, state)}"
+                     for organ_id, state in states.items())
     for key in ("unknown", "invalid"):
         if isinstance(details.get(key), list):
             lines.append(", ".join(map(str, details[key])))
+    if isinstance(details.get("not_recipients"), list):
+        lines.append(f"{words['not_recipients']}: {', '.join(map(str, details['not_recipients']))}")
     return lines
 
 

@@ -1,6 +1,7 @@
-"""The buttons of a document page: register, sign, send, report a status. Each calls the service
-the API calls; a refusal is a 403/404 page, any other failure is flashed over the document page
-with the form as it was filled."""
+"""The buttons of a document page: register, sign, send (also as a replacement), report a status
+(also the answer to a take-back request). Each calls the service the API calls; a refusal is a
+403/404 page, any other failure is flashed over the document page with the form as it was
+filled. Also the side flows of a sent document: revoke (confirmed), take-back request (13), update."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from docsvc.services import documents as svc
 from docsvc.services import exchange, signing
 from docsvc.web import actor, db, flash_error, flash_warnings, runtime, texts, web
 from docsvc.web.documents import document_page, status_names
+from docsvc.web.forms import chosen, require_confirmation, text
 
 
-def _act(document_id: str, action: Callable[[], str]):  # type: ignore[no-untyped-def]
+def act(document_id: str, action: Callable[[], str]):  # type: ignore[no-untyped-def]
     """Run ``action`` (it returns the message of success) and go back to the document."""
     try:
         done = action()
@@ -41,7 +43,7 @@ def register(document_id: str):  # type: ignore[no-untyped-def]
         if doc.direction == "incoming":
             return texts()["registered_in"].format(number=doc.arrival_number)
         return texts()["registered_out"].format(number=doc.number_notation)
-    return _act(document_id, action)
+    return act(document_id, action)
 
 
 def _signature_body() -> dict[str, object]:
@@ -64,32 +66,84 @@ def sign(document_id: str):  # type: ignore[no-untyped-def]
             request=lambda: signing.parse_signature_request(body))
         flash_warnings(outcome.warnings)
         return texts()["signed"].format(number=outcome.version.number, level=outcome.record.level)
-    return _act(document_id, action)
+    return act(document_id, action)
 
 
 @web.post("/documents/<document_id>/send")
 def send(document_id: str):  # type: ignore[no-untyped-def]
-    """Send the registered, signed document to the organisations chosen in the directory."""
+    """Send the registered, signed document to the organisations chosen in the directory; with
+    documents picked in ``replaces`` (and a reason), as their replacement (BussinessDocType 3)."""
     def action() -> str:
         result = exchange.send_document(db(), runtime().blobs, exchange_config(),
                                         document_id=document_id, to=request.form.getlist("to"),
-                                        actor=actor())
+                                        replaces=chosen(request.form, "replaces"),
+                                        reason=text(request.form, "replace_reason"), actor=actor())
         if not result.created:
             return texts()["already_sent"]
-        return texts()["sent"].format(names=", ".join(result.created))
-    return _act(document_id, action)
+        done = "sent_replacement" if result.replaces else "sent"
+        return texts()[done].format(names=", ".join(result.created))
+    return act(document_id, action)
 
 
 @web.post("/documents/<document_id>/status")
 def report_status(document_id: str):  # type: ignore[no-untyped-def]
-    """Report the handling of a received document (02 with a reason, 03 … 06) to its sender."""
+    """Report the handling of a received document (02 with a reason, 03 … 06) to its sender, or
+    answer its take-back request: 15 (confirmed: the content is deleted here) or 16 (a reason)."""
     def action() -> str:
         code = request.form.get("code")
+        if code == "15":
+            require_confirmation(request.form)
         doc, _ = exchange.report_status(db(), runtime().blobs, exchange_config(),
                                         document_id=document_id, code=code,
                                         description=request.form.get("description"), actor=actor())
         done = texts()["reported"].format(code=code, meaning=status_names().get(code or "", ""))
         if code == "03":  # accepting registers the document: say its số đến
             done += " " + texts()["registered_in"].format(number=doc.arrival_number)
+        elif code == "15":
+            done += " " + texts()["content_removed"]
         return done
-    return _act(document_id, action)
+    return act(document_id, action)
+
+
+@web.post("/documents/<document_id>/revoke")
+def revoke(document_id: str):  # type: ignore[no-untyped-def]
+    """Revoke a sent document (confirmed, with a reason): every recipient removes its content."""
+    def action() -> str:
+        require_confirmation(request.form)
+        messages = exchange.revoke_document(db(), runtime().blobs, exchange_config(),
+                                            document_id=document_id,
+                                            reason=text(request.form, "revoke_reason"),
+                                            actor=actor())
+        names = ", ".join(m.recipient_organ_id for m in messages)
+        return texts()["revocation_sent"].format(names=names)
+    return act(document_id, action)
+
+
+@web.post("/documents/<document_id>/takeback")
+def takeback(document_id: str):  # type: ignore[no-untyped-def]
+    """Ask the recipients (all, or those picked) to give a sent document back: status 13."""
+    def action() -> str:
+        messages = exchange.request_takeback(db(), runtime().blobs, exchange_config(),
+                                             document_id=document_id,
+                                             reason=text(request.form, "takeback_reason"),
+                                             to=chosen(request.form, "takeback_to"), actor=actor())
+        names = ", ".join(m.recipient_organ_id for m in messages)
+        return texts()["takeback_sent"].format(names=names)
+    return act(document_id, action)
+
+
+@web.post("/documents/<document_id>/update")
+def update(document_id: str):  # type: ignore[no-untyped-def]
+    """Send a sent document again as an update (BussinessDocType 2) to its recipients or some."""
+    def action() -> str:
+        result = exchange.update_document(db(), runtime().blobs, exchange_config(),
+                                          document_id=document_id,
+                                          reason=text(request.form, "update_reason"),
+                                          to=chosen(request.form, "update_to"), actor=actor())
+        words = texts()
+        done = [words["update_sent"].format(names=", ".join(result.created))] \
+            if result.created else []
+        if result.unchanged:
+            done.append(words["update_unchanged"].format(names=", ".join(result.unchanged)))
+        return " ".join(done)
+    return act(document_id, action)

@@ -1,5 +1,6 @@
-"""Pages of the registry: the list and search, one document with what the person may do with it,
-the upload form, the exchange trace and the download of a version."""
+"""Pages of the registry: the list and search, one document with what the person may do with it
+(the side flows' part: ``side_flows``), the upload form, the exchange trace and the download of a
+version."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from docsvc.services import documents as svc
 from docsvc.services import exchange, signing
 from docsvc.web import actor, db, flash_error, flash_warnings, lang, runtime, texts, web
 from docsvc.web.forms import CHOICES, UPLOAD_DEFAULTS, field_errors, metadata_from_form, missing_file
+from docsvc.web.side_flows import page_context
 
 
 def status_names() -> dict[str, str]:
@@ -72,7 +74,7 @@ def document_page(document_id: str, *, status: int = 200, form: Any = None):  # 
         can_report=writer and received, clerk_codes=exchange.CLERK_CODES,
         organizations=[o for o in organizations if o.organ_id != doc.owner_organ_id],
         org_names={o.organ_id: o.name for o in organizations}, status_names=status_names(),
-        status_note=status_note,
+        status_note=status_note, **page_context(doc, statuses, writer=writer, received=received),
     ), status
 
 

@@ -69,3 +69,27 @@ def field_errors(problems: list[dict[str, Any]], language: str) -> dict[str, lis
         detail = pick(str(problem.get("message", "")), language)
         grouped.setdefault(field, []).append(detail if field == name else f"{name}: {detail}")
     return grouped
+
+
+def require_confirmation(form: Mapping[str, str]) -> None:
+    """Refuse a destructive action (revocation, agreeing to give a document back) unless its form's
+    confirmation box was ticked: the content is then deleted where it was received."""
+    from docsvc.errors import BadRequestError
+
+    if form.get("confirm") != "1":
+        raise BadRequestError(
+            "Hãy đánh dấu ô xác nhận: nội dung văn bản sẽ bị xóa ở nơi nhận.",
+            "Tick the confirmation box: the document's content will be deleted where it was "
+            "received.", details={"fields": [{"field": "confirm", "code": "required",
+                                              "message": "bắt buộc / required"}]})
+
+
+def chosen(form: Any, name: str) -> list[str] | None:
+    """Return the values picked in a multiple choice, or None when none was (= all, or nothing)."""
+    values = [v.strip() for v in form.getlist(name) if v.strip()]
+    return values or None
+
+
+def text(form: Mapping[str, str], name: str) -> str | None:
+    """Return a text field, None when it was left empty."""
+    return (form.get(name) or "").strip() or None
