@@ -1,4 +1,4 @@
-"""Routes of /api/v1/documents: upload, read, list and search, download, register."""
+"""Routes of /api/v1/documents: upload, read, correct, list and search, download, register."""
 
 from __future__ import annotations
 
@@ -129,6 +129,21 @@ def register_document(document_id: str):  # type: ignore[no-untyped-def]
         db(), document_id=document_id, actor=actor(), zone=runtime().settings.zone
     )
     return jsonify(_with_warnings(document, warnings))
+
+
+@api.patch("/documents/<document_id>")
+def correct_metadata(document_id: str):  # type: ignore[no-untyped-def]
+    """Correct metadata fields (JSON object; null clears); registered documents keep their
+    number, arrival date, issuing body, direction and secrecy."""
+    from docsvc.services.corrections import correct_metadata
+
+    body = request.get_json(silent=True)
+    document, changed, warnings = correct_metadata(
+        db(), document_id=document_id, changes=body, actor=actor(),
+        allowed_organ_ids=runtime().settings.organ_id_allow)
+    answer = _with_warnings(document, warnings)
+    answer["changed"] = changed
+    return jsonify(answer)
 
 
 @api.get("/documents/<document_id>/history")

@@ -74,6 +74,15 @@ PATHS: dict[str, Any] = {
     "/documents/{document_id}": {"get": {
         "summary": "A document with its versions", "parameters": [_DOC_ID],
         "responses": {"200": _json(_ref("Document")), **_errors(401, 404)},
+    }, "patch": {
+        "summary": "Correct metadata fields (clerk of the owner; null clears a field). A "
+                   "registered document keeps its number, arrival date, issuing body, direction "
+                   "and secrecy (409 fields_locked); every change is audited with before/after",
+        "parameters": [_DOC_ID],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "description": "Any metadata fields of POST /documents"}}}},
+        "responses": {"200": _json(_ref("DocumentWithWarnings")),
+                      **_errors(400, 401, 403, 404, 409)},
     }},
     "/documents/{document_id}/content": {"get": {
         "summary": "The latest version's PDF", "parameters": [_DOC_ID],

@@ -71,6 +71,24 @@ def test_clerk_uploads_registers_finds_and_downloads(client, notice_metadata):
     assert row["subject"] == notice_metadata["subject"] and row["number"] == "1"
 
 
+def test_metadata_is_corrected_through_patch_and_the_history_shows_it(client, notice_metadata):
+    doc = post_document(client, notice_metadata).json
+    fixed = client.patch(f"/api/v1/documents/{doc['id']}",
+                         json={"subject": "Đính chính: kết luận về cải cách hành chính"})
+    assert fixed.status_code == 200 and fixed.json["changed"] == ["subject"]
+    assert fixed.json["subject"] == "Đính chính: kết luận về cải cách hành chính"
+    assert client.post(f"/api/v1/documents/{doc['id']}/register").status_code == 200
+    locked = client.patch(f"/api/v1/documents/{doc['id']}", json={"code_number": "999"})
+    assert_error(locked, 409, "fields_locked")
+    assert_error(client.patch(f"/api/v1/documents/{doc['id']}", json={"priority": "high"}), 400,
+                 "invalid_metadata")
+    history = client.get(f"/api/v1/documents/{doc['id']}/history").json["data"]
+    changes = [(e["action"], e["outcome"]) for e in history
+               if e["action"] == "document.metadata_change"]
+    assert changes == [("document.metadata_change", "success"),
+                       ("document.metadata_change", "refused")]
+
+
 def test_incoming_register(client, notice_metadata):
     meta = {**notice_metadata, "direction": "incoming", "code_number": "185"}
     doc = post_document(client, meta).json

@@ -58,6 +58,10 @@ TABLE = {
     ("GET", "/api/v1/documents/<document_id>"): READ_DOC,
     ("GET", "/api/v1/documents/<document_id>/content"): READ_DOC,
     ("GET", "/api/v1/documents/<document_id>/versions/<int:number>/content"): READ_DOC,
+    ("PATCH", "/api/v1/documents/<document_id>"): rule(
+        clerk={"own": "ok", "*": 404}, signer={"own": 403, "*": 404}, auditor={"own": 403, "*": 404},
+        auditor_sub={"own": 403, "parent": 403, "*": 404}, admin={"*": 404},
+        system={"parent": 403, "*": 404}),
     ("POST", "/api/v1/documents/<document_id>/register"): rule(
         clerk={"own": "ok", "*": 404}, signer={"own": 403, "*": 404}, auditor={"own": 403, "*": 404},
         auditor_sub={"own": 403, "parent": 403, "*": 404}, admin={"*": 404},
@@ -152,6 +156,8 @@ def call(client, runtime, method, rule_, doc, headers, serial):
     if (method, rule_) == ("POST", "/api/v1/users"):
         return client.post(path, json={"username": f"new-{serial}", "roles": ["clerk"],
                                        "organ_id": OWN}, headers=headers)
+    if method == "PATCH":
+        return client.patch(path, json={"description": f"Đính chính {serial}"}, headers=headers)
     if method == "GET" and "registers" in path:
         return client.get(path, query_string={"organ_id": OWN}, headers=headers)
     return client.open(path, method=method, headers=headers)
