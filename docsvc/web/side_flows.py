@@ -13,7 +13,7 @@ from docsvc.api.serialize import links_of
 from docsvc.errors import NotFoundError
 from docsvc.models import Document, StatusEvent
 from docsvc.services import documents as svc
-from docsvc.services.exchange.flows import _takeback_events, takeback_state
+from docsvc.services.exchange.flows import takeback_events, takeback_state
 from docsvc.services.exchange.sending import sent_messages_of
 from docsvc.web import actor, db
 
@@ -36,7 +36,7 @@ class TakeBack:
 def takeback_of(document: Document, organ_id: str) -> TakeBack:
     """Return the take-back state of ``document`` with ``organ_id`` (the recipient asked: on the
     sender's copy, one of its recipients; on a received copy, its own agency)."""
-    events = _takeback_events(db(), document, organ_id)  # the very events the service decides on
+    events = takeback_events(db(), document, organ_id)
     requests = [e for e in events if e.code == "13"]
     last = requests[-1] if requests else None
     answer = next((e for e in reversed(events) if e.code in ("15", "16")

@@ -92,7 +92,9 @@ def _refuse(session: Session, actor: Actor, action: str, document: Document, err
     raise error
 
 
-def _takeback_events(session: Session, document: Document, organ_id: str) -> list[StatusEvent]:
+def takeback_events(session: Session, document: Document, organ_id: str) -> list[StatusEvent]:
+    """The 13/15/16 events of ``document`` with ``organ_id``, in the order they were recorded
+    (what ``takeback_state`` decides on)."""
     return list(session.execute(select(StatusEvent).where(
         StatusEvent.local_document_id == document.id, StatusEvent.organ_id == organ_id,
         StatusEvent.code.in_(TAKEBACK_CODES)).order_by(StatusEvent.id)).scalars())
@@ -302,7 +304,7 @@ def request_takeback(session: Session, blobs: BlobStore, cfg: ExchangeConfig, *,
     if document.direction != "outgoing" or not recipients:
         _refuse(session, actor, "document.takeback", document, TakeBackRefusedError(
             details={"reason": "not_sent"}), reason="not_sent")
-    states = {r: takeback_state(_takeback_events(session, document, r)) for r in recipients}
+    states = {r: takeback_state(takeback_events(session, document, r)) for r in recipients}
     blocked = {r: s for r, s in states.items() if s in ("pending", "agreed")}
     if document.revoked_at is not None or blocked:
         _refuse(session, actor, "document.takeback", document, TakeBackRefusedError(
@@ -399,7 +401,7 @@ def answer_takeback(session: Session, blobs: BlobStore, cfg: ExchangeConfig, *,
         raise ConflictError("Văn bản không nhận qua trục liên thông.",
                             "The document was not received through the exchange.",
                             details={"document_id": document_id})
-    events = _takeback_events(session, document, document.owner_organ_id)
+    events = takeback_events(session, document, document.owner_organ_id)
     state = takeback_state(events)
     if state != "pending" or document.revoked_at is not None:
         _refuse(session, actor, "document.status", document, StatusTransitionError(
