@@ -100,25 +100,32 @@ def check(ctx: _Context, as_json: bool) -> None:
     with rt.sessions() as session:
         report = check_storage(session, rt.blobs)
     if as_json:
-        body = {"checked": report.checked, "missing": report.missing,
-                "corrupted": report.corrupted, "orphans": report.orphans}
-        if report.revoked:  # content removed on purpose (revocation, agreed take-back)
-            body["revoked"] = report.revoked
+        body = {"checked": report.checked, "packages": report.packages,
+                "missing": report.missing, "corrupted": report.corrupted,
+                "orphans": report.orphans}
+        if report.revoked or report.revoked_packages:  # removed on purpose (revocation, 15)
+            body.update(revoked=report.revoked, revoked_packages=report.revoked_packages)
         click.echo(json.dumps(body))
     else:
-        click.echo(f"checked {report.checked} versions")
-        if report.revoked:
-            click.echo(f"INFO {report.revoked} revoked versions (content removed) not read")
+        click.echo(f"checked {report.checked} versions and {report.packages} exchange packages")
+        if report.revoked or report.revoked_packages:
+            click.echo(f"INFO {report.revoked} revoked versions and {report.revoked_packages} "
+                       "received packages (content removed) not read")
         for row in report.missing:
-            click.echo(f"ERROR missing bytes: document {row['document_id']} v{row['version']} "
-                       f"({row['key']})")
+            click.echo(f"ERROR missing bytes: {_where(row)} ({row['key']})")
         for row in report.corrupted:
-            click.echo(f"ERROR corrupted bytes: document {row['document_id']} v{row['version']} "
+            click.echo(f"ERROR corrupted bytes: {_where(row)} "
                        f"({row['key']} hashes to {row['actual_sha256']})")
         for key in report.orphans:
             click.echo(f"INFO orphan blob: {key}")
     if not report.is_healthy:
         sys.exit(1)
+
+
+def _where(row: dict) -> str:
+    if "message_id" in row:
+        return f"exchange package of message {row['message_id']}"
+    return f"document {row['document_id']} v{row['version']}"
 
 
 @main.group()

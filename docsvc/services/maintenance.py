@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from docsvc.errors import BlobCorruptedError, BlobMissingError
-from docsvc.models import DocumentVersion
+from docsvc.models import Document, DocumentVersion, Message
 from docsvc.storage import BlobStore, read_verified
 
 
@@ -20,7 +20,11 @@ class StorageReport:
     their bytes are meant to be gone; they are counted in ``revoked``."""
 
     checked: int = 0
+    """Versions read."""
+    packages: int = 0
+    """Exchange packages read (each distinct package once)."""
     revoked: int = 0
+    revoked_packages: int = 0
     missing: list[dict[str, object]] = field(default_factory=list)
     corrupted: list[dict[str, object]] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
@@ -32,7 +36,8 @@ class StorageReport:
 
 
 def check_storage(session: Session, blobs: BlobStore) -> StorageReport:
-    """Re-read and re-hash the bytes of every version; list orphan blobs."""
+    """Re-read and re-hash the bytes of every version and every exchange package; list orphan
+    blobs."""
     report = StorageReport()
     referenced: set[str] = set()
     rows = session.execute(
@@ -53,5 +58,34 @@ def check_storage(session: Session, blobs: BlobStore) -> StorageReport:
             report.missing.append(where)
         except BlobCorruptedError as exc:
             report.corrupted.append({**where, "actual_sha256": exc.details.get("actual_sha256")})
+    _check_packages(session, blobs, report, referenced)
     report.orphans = sorted(k for k in blobs.keys() if k not in referenced)
     return report
+
+
+def _check_packages(session: Session, blobs: BlobStore, report: StorageReport,
+                    referenced: set[str]) -> None:
+    """Check the exchange packages (edXML) too: each is evidence of what was sent or received.
+    A received package whose document's content was removed on purpose is not read."""
+    rows = session.execute(
+        select(Message.id, Message.blob_key, Message.origin, Message.bussiness_doc_type,
+               Document.revoked_at)
+        .outerjoin(Document, Document.id == Message.delivered_document_id)
+        .order_by(Message.created_at, Message.id))
+    removed: set[str] = set()
+    for message_id, key, origin, doc_type, document_revoked in rows:
+        if origin != "local" and document_revoked is not None and doc_type != 1:
+            removed.add(key)
+            continue
+        if key in referenced:
+            continue
+        referenced.add(key)
+        report.packages += 1
+        where = {"message_id": message_id, "key": key}
+        try:
+            read_verified(blobs, key).close()
+        except BlobMissingError:
+            report.missing.append(where)
+        except BlobCorruptedError as exc:
+            report.corrupted.append({**where, "actual_sha256": exc.details.get("actual_sha256")})
+    report.revoked_packages = len(removed - referenced)

@@ -51,7 +51,8 @@ def test_cli_upload_register_get_and_check(runner, tmp_path):
 
     healthy = invoke(runner, "check", "--json")
     assert healthy.exit_code == 0
-    assert json.loads(healthy.stdout) == {"checked": 1, "missing": [], "corrupted": [], "orphans": []}
+    assert json.loads(healthy.stdout) == {"checked": 1, "packages": 0, "missing": [],
+                                          "corrupted": [], "orphans": []}
 
 
 def test_check_reports_missing_corrupted_and_orphans(runner, tmp_path):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from docsvc.models import Document, DocumentVersion, Message
 from docsvc.security import Actor
 from docsvc.services import audit
+from docsvc.services.exchange.messages import not_revocation
 from docsvc.storage import BlobStore
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,8 @@ def _still_used(session: Session, key: str) -> bool:
     if version is not None:
         return True
     for message in session.execute(select(Message).where(Message.blob_key == key)).scalars():
-        if message.origin == "local" or message.delivered_document_id is None:
+        if message.origin == "local" or message.delivered_document_id is None \
+                or message.bussiness_doc_type == 1:  # a revocation is the record of itself
             return True
         target = session.get(Document, message.delivered_document_id)
         if target is None or target.revoked_at is None:
@@ -66,7 +68,9 @@ def withdraw(session: Session, blobs: BlobStore, document: Document, *, reason: 
              actor: Actor, now: dt.datetime) -> bool:
     """Remove a received document's content: mark it and its versions revoked, schedule the
     deletion of bytes no live row uses. The rows, hashes and verification results stay.
-    Returns False when it was already withdrawn."""
+    Returns False when it was already withdrawn (the row is locked first, so a revocation and
+    an agreed take-back arriving together withdraw once)."""
+    session.get(Document, document.id, with_for_update=True, populate_existing=True)
     if document.revoked_at is not None:
         return False
     document.revoked_at, document.revoked_reason = now, reason[:500] or None
@@ -77,7 +81,7 @@ def withdraw(session: Session, blobs: BlobStore, document: Document, *, reason: 
     # the received package carries the content too (base64): drop it when it came from elsewhere
     for message in session.execute(select(Message).where(
             Message.delivered_document_id == document.id, Message.kind == "edoc",
-            Message.origin != "local")).scalars():
+            Message.origin != "local", not_revocation())).scalars():
         keys.add(message.blob_key)
     session.flush()
     deleted = sorted(k for k in keys if not _still_used(session, k))

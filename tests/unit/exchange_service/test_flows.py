@@ -131,9 +131,17 @@ def test_a_received_document_is_revoked_its_bytes_deleted_metadata_kept_and_15_r
         open_version(session, blobs, document_id=document.id, actor=world["vanthu"])
     as_json = document_to_dict(document)
     assert as_json["revoked"] is True and as_json["versions"][0]["revoked"] is True
-    # docsvc check does not report the revoked version as missing
+    # the signed revocation instruction itself is kept: it is the record of the revocation
+    revocation = session.execute(select(Message).where(
+        Message.document_id == _doc_id("07"), Message.bussiness_doc_type == 1)).scalar_one()
+    assert blobs.exists(revocation.blob_key)
+    # docsvc check reads the packages too, and does not report removed content as missing
     report = check_storage(session, blobs)
     assert report.is_healthy and report.revoked == 1 and report.missing == []
+    assert report.revoked_packages == 1 and report.packages >= 2  # the revocation, the 15
+    blobs.delete(revocation.blob_key)
+    assert check_storage(session, blobs).missing == [
+        {"message_id": revocation.id, "key": revocation.blob_key}]
     # the trail and the answer: 15 back to the commune's mailbox
     assert ("exchange.revocation", "success") in _actions(session, document.id)
     assert ("document.content_removed", "success") in _actions(session, document.id)
