@@ -133,8 +133,8 @@ def register_document(document_id: str):  # type: ignore[no-untyped-def]
 
 @api.patch("/documents/<document_id>")
 def correct_metadata(document_id: str):  # type: ignore[no-untyped-def]
-    """Correct metadata fields (JSON object; null clears); registered documents keep their
-    number, arrival date, issuing body, direction and secrecy."""
+    """Correct metadata fields (JSON object; null clears); see services.corrections for what
+    a registered or a received document keeps."""
     from docsvc.services.corrections import correct_metadata
 
     body = request.get_json(silent=True)

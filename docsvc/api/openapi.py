@@ -76,8 +76,9 @@ PATHS: dict[str, Any] = {
         "responses": {"200": _json(_ref("Document")), **_errors(401, 404)},
     }, "patch": {
         "summary": "Correct metadata fields (clerk of the owner; null clears a field). A "
-                   "registered document keeps its number, arrival date, issuing body, direction "
-                   "and secrecy (409 fields_locked); every change is audited with before/after",
+                   "registered document keeps its number, notation, date, type, issuing body, "
+                   "direction, arrival number/date and secrecy; a received one what the "
+                   "sender's header said (409 fields_locked); audited with before/after",
         "parameters": [_DOC_ID],
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "description": "Any metadata fields of POST /documents"}}}},

@@ -8,29 +8,36 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from docsvc.errors import BadRequestError, ConflictError
 from docsvc.metadata import Metadata, parse_metadata, search_text
-from docsvc.models import Document
+from docsvc.models import Document, Message
 from docsvc.security import Actor
 from docsvc.services import audit
 from docsvc.services.documents import Warning_, duplicate_warnings, lock_for_write
 
 EDITABLE = tuple(name for name in Metadata.__dataclass_fields__
                  if name not in ("type_abbr", "owner_organ_id"))
-LOCKED_ONCE_REGISTERED = ("direction", "organ_id", "code_number", "arrival_number",
-                          "arrival_date", "secrecy")
-"""The register's number and date, the owning body and direction (what the register and the
-DocumentId are built on) and the secrecy level (which register and who may read)."""
+LOCKED_ONCE_REGISTERED = ("direction", "organ_id", "code_number", "code_notation",
+                          "issued_date", "type_name", "arrival_number", "arrival_date", "secrecy")
+"""Số, ký hiệu, date and type (what the register line, the seal's stamp and the edXML
+DocumentId are built on), the issuing body and direction, the arrival number and date, and
+the secrecy level (which register, and who may read)."""
+LOCKED_WHEN_RECEIVED = ("direction", "organ_id", "organ_name", "code_number", "code_notation",
+                        "issued_date", "type_name", "subject")
+"""What the sender's edXML header says of a document received through the exchange: the
+receiver records it, it does not rewrite it."""
 
 
 class FieldsLockedError(ConflictError):
     code = "fields_locked"
-    message_vi = "Văn bản đã đăng ký: không sửa được số, ngày đến, cơ quan ban hành, chiều " \
-                 "văn bản hay độ mật."
-    message_en = "The document is registered: its number, arrival date, issuing body, " \
-                 "direction and secrecy cannot change."
+    message_vi = "Không sửa được các trường này: văn bản đã đăng ký (số, ký hiệu, ngày, loại, " \
+                 "cơ quan ban hành, độ mật) hoặc nhận qua trục liên thông (thông tin của nơi gửi)."
+    message_en = "These fields cannot change: the document is registered (number, notation, " \
+                 "date, type, issuing body, secrecy) or was received through the exchange " \
+                 "(what the sender said)."
 
 
 class DocumentRevokedError(ConflictError):
@@ -44,6 +51,11 @@ def _raw(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
     return value
+
+
+def _received_through_exchange(session: Session, document: Document) -> bool:
+    return session.execute(select(Message.id).where(
+        Message.delivered_document_id == document.id).limit(1)).first() is not None
 
 
 def correct_metadata(session: Session, *, document_id: str, changes: Any, actor: Actor,
@@ -70,8 +82,11 @@ def correct_metadata(session: Session, *, document_id: str, changes: Any, actor:
     if after["page_amount"] is None:  # filled from the PDF on upload: keep it unless replaced
         after["page_amount"] = document.page_amount
     changed = [name for name in EDITABLE if after[name] != getattr(document, name)]
-    locked = [name for name in changed if name in LOCKED_ONCE_REGISTERED]
-    if document.status == "registered" and locked:
+    locked = [name for name in changed if name in LOCKED_ONCE_REGISTERED] \
+        if document.status == "registered" else []
+    if _received_through_exchange(session, document):
+        locked += [name for name in changed if name in LOCKED_WHEN_RECEIVED and name not in locked]
+    if locked:
         session.rollback()
         audit.record(session, actor, "document.metadata_change", object_type="document",
                      object_id=document_id, organ_id=document.owner_organ_id, outcome="refused",

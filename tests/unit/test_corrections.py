@@ -45,14 +45,15 @@ def test_a_registered_document_keeps_its_number_body_direction_and_secrecy(sessi
     registered, _ = register(session, doc)
     number = registered.code_number
     for changes in ({"code_number": "999"}, {"organ_id": "000.00.53.H48"},
-                    {"secrecy": "mat"}, {"direction": "incoming"}):
+                    {"secrecy": "mat"}, {"direction": "incoming"}, {"code_notation": "QĐ-UBND"},
+                    {"issued_date": "2020-01-01"}, {"type_name": "Quyết định"}):
         with pytest.raises(FieldsLockedError) as caught:
             correct_metadata(session, document_id=doc.id, actor=CLERK,
                              changes={**changes, "description": "kèm theo"})
         assert caught.value.status == 409 and caught.value.details["fields"]
     assert session.get(Document, doc.id).code_number == number
     assert session.get(Document, doc.id).description is None  # nothing of a refused change
-    assert [e.outcome for e in _entries(session, doc.id)] == ["refused"] * 4
+    assert [e.outcome for e in _entries(session, doc.id)] == ["refused"] * 7
     # what the register does not depend on can be corrected
     _, changed, _ = correct_metadata(session, document_id=doc.id, actor=CLERK,
                                      changes={"description": "Đính chính trích yếu"})

@@ -248,9 +248,16 @@ def revoke_document(session: Session, blobs: BlobStore, cfg: ExchangeConfig, *,
             messages.append(revoked[recipient])
             continue
         original = next(m for m in sent if m.recipient_organ_id == recipient)
-        base = document_package(session, blobs, document, [recipient], now)
-        package = dataclasses.replace(base, attachments=(), bussiness=edxml.Bussiness(
-            doc_type=REVOCATION, reason=reason, document_id=original.document_id))
+        try:
+            base = document_package(session, blobs, document, [recipient], now)
+        except ValueError as exc:
+            raise DocumentNotSendableError(details={"reason": str(exc)}) from None
+        # the header names the DocumentId the recipient knows, whatever was corrected since
+        package = dataclasses.replace(
+            base, attachments=(),
+            header=dataclasses.replace(base.header, document_id=original.document_id),
+            bussiness=edxml.Bussiness(doc_type=REVOCATION, reason=reason,
+                                      document_id=original.document_id))
         data = edxml.build_document_package(package)
         edxml.validate_package(data, cfg.schemas, limits=cfg.limits)
         blob = put(blobs, sign(cfg, data))

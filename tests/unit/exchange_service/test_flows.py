@@ -388,3 +388,20 @@ def test_the_archive_audit_skips_revoked_content_and_a_revoked_document_cannot_b
     with pytest.raises(DocumentRevokedError):
         sign_document(session, blobs, None, document_id=doc_id, actor=world["vanthu"],
                       request=SignatureRequest(signer="any", role="agency"))
+
+
+def test_what_the_sender_said_of_a_received_document_is_not_rewritten(session, blobs, config,
+                                                                       world):
+    from docsvc.services.corrections import FieldsLockedError, correct_metadata
+
+    _submit(session, blobs, config, world, _package("31", pdf_text="bc 31"))
+    document = _incoming(session, "31")
+    assert document.status == "draft"  # not registered yet, still the sender's header
+    for changes in ({"subject": "Trích yếu khác"}, {"code_notation": "QĐ-UBND"},
+                    {"organ_name": "Cơ quan khác"}):
+        with pytest.raises(FieldsLockedError):
+            correct_metadata(session, document_id=document.id, actor=world["vanthu"],
+                             changes=changes)
+    fixed, changed, _ = correct_metadata(session, document_id=document.id,
+                                         actor=world["vanthu"], changes={"priority": 2})
+    assert changed == ["priority"] and fixed.subject == "Báo cáo số 31"
