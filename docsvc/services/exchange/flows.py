@@ -266,7 +266,8 @@ def revoke_document(session: Session, blobs: BlobStore, cfg: ExchangeConfig, *,
         message = new_message(
             session, cfg, kind="edoc", document_id=original.document_id,
             sender=document.owner_organ_id, recipient=recipient, origin="local", blob=blob,
-            now=now, actor=actor, local_document_id=document.id, doc_type=REVOCATION, trace=trace)
+            now=now, actor=actor, local_document_id=document.id, doc_type=REVOCATION, trace=trace,
+            like=original)
         messages.append(message)
         if message.delivery is not None and message.delivery.mode == "local":
             accept(session, blobs, cfg, package, message, now=now)
@@ -334,7 +335,7 @@ def request_takeback(session: Session, blobs: BlobStore, cfg: ExchangeConfig, *,
         message = new_message(
             session, cfg, kind="status", document_id=original.document_id,
             sender=document.owner_organ_id, recipient=recipient, origin="local", blob=blob,
-            now=now, actor=actor, local_document_id=document.id, status_code="13")
+            now=now, actor=actor, local_document_id=document.id, status_code="13", like=original)
         session.add(StatusEvent(local_document_id=document.id, document_id=original.document_id,
                                 organ_id=recipient, code="13", description=reason, occurred_at=now,
                                 recorded_at=now, direction="out", message_id=message.id,
@@ -384,7 +385,7 @@ def receive_takeback_request(session: Session, cfg: ExchangeConfig, status: Stat
     message = new_message(
         session, cfg, kind="status", document_id=sent.document_id, sender=sender,
         recipient=recipient, origin="submitted", blob=blob, now=now, actor=actor,
-        status_code="13")
+        status_code="13", like=sent)
     if message.delivery is not None and message.delivery.mode == "local":
         apply_takeback_request(session, message, status, now=now)
     return message

@@ -68,9 +68,13 @@ def new_message(session: Session, cfg: ExchangeConfig, *, kind: str, document_id
                 now: dt.datetime, actor: Actor, local_document_id: str | None = None,
                 status_code: str | None = None, doc_type: int | None = None,
                 trace: list[dict[str, Any]] | None = None,
-                content_sha256: str | None = None) -> Message:
+                content_sha256: str | None = None, like: Message | None = None) -> Message:
     """Add a message and its delivery row: local when the recipient is hosted here, push when it
-    has an endpoint, else pull. ``content_sha256``: see ``Message.content_sha256``."""
+    has an endpoint, else pull. ``content_sha256``: see ``Message.content_sha256``.
+
+    ``like``: the message this one follows up (a revocation, a take-back request) travels the
+    way that one did, so it reaches the copy it concerns even if the recipient has since got
+    users here (pull → hosted) or lost its endpoint (push → pull)."""
     key, sha256, size = blob
     message = Message(
         id=new_id(), kind=kind, document_id=document_id, local_document_id=local_document_id,
@@ -81,11 +85,13 @@ def new_message(session: Session, cfg: ExchangeConfig, *, kind: str, document_id
     )
     session.add(message)
     target = session.get(Organization, recipient)
-    if dirsvc.is_hosted(session, recipient, cfg.local_organ_id):
+    followed = like.delivery.mode if like is not None and like.delivery is not None else None
+    if followed == "local" or (followed is None
+                               and dirsvc.is_hosted(session, recipient, cfg.local_organ_id)):
         delivery = Delivery(message=message, mode="local", state="delivered", delivered_at=now,
                             attempts=0)
         message.acked_at, message.ack_result = now, "received"
-    elif target is not None and target.endpoint_url:
+    elif followed != "pull" and target is not None and target.endpoint_url:
         delivery = Delivery(message=message, mode="push", endpoint_url=target.endpoint_url,
                             state="queued", next_attempt_at=now, attempts=0)
     else:

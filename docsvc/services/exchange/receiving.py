@@ -32,7 +32,7 @@ from docsvc.services.exchange.errors import (
 )
 from docsvc.services.exchange.flows import receive_takeback_request
 from docsvc.services.exchange.mailbox import system_only
-from docsvc.services.exchange.messages import iso, new_message
+from docsvc.services.exchange.messages import iso, new_message, not_revocation
 from docsvc.services.exchange.reports import apply_status
 from docsvc.storage import BlobStore
 from docsvc.storage.base import CHUNK
@@ -173,11 +173,19 @@ def _receive_document(session: Session, blobs: BlobStore, cfg: ExchangeConfig,
                                     "The sender cannot address itself.", details={"to": sender})
     trace = [{"organ_id": t.organ_id, "timestamp": iso(t.timestamp)} for t in package.trace_headers]
     messages = []
+    revoked_id = (package.bussiness.document_id or package.header.document_id) \
+        if package.bussiness.doc_type == 1 else None
     for recipient in recipients:
+        # a revocation travels the way the document it revokes did (see new_message's like)
+        original = session.execute(select(Message).where(
+            Message.kind == "edoc", Message.document_id == revoked_id,
+            Message.sender_organ_id == sender, Message.recipient_organ_id == recipient,
+            not_revocation()).order_by(Message.created_at)).scalars().first() \
+            if revoked_id else None
         message = new_message(
             session, cfg, kind="edoc", document_id=package.header.document_id, sender=sender,
             recipient=recipient, origin="submitted", blob=blob, now=now, actor=actor,
-            doc_type=package.bussiness.doc_type, trace=trace)
+            doc_type=package.bussiness.doc_type, trace=trace, like=original)
         messages.append(message)
         if message.delivery is not None and message.delivery.mode == "local":
             accept(session, blobs, cfg, package, message, now=now)

@@ -405,3 +405,23 @@ def test_what_the_sender_said_of_a_received_document_is_not_rewritten(session, b
     fixed, changed, _ = correct_metadata(session, document_id=document.id,
                                          actor=world["vanthu"], changes={"priority": 2})
     assert changed == ["priority"] and fixed.subject == "Báo cáo số 31"
+
+
+def test_side_flows_follow_the_way_the_document_went_when_the_recipient_moves_here(
+        session, blobs, config, world):
+    from docsvc.security import OPERATOR
+    from docsvc.services.identity import add_user
+
+    doc_id = signed_notice(session, blobs, world["vanthu"])
+    svc.send_document(session, blobs, config, document_id=doc_id, to=[PULLING],
+                      actor=world["vanthu"])
+    # the pulling commune gets users here: it is now "hosted", but its copy is in the mailbox
+    add_user(session, OPERATOR, username="vanthu-tinhlong", roles=["clerk"], organ_id=PULLING)
+    [asked] = flows.request_takeback(session, blobs, config, document_id=doc_id,
+                                     reason="Cần sửa", actor=world["vanthu"])
+    assert asked.delivery.mode == "pull"  # not silently dropped at a copy that does not exist
+    [revocation] = flows.revoke_document(session, blobs, config, document_id=doc_id,
+                                         reason="Sai thể thức", actor=world["vanthu"])
+    assert revocation.delivery.mode == "pull" and revocation.recipient_organ_id == PULLING
+    inbox, _ = svc.inbox(session, config, actor=world["system"])
+    assert {m.id for m in inbox} >= {asked.id, revocation.id}
