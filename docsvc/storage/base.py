@@ -146,9 +146,11 @@ class VerifiedBytes:
 
     def sha256_of_extension(self, extended: bytes) -> str:
         """SHA-256 of ``extended``, continuing this hash when ``extended`` starts with these
-        bytes (an incremental PDF update appends), else hashing it whole."""
+        bytes (an incremental PDF update appends), else hashing it whole. Either way the source
+        is checked first (``BlobCorruptedError``)."""
+        source = self.digest()
         if len(extended) >= len(self.data) and extended.startswith(self.data):
-            digest = self.digest().copy()
+            digest = source.copy()
             digest.update(memoryview(extended)[len(self.data):])
             return digest.hexdigest()
         return hashlib.sha256(extended).hexdigest()

@@ -53,7 +53,8 @@ def _signature_body() -> dict[str, object]:
     return {"role": form.get("role"), "signer": form.get("signer"),
             "level": form.get("level") or None,
             "allow_lower_level": form.get("allow_lower_level") == "1",
-            "based_on": int(based_on) if based_on.isdigit() else based_on or None}
+            "based_on": int(based_on) if based_on.isascii() and based_on.isdigit()
+            and len(based_on) < 10 else based_on or None}
 
 
 @web.post("/documents/<document_id>/sign")

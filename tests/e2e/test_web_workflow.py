@@ -303,3 +303,14 @@ def test_both_languages_have_every_text():
     assert set(vi) == set(en)
     assert all(set(vi[k]) == set(en[k]) for k in vi if isinstance(vi[k], dict))
     assert all(unicodedata.is_normalized("NFC", v) for v in vi.values() if isinstance(v, str))
+
+
+def test_a_strange_based_on_is_a_400_not_a_500(people, runtime, app):
+    app.testing = False  # the real error page, not a propagated exception
+    clerk, signer = people["vanthu"], people["viet"]
+    doc_id = new_document(clerk)
+    assert post(clerk, f"/documents/{doc_id}/register").status_code == 303
+    for based_on in ("²", "9" * 5000):
+        answer = post(signer, f"/documents/{doc_id}/sign",
+                      {"role": "person", "signer": "1", "based_on": based_on})
+        assert answer.status_code == 400

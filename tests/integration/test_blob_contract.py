@@ -111,6 +111,8 @@ def test_verified_bytes_refuses_corrupted_bytes(store):
         read.digest()
     with pytest.raises(BlobCorruptedError):
         read.sha256_of_extension(read.data + b"more")
+    with pytest.raises(BlobCorruptedError):  # also when the result is not an extension
+        VerifiedBytes(store, info.key).sha256_of_extension(b"rewritten entirely")
 
 
 def test_local_write_is_atomic(tmp_path):
