@@ -17,7 +17,7 @@ from docsvc.services import documents as svc
 
 
 def _with_warnings(document, warnings):  # type: ignore[no-untyped-def]
-    body = document_to_dict(document)
+    body = document_to_dict(document, reader=actor())
     body["warnings"] = [w.to_dict() for w in warnings]
     return body
 
@@ -55,7 +55,8 @@ def upload_document():  # type: ignore[no-untyped-def]
 @api.get("/documents/<document_id>")
 def get_document(document_id: str):  # type: ignore[no-untyped-def]
     """Return a document with its versions."""
-    return jsonify(document_to_dict(svc.get_document(db(), document_id, actor())))
+    return jsonify(document_to_dict(svc.get_document(db(), document_id, actor()),
+                                    reader=actor()))
 
 
 def _date_arg(name: str) -> dt.date | None:
@@ -100,7 +101,7 @@ def list_documents():  # type: ignore[no-untyped-def]
         limit=_int_arg("limit", 50, 1, 500),
     )
     page, next_after = svc.list_documents(db(), query, actor())
-    return jsonify({"data": [document_to_dict(d, with_versions=False) for d in page],
+    return jsonify({"data": [document_to_dict(d, with_versions=False, reader=actor()) for d in page],
                     "next_after": next_after})
 
 

@@ -106,7 +106,7 @@ def report_status(document_id: str):  # type: ignore[no-untyped-def]
     document, message = svc.report_status(
         db(), runtime().blobs, exchange_config(), document_id=document_id, code=body.get("code"),
         description=body.get("description"), actor=actor())
-    return jsonify({"document": document_to_dict(document, with_versions=False),
+    return jsonify({"document": document_to_dict(document, with_versions=False, reader=actor()),
                     "message": svc.message_to_dict(message)}), 201
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import object_session
 
 from docsvc.models import Document, DocumentLink, DocumentVersion, RegisterEntry
+from docsvc.security import Actor, can_read
 
 _FIELDS = (
     "direction", "owner_organ_id", "status", "organ_id", "organ_name", "type_name", "type_abbr",
@@ -40,19 +41,21 @@ def version_to_dict(version: DocumentVersion) -> dict[str, Any]:
     return data
 
 
-def document_to_dict(document: Document, *, with_versions: bool = True) -> dict[str, Any]:
-    """Return the JSON form of a document."""
+def document_to_dict(document: Document, *, with_versions: bool = True,
+                     reader: Actor | None = None) -> dict[str, Any]:
+    """Return the JSON form of a document; ``reader``: links to documents they may not read
+    are left out (None: everything, for operators)."""
     data: dict[str, Any] = {"id": document.id}
     data.update({name: _value(getattr(document, name)) for name in _FIELDS})
     data["number_notation"] = document.number_notation
     data["revoked"] = document.revoked_at is not None
-    data.update(links_of(document))
+    data.update(links_of(document, reader))
     if with_versions:
         data["versions"] = [version_to_dict(v) for v in document.versions]
     return data
 
 
-def links_of(document: Document) -> dict[str, Any]:
+def links_of(document: Document, reader: Actor | None = None) -> dict[str, Any]:
     """Return the update / replacement links of a document (BussinessDocType 2 and 3):
     ``updates`` / ``replaces`` (local ids of the older documents), ``updated_by`` /
     ``replaced_by`` (the newer ones) and ``links`` (with the edXML DocumentId, also for older
@@ -65,7 +68,16 @@ def links_of(document: Document) -> dict[str, Any]:
     rows = session.execute(select(DocumentLink).where(or_(
         DocumentLink.document_id == document.id, DocumentLink.target_document_id == document.id,
     )).order_by(DocumentLink.id)).scalars()
+    def readable(document_id: str | None) -> bool:
+        if document_id is None or reader is None:
+            return True
+        other = session.get(Document, document_id)
+        return other is not None and can_read(reader, other)
+
     for link in rows:
+        if not readable(link.target_document_id if link.document_id == document.id
+                        else link.document_id):
+            continue  # a secret or another agency's document: not even its id
         if link.document_id == document.id:
             if link.target_document_id:
                 out["updates" if link.kind == "update" else "replaces"].append(link.target_document_id)

@@ -439,3 +439,25 @@ def test_each_package_of_a_replacement_names_only_its_own_recipients(session, bl
         named[message.recipient_organ_id] = (info.organ_ids,
                                              [o.organ_id for o in package.header.recipients])
     assert named == {HOSTED: ((HOSTED,), [HOSTED]), PULLING: ((PULLING,), [PULLING])}
+
+
+def test_links_to_documents_the_reader_may_not_read_are_left_out(session, blobs, config, world):
+    from docsvc.api.serialize import document_to_dict
+    from docsvc.models import Document as Doc
+    from docsvc.security import Actor
+    from docsvc.services.exchange.flows import update_document
+    from tests.unit.exchange_service.test_flows import _sent_to_hosted
+
+    doc_id, first = _sent_to_hosted(session, blobs, config, world)
+    update_document(session, blobs, config, document_id=doc_id, reason="Sửa",
+                    actor=world["vanthu"])
+    update = session.execute(select(Doc).where(Doc.owner_organ_id == HOSTED,
+                                               Doc.id != first.id)).scalar_one()
+    update.secrecy = "tuyet_mat"  # e.g. reclassified by the receiver
+    session.commit()
+    cleared = Actor(kind="user", name="vt", organ_id=HOSTED, roles=frozenset({"clerk"}),
+                    clearance="tuyet_mat")
+    uncleared = Actor(kind="user", name="ld", organ_id=HOSTED, roles=frozenset({"signer"}))
+    assert document_to_dict(first, reader=cleared)["updated_by"] == [update.id]
+    assert document_to_dict(first, reader=uncleared)["updated_by"] == []
+    assert update.id not in str(document_to_dict(first, reader=uncleared))
