@@ -178,6 +178,14 @@ def _link(session: Session, document: Document, package: DocumentPackage, messag
         session.add(DocumentLink(document_id=document.id, kind=kind, target_edxml_id=target[:200],
                                  target_document_id=old.delivered_document_id if old else None,
                                  message_id=message.id, reason=(b.reason or "")[:500] or None))
+        if old is not None:  # the older document's history says it was updated or replaced
+            audit.record(session, Actor(kind="system", name="exchange",
+                                        organ_id=message.recipient_organ_id),
+                         f"exchange.{'updated' if kind == 'update' else 'replaced'}",
+                         object_type="document", object_id=old.delivered_document_id,
+                         organ_id=message.recipient_organ_id,
+                         details={"by": document.id, "message_id": message.id,
+                                  "reason": (b.reason or "")[:500]})
 
 
 def received(session: Session, *, document_id: str, sender: str, recipient: str,

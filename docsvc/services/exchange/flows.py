@@ -366,6 +366,12 @@ def apply_takeback_request(session: Session, message: Message, status: StatusPac
         recorded_at=now, direction="in", message_id=message.id,
         recorded_by=f"organ:{status.sender.organ_id}")
     session.add(event)
+    audit.record(session, Actor(kind="system", name="exchange", organ_id=message.recipient_organ_id),
+                 "exchange.takeback_request", object_type="document",
+                 object_id=original.delivered_document_id, content_sha256=message.sha256,
+                 organ_id=message.recipient_organ_id,
+                 details={"message_id": message.id, "from": status.sender.organ_id,
+                          "reason": (status.description or "")[:500]})
     return event
 
 

@@ -228,6 +228,7 @@ def test_updates_and_replacements_are_linked_to_the_older_document(session, blob
     replacement = session.get(Document, session.execute(select(Message.delivered_document_id).where(
         Message.bussiness_doc_type == 3)).scalar_one())
     assert update_doc.id != old.id and replacement.direction == "incoming"
+    assert {"exchange.updated", "exchange.replaced"} <= {a for a, _ in _actions(session, old.id)}
     assert document_to_dict(update_doc)["updates"] == [old.id]
     as_json = document_to_dict(replacement)
     assert as_json["replaces"] == [old.id]
@@ -258,6 +259,7 @@ def test_take_back_refused_then_asked_again_and_agreed(session, blobs, config, w
                                        reason="Cần sửa nội dung", actor=clerk)
     assert message.status_code == "13" and message.recipient_organ_id == HOSTED
     assert _codes(session, incoming.id, "in") == ["13"]
+    assert ("exchange.takeback_request", "success") in _actions(session, incoming.id)
     with pytest.raises(flows.TakeBackRefusedError):  # one pending request at a time
         flows.request_takeback(session, blobs, config, document_id=doc_id, reason="again",
                                actor=clerk)
