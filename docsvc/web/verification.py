@@ -20,9 +20,11 @@ def _report_page(report: DocumentReport) -> Response:
                     headers={"Content-Language": language})
 
 
-@web.get("/documents/<document_id>/versions/<int:number>/verification")
+@web.post("/documents/<document_id>/versions/<int:number>/verification")
 def version_report(document_id: str, number: int) -> Response:
-    """Verify a stored version now (the result is kept) and show the report."""
+    """Verify a stored version now (the result and an audit entry are kept, revocation data
+    may be fetched online) and show the report. A POST with the CSRF token, so that no link
+    on another site can make a reader's browser run verifications."""
     _, report, _ = svc.verify_version(db(), runtime().blobs, verifier(), document_id=document_id,
                                       number=number, actor=actor())
     return _report_page(report)

@@ -171,13 +171,14 @@ def test_a_notice_from_upload_to_the_communes_acceptance(people, runtime):
 
     audited = page(auditor, doc_id)
     link = f"/documents/{doc_id}/versions/3/verification"
-    assert f'href="{link}"' in audited and "Lịch sử xử lý" in audited
-    report = auditor.get(link)
+    assert f'action="{link}"' in audited and "Lịch sử xử lý" in audited
+    assert auditor.get(link).status_code == 405  # running a verification is a POST (CSRF)
+    report = post(auditor, link)
     assert report.status_code == 200 and report.mimetype == "text/html"
     text = report.data.decode()
     assert "BÁO CÁO KIỂM TRA CHỮ KÝ SỐ" in text and "HỢP LỆ" in text and "Nguyễn Quốc Việt" in text
     assert unicodedata.is_normalized("NFC", text)
-    english = auditor.get(link + "?lang=en").data.decode()
+    english = post(auditor, link + "?lang=en").data.decode()
     assert "DIGITAL SIGNATURE VERIFICATION REPORT" in english  # and the session keeps English
 
     pdf = auditor.get(f"/documents/{doc_id}/versions/3/content").data
