@@ -10,7 +10,7 @@ import base64
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select
@@ -183,6 +183,16 @@ def deny(session: Session, actor: Actor, action: str, *, document: Document | No
                  organ_id=organ_id or (document.owner_organ_id if document else None))
     session.commit()
     raise PermissionDeniedError()
+
+
+def refuse(session: Session, actor: Actor, action: str, document: Document, error: Exception,
+           **details: Any) -> NoReturn:
+    """Undo what is pending, record the refused action in the trail, raise ``error``."""
+    session.rollback()
+    audit.record(session, actor, action, object_type="document", object_id=document.id,
+                 organ_id=document.owner_organ_id, outcome="refused", details=details)
+    session.commit()
+    raise error
 
 
 def _not_found(document_id: str) -> NotFoundError:

@@ -51,16 +51,22 @@ def check_storage(session: Session, blobs: BlobStore) -> StorageReport:
             continue
         report.checked += 1
         referenced.add(key)
-        where = {"document_id": document_id, "version": number, "key": key}
-        try:
-            read_verified(blobs, key).close()
-        except BlobMissingError:
-            report.missing.append(where)
-        except BlobCorruptedError as exc:
-            report.corrupted.append({**where, "actual_sha256": exc.details.get("actual_sha256")})
+        _check_bytes(blobs, key, {"document_id": document_id, "version": number, "key": key},
+                     report)
     _check_packages(session, blobs, report, referenced)
     report.orphans = sorted(k for k in blobs.keys() if k not in referenced)
     return report
+
+
+def _check_bytes(blobs: BlobStore, key: str, where: dict[str, object],
+                 report: StorageReport) -> None:
+    """Re-read and re-hash ``key``; note it as missing or corrupted with ``where`` it belongs."""
+    try:
+        read_verified(blobs, key).close()
+    except BlobMissingError:
+        report.missing.append(where)
+    except BlobCorruptedError as exc:
+        report.corrupted.append({**where, "actual_sha256": exc.details.get("actual_sha256")})
 
 
 def _check_packages(session: Session, blobs: BlobStore, report: StorageReport,
@@ -81,11 +87,5 @@ def _check_packages(session: Session, blobs: BlobStore, report: StorageReport,
             continue
         referenced.add(key)
         report.packages += 1
-        where = {"message_id": message_id, "key": key}
-        try:
-            read_verified(blobs, key).close()
-        except BlobMissingError:
-            report.missing.append(where)
-        except BlobCorruptedError as exc:
-            report.corrupted.append({**where, "actual_sha256": exc.details.get("actual_sha256")})
+        _check_bytes(blobs, key, {"message_id": message_id, "key": key}, report)
     report.revoked_packages = len(removed - referenced)

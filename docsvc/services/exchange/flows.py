@@ -30,7 +30,7 @@ from docsvc.exchange import STATUS_CODES, VN_TZ, StatusPackage
 from docsvc.models import Document, Message, Organization, StatusEvent, utcnow
 from docsvc.security import Actor
 from docsvc.services import audit
-from docsvc.services.documents import lock_for_write
+from docsvc.services.documents import lock_for_write, refuse
 from docsvc.services.exchange.arrival import (
     REVOCATION,
     UPDATE,
@@ -80,16 +80,6 @@ def _originals(session: Session, document: Document) -> list[Message]:
         Message.local_document_id == document.id, Message.kind == "edoc", Message.origin == "local",
         or_(Message.bussiness_doc_type.is_(None), Message.bussiness_doc_type != REVOCATION),
     ).order_by(Message.created_at, Message.recipient_organ_id, Message.id)).scalars())
-
-
-def _refuse(session: Session, actor: Actor, action: str, document: Document, error: Exception,
-            **details: Any) -> None:
-    """Undo what is pending, record the refusal in the trail, raise ``error``."""
-    session.rollback()
-    audit.record(session, actor, action, object_type="document", object_id=document.id,
-                 organ_id=document.owner_organ_id, outcome="refused", details=details)
-    session.commit()
-    raise error
 
 
 def takeback_events(session: Session, document: Document, organ_id: str) -> list[StatusEvent]:
@@ -165,7 +155,7 @@ def update_document(session: Session, blobs: BlobStore, cfg: ExchangeConfig, *,
     if document.is_secret:
         problems.append("secret_document")
     if problems:
-        _refuse(session, actor, "document.update", document,
+        refuse(session, actor, "document.update", document,
                 NotUpdatableError(details={"reasons": problems, "signatures": signed}),
                 reasons=problems)
     recipients = list(dict.fromkeys(m.recipient_organ_id for m in sent))
@@ -236,7 +226,7 @@ def revoke_document(session: Session, blobs: BlobStore, cfg: ExchangeConfig, *,
     reason = _reason(reason)
     sent = _originals(session, document)
     if document.direction != "outgoing" or not sent:
-        _refuse(session, actor, "document.revoke", document, NotRevocableError(
+        refuse(session, actor, "document.revoke", document, NotRevocableError(
             details={"document_id": document_id, "sent": bool(sent)}), reason="not_sent")
     revoked = {m.recipient_organ_id: m for m in session.execute(select(Message).where(
         Message.local_document_id == document.id, Message.kind == "edoc",
@@ -310,12 +300,12 @@ def request_takeback(session: Session, blobs: BlobStore, cfg: ExchangeConfig, *,
                                   details={"not_recipients": unknown})
         recipients = [r for r in recipients if r in to]
     if document.direction != "outgoing" or not recipients:
-        _refuse(session, actor, "document.takeback", document, TakeBackRefusedError(
+        refuse(session, actor, "document.takeback", document, TakeBackRefusedError(
             details={"reason": "not_sent"}), reason="not_sent")
     states = {r: takeback_state(takeback_events(session, document, r)) for r in recipients}
     blocked = {r: s for r, s in states.items() if s in ("pending", "agreed")}
     if document.revoked_at is not None or blocked:
-        _refuse(session, actor, "document.takeback", document, TakeBackRefusedError(
+        refuse(session, actor, "document.takeback", document, TakeBackRefusedError(
             details={"states": states, "revoked": document.revoked_at is not None}),
             states=states, revoked=document.revoked_at is not None)
     messages = []
@@ -418,7 +408,7 @@ def answer_takeback(session: Session, blobs: BlobStore, cfg: ExchangeConfig, *,
     events = takeback_events(session, document, document.owner_organ_id)
     state = takeback_state(events)
     if state != "pending" or document.revoked_at is not None:
-        _refuse(session, actor, "document.status", document, StatusTransitionError(
+        refuse(session, actor, "document.status", document, StatusTransitionError(
             details={"current": state, "requested": code, "allowed_after": ["13"],
                      "revoked": document.revoked_at is not None}),
             current=state, requested=code)

@@ -30,7 +30,7 @@ from docsvc.models import Document, DocumentLink, Message, Organization, utcnow
 from docsvc.security import Actor, can_read
 from docsvc.services import audit
 from docsvc.services import directory as dirsvc
-from docsvc.services.documents import lock_for_write
+from docsvc.services.documents import lock_for_write, refuse
 from docsvc.services.exchange.arrival import REPLACEMENT, accept, verify_received
 from docsvc.services.exchange.config import ExchangeConfig
 from docsvc.services.exchange.errors import (
@@ -260,16 +260,6 @@ class _Replacement:
             for r in self.replaced))
 
 
-def _refuse(session: Session, actor: Actor, action: str, document: Document, error: Exception,
-            **details: Any) -> None:
-    """Undo what is pending, record the refusal in the trail, raise ``error``."""
-    session.rollback()
-    audit.record(session, actor, action, object_type="document", object_id=document.id,
-                 organ_id=document.owner_organ_id, outcome="refused", details=details)
-    session.commit()
-    raise error
-
-
 def _replacement(session: Session, document: Document, replaces: Any, reason: Any, *,
                  actor: Actor, sent_before: bool) -> _Replacement | None:
     """What ``document`` replaces: given now (first sending) or recorded (None: nothing)."""
@@ -335,7 +325,7 @@ def _replacement(session: Session, document: Document, replaces: Any, reason: An
         got = tuple(dict.fromkeys(m.recipient_organ_id for m in sent if got_it(m)))
         replaced.append(_Replaced(target, sent[0].document_id, got))
     if problems:
-        _refuse(session, actor, "document.send", document,
+        refuse(session, actor, "document.send", document,
                 ReplacementRefusedError(details={"problems": problems}),
                 reason="replacement_refused", problems=problems)
     return _Replacement(text, tuple(replaced), first=not links)
