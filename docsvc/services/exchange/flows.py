@@ -49,7 +49,7 @@ from docsvc.services.exchange.errors import (
     UnknownDocumentError,
 )
 from docsvc.services.exchange.messages import edxml_org, iso, new_message, put, sign
-from docsvc.services.exchange.reports import report
+from docsvc.services.exchange.reports import description_text, received_by, report
 from docsvc.services.exchange.sending import (
     content_fingerprint,
     dispatch,
@@ -239,12 +239,13 @@ def revoke_document(session: Session, blobs: BlobStore, cfg: ExchangeConfig, *,
             continue
         original = next(m for m in sent if m.recipient_organ_id == recipient)
         try:
-            base = document_package(session, blobs, document, [recipient], now)
+            base = document_package(session, blobs, document, [recipient], now,
+                                    with_files=False)
         except ValueError as exc:
             raise DocumentNotSendableError(details={"reason": str(exc)}) from None
         # the header names the DocumentId the recipient knows, whatever was corrected since
         package = dataclasses.replace(
-            base, attachments=(),
+            base,
             header=dataclasses.replace(base.header, document_id=original.document_id),
             bussiness=edxml.Bussiness(doc_type=REVOCATION, reason=reason,
                                       document_id=original.document_id))
@@ -394,13 +395,11 @@ def answer_takeback(session: Session, blobs: BlobStore, cfg: ExchangeConfig, *,
     ``16`` refuses (reason required). Hook of statuses.report_status for codes 15 and 16."""
     now = now or utcnow()
     document = lock_for_write(session, document_id, actor, "document.status", people_only=True)
-    if description is not None and not isinstance(description, str):
-        raise BadRequestError("description phải là văn bản.", "description must be text.")
-    description = (description or "").strip()
+    description = description_text(description)
     if code == "16" and not description:
         raise BadRequestError("Từ chối trả lại phải nêu lý do (description).",
                               "Refusing a take-back (16) needs a reason in description.")
-    incoming = _received_by(session, document)
+    incoming = received_by(session, document)
     if incoming is None or document.direction != "incoming":
         raise ConflictError("Văn bản không nhận qua trục liên thông.",
                             "The document was not received through the exchange.",
@@ -426,10 +425,4 @@ def answer_takeback(session: Session, blobs: BlobStore, cfg: ExchangeConfig, *,
     session.commit()
     return document, message
 
-
-def _received_by(session: Session, document: Document) -> Message | None:
-    return session.execute(select(Message).where(
-        Message.delivered_document_id == document.id, Message.kind == "edoc",
-        or_(Message.bussiness_doc_type.is_(None), Message.bussiness_doc_type != REVOCATION),
-    ).order_by(Message.created_at)).scalars().first()
 

@@ -5,16 +5,18 @@ its sender (``report``), and a recipient's on a document we sent, recorded here 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from docsvc import exchange as edxml
+from docsvc.errors import BadRequestError
 from docsvc.exchange import VN_TZ, StatusPackage
 from docsvc.models import Document, Message, Organization, StatusEvent
 from docsvc.security import Actor
 from docsvc.services.exchange.config import ExchangeConfig
-from docsvc.services.exchange.messages import edxml_org, new_message, put, sign
+from docsvc.services.exchange.messages import edxml_org, new_message, not_revocation, put, sign
 from docsvc.storage import BlobStore
 
 
@@ -67,3 +69,17 @@ def apply_status(session: Session, message: Message, status: StatusPackage, *,
     session.add(event)
     return event
 
+
+
+def description_text(value: Any) -> str:
+    """The description a clerk gives with a status: text, stripped ('' when none)."""
+    if value is not None and not isinstance(value, str):
+        raise BadRequestError("description phải là văn bản.", "description must be text.")
+    return (value or "").strip()
+
+
+def received_by(session: Session, document: Document) -> Message | None:
+    """The document package (not a revocation) through which ``document`` was received."""
+    return session.execute(select(Message).where(
+        Message.delivered_document_id == document.id, Message.kind == "edoc",
+        not_revocation()).order_by(Message.created_at)).scalars().first()

@@ -92,8 +92,10 @@ def _check_recipients(session: Session, cfg: ExchangeConfig, to: Any, sender: st
 
 
 def document_package(session: Session, blobs: BlobStore, document: Document,
-                     recipients: Sequence[str], now: dt.datetime) -> DocumentPackage:
-    """Build the package of ``document`` (its latest version attached) addressed to ``recipients``."""
+                     recipients: Sequence[str], now: dt.datetime, *,
+                     with_files: bool = True) -> DocumentPackage:
+    """Build the package of ``document`` (its latest version attached unless ``with_files`` is
+    False: a revocation carries no files, so none is read) addressed to ``recipients``."""
     if not document.code_number or not document.code_notation or not document.issued_date:
         raise DocumentNotSendableError(details={"reason": "number_notation_or_date_missing"})
     sender_org = session.get(Organization, document.organ_id)
@@ -101,11 +103,6 @@ def document_package(session: Session, blobs: BlobStore, document: Document,
     to = tuple(edxml_org(session.get(Organization, r), r) for r in recipients)
     type_row = next((i + 1 for i, (name, _) in enumerate(DOCUMENT_TYPES)
                      if name == document.type_name), None)
-    version = document.latest_version
-    with read_verified(blobs, version.blob_key) as stream:
-        content = stream.read()
-    number = document.number_notation or ""
-    name = version.filename or f"{number.replace('/', '-')}.pdf"
     header = edxml.DocumentHeader(
         sender=sender, recipients=to,
         code=edxml.Code(document.code_number, document.code_notation),
@@ -120,12 +117,19 @@ def document_package(session: Session, blobs: BlobStore, document: Document,
         other_info=edxml.OtherInfo(priority=document.priority, page_amount=document.page_amount,
                                    promulgation_amount=document.issued_amount),
     )
-    return DocumentPackage(
+    package = DocumentPackage(
         header=header,
-        trace_headers=(edxml.TraceHeader(document.owner_organ_id, now.astimezone(VN_TZ)),),
-        attachments=(edxml.Attachment(content_id="1", name=name, content_type=version.media_type,
-                                      data=content, size=len(content), sha256=version.sha256),),
-    )
+        trace_headers=(edxml.TraceHeader(document.owner_organ_id, now.astimezone(VN_TZ)),))
+    if not with_files:
+        return package
+    version = document.latest_version
+    with read_verified(blobs, version.blob_key) as stream:
+        content = stream.read()
+    number = document.number_notation or ""
+    name = version.filename or f"{number.replace('/', '-')}.pdf"
+    return dataclasses.replace(package, attachments=(edxml.Attachment(
+        content_id="1", name=name, content_type=version.media_type, data=content,
+        size=len(content), sha256=version.sha256),))
 
 
 REPLACES_MAX = 20

@@ -20,7 +20,7 @@ from docsvc.services.exchange.config import ExchangeConfig
 from docsvc.services.exchange.errors import StatusTransitionError
 from docsvc.services.exchange.flows import answer_takeback
 from docsvc.services.exchange.messages import iso, not_revocation
-from docsvc.services.exchange.reports import report
+from docsvc.services.exchange.reports import description_text, received_by, report
 from docsvc.storage import BlobStore
 
 MAIN_FLOW = {"01": 1, "02": 2, "03": 2, "04": 3, "05": 4, "06": 5}
@@ -54,15 +54,11 @@ def report_status(
     if code not in CLERK_CODES:
         raise BadRequestError(f"Mã trạng thái phải là một trong {', '.join(CLERK_CODES)}.",
                               f"code must be one of {', '.join(CLERK_CODES)}.", details={"code": code})
-    if description is not None and not isinstance(description, str):
-        raise BadRequestError("description phải là văn bản.", "description must be text.")
-    description = (description or "").strip()
+    description = description_text(description)
     if code == "02" and not description:
         raise BadRequestError("Từ chối phải nêu lý do (description).",
                               "A rejection (02) needs a reason in description.")
-    incoming = session.execute(select(Message).where(
-        Message.delivered_document_id == document.id, Message.kind == "edoc",
-        not_revocation()).order_by(Message.created_at)).scalars().first()
+    incoming = received_by(session, document)
     if incoming is None or document.direction != "incoming":
         raise ConflictError("Văn bản không nhận qua trục liên thông.",
                             "The document was not received through the exchange.",

@@ -332,8 +332,10 @@ def test_received_pdfs_are_verified_and_a_failing_verifier_gives_indeterminate(
     document = _incoming(session, "11")
     [result] = session.execute(select(VerificationResult).where(
         VerificationResult.document_id == document.id)).scalars()
-    assert result.sha256 == document.versions[0].sha256 and result.verdict in (
-        "TOTAL_PASSED", "TOTAL_FAILED", "INDETERMINATE")
+    # an unsigned report: verified for real, found no signature
+    assert result.sha256 == document.versions[0].sha256
+    assert (result.verdict, result.signatures, result.source) == ("INDETERMINATE", [], "api")
+    assert [n["code"] for n in result.report["notes"]] == ["NO_SIGNATURE"]
 
     def broken():
         raise RuntimeError("trust store unavailable")
