@@ -10,6 +10,7 @@ from flask import Response, current_app, jsonify, request, stream_with_context
 
 from docsvc.api import actor, api, db, runtime
 from docsvc.api.serialize import document_to_dict
+from docsvc.api.verification import verifier as shared_verifier
 from docsvc.errors import BadRequestError
 from docsvc.services import directory as dirsvc
 from docsvc.services import exchange as svc
@@ -24,24 +25,9 @@ def exchange_config() -> svc.ExchangeConfig:
     if config is None:
         settings = runtime().settings
         config = svc.config_from_settings(settings, agency_key=svc.load_demo_agency_key(settings),
-                                          verifier=_lazy_verifier(settings))
+                                          verifier=shared_verifier)  # loaded on first use
         current_app.extensions["docsvc.exchange"] = config
     return config
-
-
-def _lazy_verifier(settings: Any) -> Any:
-    """Return a callable loading the verification trust store on first use (a received document
-    is then verified; a trust store that fails to load gives INDETERMINATE results)."""
-    loaded: list[Any] = []
-
-    def get() -> Any:
-        if not loaded:
-            from docsvc.services.verification import make_verifier
-
-            loaded.append(make_verifier(settings))
-        return loaded[0]
-
-    return get
 
 
 def _body() -> dict[str, Any]:

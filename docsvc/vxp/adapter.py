@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -44,33 +43,15 @@ class ExchangeVxpBackend:
     """:class:`docsvc.vxp.backend.VxpBackend` over the exchange and directory services."""
 
     def __init__(self, runtime: Any, *, keys: Sequence[str],
-                 config: Callable[[], svc.ExchangeConfig] | None = None) -> None:
+                 config: Callable[[], svc.ExchangeConfig]) -> None:
         """``runtime``: sessions and blobs; ``keys``: the secret-sealing keys, current first;
-        ``config``: returns the exchange configuration the REST face uses (built from the
-        settings when omitted)."""
+        ``config``: returns the exchange configuration the REST face uses (same agency key,
+        same verifier of received documents)."""
         if not keys:
             raise ConfigError("Không có khóa giải mã bí mật VXP.", "No key to decrypt VXP secrets.")
         self._runtime = runtime
         self._keys = tuple(keys)
-        self._config = config
-        self._own_config: svc.ExchangeConfig | None = None
-
-    # -- plumbing
-
-    def config(self) -> svc.ExchangeConfig:
-        """Return the exchange configuration (the REST face's, when given)."""
-        if self._config is not None:
-            return self._config()
-        if self._own_config is None:
-            settings = self._runtime.settings
-            self._own_config = svc.config_from_settings(
-                settings, agency_key=svc.load_demo_agency_key(settings))
-        return self._own_config
-
-    @contextmanager
-    def _session(self) -> Iterator[Session]:
-        with self._runtime.sessions() as session:
-            yield session
+        self.config = config
 
     @staticmethod
     def _actor(session: Session, system: VxpSystem) -> Actor:
@@ -86,7 +67,7 @@ class ExchangeVxpBackend:
 
     def authenticate_system(self, system_id: str) -> VxpSystem | None:
         """Return the active system with this VXP id and its decrypted secret, or ``None``."""
-        with self._session() as session:
+        with self._runtime.sessions() as session:
             row = session.execute(select(LinkedSystem).where(
                 LinkedSystem.vxp_system_id == system_id)).scalar_one_or_none()
             if row is None or not row.active or not row.vxp_secret_sealed:
@@ -116,7 +97,7 @@ class ExchangeVxpBackend:
         if submission.from_code != system.organ_id:
             raise svc.SenderMismatchError(details={"from": submission.from_code,
                                                    "caller": system.organ_id})
-        with self._session() as session:
+        with self._runtime.sessions() as session:
             actor = self._actor(session, system)
             result = svc.submit_package(session, self._runtime.blobs, self.config(),
                                         stream=io.BytesIO(submission.package), idempotency_key=None,
@@ -132,7 +113,7 @@ class ExchangeVxpBackend:
 
     def received_list(self, system: VxpSystem, *, message_type: MessageType) -> Sequence[ReceivedItem]:
         """Return (and lease, as the inbox does) the unacknowledged packages of this kind."""
-        with self._session() as session:
+        with self._runtime.sessions() as session:
             actor = self._actor(session, system)
             page, _ = svc.inbox(session, self.config(), actor=actor, limit=LIST_LIMIT, kind=message_type)
             return [ReceivedItem(doc_id=m.id, from_code=m.sender_organ_id, to_code=m.recipient_organ_id,
@@ -142,7 +123,7 @@ class ExchangeVxpBackend:
 
     def fetch(self, system: VxpSystem, doc_id: str) -> bytes:
         """Return the package bytes (hash-checked), as ``GET /exchange/messages/{id}``."""
-        with self._session() as session:
+        with self._runtime.sessions() as session:
             actor = self._actor(session, system)
             _, stream = svc.fetch_message(session, self._runtime.blobs, message_id=doc_id, actor=actor)
             with stream:
@@ -150,7 +131,7 @@ class ExchangeVxpBackend:
 
     def acknowledge(self, system: VxpSystem, doc_id: str, status: AckStatus, description: str) -> None:
         """``done`` → received, ``fail`` → rejected, ``processing`` → noted; repeats change nothing."""
-        with self._session() as session:
+        with self._runtime.sessions() as session:
             actor = self._actor(session, system)
             if status == "processing":
                 svc.note_processing(session, message_id=doc_id, actor=actor, description=description)
@@ -168,7 +149,7 @@ class ExchangeVxpBackend:
         self, system: VxpSystem, *, message_type: MessageType, doc_id: str | None
     ) -> Sequence[SentItem]:
         """Return one item per recipient of the organisation's sent packages (of one sending)."""
-        with self._session() as session:
+        with self._runtime.sessions() as session:
             actor = self._actor(session, system)
             messages = svc.sent_messages(session, actor=actor, kind=message_type, message_id=doc_id,
                                          limit=LIST_LIMIT)
@@ -194,12 +175,12 @@ class ExchangeVxpBackend:
 
     def count_received(self, system: VxpSystem, *, message_type: MessageType) -> int:
         """Return how many packages of this kind await updateStatus (listed ones included)."""
-        with self._session() as session:
+        with self._runtime.sessions() as session:
             return svc.count_unacknowledged(session, actor=self._actor(session, system), kind=message_type)
 
     def agencies(self, system: VxpSystem, *, kind: AgencyListKind, level: str | None) -> Sequence[Agency]:
         """Return docsvc's directory (OrganId as id and code; ``level`` is not interpreted)."""
-        with self._session() as session:
+        with self._runtime.sessions() as session:
             return [Agency(id=o.organ_id, code=o.organ_id, name=o.name, pid=o.parent_id or "",
                            mail=o.email or "", code102=o.organ_id)
                     for o in dirsvc.list_organizations(session)]

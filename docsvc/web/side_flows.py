@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
+
 from docsvc.api.serialize import links_of
-from docsvc.errors import NotFoundError
-from docsvc.models import Document, StatusEvent
+from docsvc.models import Document, DocumentLink, Message, StatusEvent
+from docsvc.security import can_read
 from docsvc.services import documents as svc
 from docsvc.services.exchange.flows import takeback_events, takeback_state
-from docsvc.services.exchange.sending import sent_messages_of
+from docsvc.services.exchange.messages import not_revocation
 from docsvc.web import actor, db
 
 REPLACEABLE_MAX = 100
@@ -58,12 +60,10 @@ class Link:
 
 
 def _readable(document_id: str | None) -> Document | None:
-    if document_id is None:
-        return None
-    try:
-        return svc.get_document(db(), document_id, actor())
-    except NotFoundError:
-        return None
+    """The linked document when the person may read it (showing a link is not a read: no
+    audit entry, unlike ``documents.get_document``)."""
+    found = db().get(Document, document_id) if document_id is not None else None
+    return found if found is not None and can_read(actor(), found) else None
 
 
 def links(document: Document) -> list[Link]:
@@ -86,8 +86,14 @@ def replaceable(document: Document) -> list[Document]:
     page, _ = svc.list_documents(db(), svc.DocumentQuery(
         direction="outgoing", owner_organ_id=document.owner_organ_id, limit=REPLACEABLE_MAX),
         actor())
-    return [d for d in page if d.id != document.id and sent_messages_of(db(), d)
-            and not links_of(d)["replaced_by"]]
+    ids = [d.id for d in page if d.id != document.id]
+    # two set queries rather than two per candidate document
+    sent = set(db().scalars(select(Message.local_document_id).where(
+        Message.local_document_id.in_(ids), Message.kind == "edoc", Message.origin == "local",
+        not_revocation())))
+    replaced = set(db().scalars(select(DocumentLink.target_document_id).where(
+        DocumentLink.target_document_id.in_(ids), DocumentLink.kind == "replacement")))
+    return [d for d in page if d.id in sent and d.id not in replaced]
 
 
 def page_context(document: Document, statuses: dict[str, Any], *, writer: bool,

@@ -93,7 +93,6 @@ TEXTS = {
         "verify": "Kiểm tra chữ ký", "verify_any": "Kiểm tra chữ ký số của tệp PDF",
         "verify_hint": "Tệp chỉ được kiểm tra, không được lưu lại.", "check": "Kiểm tra",
         "revoked": "Đã thu hồi", "revoked_doc": "Văn bản đã bị thu hồi",
-        "revoked_content": "Nội dung đã bị xóa; chỉ còn siêu dữ liệu, mã băm và lịch sử.",
         # errors
         "error": "Không thực hiện được",
         "csrf": "Biểu mẫu đã hết hạn hoặc thiếu mã bảo vệ (CSRF); hãy tải lại trang rồi thử lại.",
@@ -196,7 +195,6 @@ TEXTS = {
         "verify": "Verify", "verify_any": "Verify the signatures of a PDF",
         "verify_hint": "The file is only checked, not kept.", "check": "Verify",
         "revoked": "Revoked", "revoked_doc": "The document was revoked",
-        "revoked_content": "Its content was deleted; metadata, hashes and history remain.",
         # errors
         "error": "Could not do this",
         "csrf": "The form expired or lacks its protection token (CSRF); reload the page and try again.",

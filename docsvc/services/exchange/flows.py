@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from docsvc import exchange as edxml
@@ -56,6 +56,7 @@ from docsvc.services.exchange.sending import (
     document_package,
     got_it,
     packages_details,
+    sent_messages_of,
     signature_state,
 )
 from docsvc.services.exchange.withdrawal import withdraw
@@ -72,14 +73,6 @@ def _reason(value: Any, *, field: str = "reason") -> str:
         raise BadRequestError(f"Cần nêu lý do ({field}).", f"A reason is required ({field}).",
                               details={field: value})
     return value.strip()[:500]
-
-
-def _originals(session: Session, document: Document) -> list[Message]:
-    """The document packages (new, update, replacement) we sent for ``document``."""
-    return list(session.execute(select(Message).where(
-        Message.local_document_id == document.id, Message.kind == "edoc", Message.origin == "local",
-        or_(Message.bussiness_doc_type.is_(None), Message.bussiness_doc_type != REVOCATION),
-    ).order_by(Message.created_at, Message.recipient_organ_id, Message.id)).scalars())
 
 
 def takeback_events(session: Session, document: Document, organ_id: str) -> list[StatusEvent]:
@@ -139,7 +132,7 @@ def update_document(session: Session, blobs: BlobStore, cfg: ExchangeConfig, *,
                            or not all(isinstance(x, str) for x in to)):
         raise BadRequestError('"to" phải là danh sách mã định danh cơ quan.',
                               '"to" must be a list of OrganIds.', details={"to": to})
-    sent = _originals(session, document)
+    sent = sent_messages_of(session, document)
     signed = signature_state(session, document)
     problems = []
     if document.direction != "outgoing":
@@ -224,7 +217,7 @@ def revoke_document(session: Session, blobs: BlobStore, cfg: ExchangeConfig, *,
     document = lock_for_write(session, document_id, actor, "document.revoke",
                               people_only=True)
     reason = _reason(reason)
-    sent = _originals(session, document)
+    sent = sent_messages_of(session, document)
     if document.direction != "outgoing" or not sent:
         refuse(session, actor, "document.revoke", document, NotRevocableError(
             details={"document_id": document_id, "sent": bool(sent)}), reason="not_sent")
@@ -288,7 +281,7 @@ def request_takeback(session: Session, blobs: BlobStore, cfg: ExchangeConfig, *,
     document = lock_for_write(session, document_id, actor, "document.takeback",
                               people_only=True)
     reason = _reason(reason)
-    sent = _originals(session, document)
+    sent = sent_messages_of(session, document)
     recipients = list(dict.fromkeys(m.recipient_organ_id for m in sent))
     if to is not None:
         if not isinstance(to, list) or not to or not all(isinstance(x, str) for x in to):
