@@ -8,7 +8,7 @@ import json
 from flask import Response, jsonify, request
 
 from docsvc.api import actor, api, db, runtime
-from docsvc.api.serialize import document_to_dict
+from docsvc.api.serialize import document_to_dict, links_for
 from docsvc.downloads import version_response
 from docsvc.errors import BadRequestError, InvalidMetadataError
 from docsvc.metadata import parse_metadata
@@ -101,8 +101,9 @@ def list_documents():  # type: ignore[no-untyped-def]
         limit=_int_arg("limit", 50, 1, 500),
     )
     page, next_after = svc.list_documents(db(), query, actor())
-    return jsonify({"data": [document_to_dict(d, with_versions=False, reader=actor()) for d in page],
-                    "next_after": next_after})
+    links = links_for(db(), [d.id for d in page], actor())  # one query for the page
+    return jsonify({"data": [document_to_dict(d, with_versions=False, links=links[d.id])
+                             for d in page], "next_after": next_after})
 
 
 def _send_version(document_id: str, number: int | None) -> Response:

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import object_session
+from sqlalchemy.orm import Session, object_session
 
 from docsvc.models import Document, DocumentLink, DocumentVersion, RegisterEntry
 from docsvc.security import Actor, can_read
@@ -42,14 +42,16 @@ def version_to_dict(version: DocumentVersion) -> dict[str, Any]:
 
 
 def document_to_dict(document: Document, *, with_versions: bool = True,
-                     reader: Actor | None = None) -> dict[str, Any]:
+                     reader: Actor | None = None,
+                     links: dict[str, Any] | None = None) -> dict[str, Any]:
     """Return the JSON form of a document; ``reader``: links to documents they may not read
-    are left out (None: everything, for operators)."""
+    are left out (None: everything, for operators); ``links``: this document's entry of
+    ``links_for`` when the caller looked up a whole page at once."""
     data: dict[str, Any] = {"id": document.id}
     data.update({name: _value(getattr(document, name)) for name in _FIELDS})
     data["number_notation"] = document.number_notation
     data["revoked"] = document.revoked_at is not None
-    data.update(links_of(document, reader))
+    data.update(links if links is not None else links_of(document, reader))
     if with_versions:
         data["versions"] = [version_to_dict(v) for v in document.versions]
     return data
@@ -61,13 +63,26 @@ def links_of(document: Document, reader: Actor | None = None) -> dict[str, Any]:
     ``replaced_by`` (the newer ones) and ``links`` (with the edXML DocumentId, also for older
     documents we never received)."""
     session = object_session(document)
-    out: dict[str, Any] = {"updates": [], "replaces": [], "updated_by": [], "replaced_by": [],
-                           "links": []}
     if session is None or document.id is None:
+        return _no_links()
+    return links_for(session, [document.id], reader)[document.id]
+
+
+def _no_links() -> dict[str, Any]:
+    return {"updates": [], "replaces": [], "updated_by": [], "replaced_by": [], "links": []}
+
+
+def links_for(session: Session, document_ids: list[str],
+              reader: Actor | None = None) -> dict[str, dict[str, Any]]:
+    """``links_of`` for many documents with one query (a page of a list)."""
+    out = {document_id: _no_links() for document_id in document_ids}
+    if not document_ids:
         return out
     rows = session.execute(select(DocumentLink).where(or_(
-        DocumentLink.document_id == document.id, DocumentLink.target_document_id == document.id,
+        DocumentLink.document_id.in_(document_ids),
+        DocumentLink.target_document_id.in_(document_ids),
     )).order_by(DocumentLink.id)).scalars()
+
     def readable(document_id: str | None) -> bool:
         if document_id is None or reader is None:
             return True
@@ -75,16 +90,17 @@ def links_of(document: Document, reader: Actor | None = None) -> dict[str, Any]:
         return other is not None and can_read(reader, other)
 
     for link in rows:
-        if not readable(link.target_document_id if link.document_id == document.id
-                        else link.document_id):
-            continue  # a secret or another agency's document: not even its id
-        if link.document_id == document.id:
+        if link.document_id in out and readable(link.target_document_id):
+            mine = out[link.document_id]
             if link.target_document_id:
-                out["updates" if link.kind == "update" else "replaces"].append(link.target_document_id)
-            out["links"].append({"kind": link.kind, "document_id": link.target_edxml_id,
-                                 "target": link.target_document_id, "reason": link.reason})
-        else:
-            out["updated_by" if link.kind == "update" else "replaced_by"].append(link.document_id)
+                mine["updates" if link.kind == "update" else "replaces"].append(
+                    link.target_document_id)
+            mine["links"].append({"kind": link.kind, "document_id": link.target_edxml_id,
+                                  "target": link.target_document_id, "reason": link.reason})
+        # a secret or another agency's document: not even its id
+        if link.target_document_id in out and readable(link.document_id):
+            out[link.target_document_id][
+                "updated_by" if link.kind == "update" else "replaced_by"].append(link.document_id)
     return out
 
 

@@ -461,3 +461,19 @@ def test_links_to_documents_the_reader_may_not_read_are_left_out(session, blobs,
     assert document_to_dict(first, reader=cleared)["updated_by"] == [update.id]
     assert document_to_dict(first, reader=uncleared)["updated_by"] == []
     assert update.id not in str(document_to_dict(first, reader=uncleared))
+
+
+def test_links_for_a_page_are_those_of_each_document(session, blobs, config, world):
+    from docsvc.api.serialize import links_for, links_of
+    from docsvc.models import Document as Doc
+    from docsvc.services.exchange.flows import update_document
+    from tests.unit.exchange_service.test_flows import _sent_to_hosted
+
+    doc_id, first = _sent_to_hosted(session, blobs, config, world)
+    update_document(session, blobs, config, document_id=doc_id, reason="Sửa",
+                    actor=world["vanthu"])
+    page = list(session.execute(select(Doc).where(Doc.owner_organ_id == HOSTED)).scalars())
+    assert len(page) == 2
+    together = links_for(session, [d.id for d in page], world["vanthu-xa"])
+    assert together == {d.id: links_of(d, world["vanthu-xa"]) for d in page}
+    assert sorted(len(v["updated_by"]) + len(v["updates"]) for v in together.values()) == [1, 1]
