@@ -11,10 +11,10 @@ RUN apt-get update \
 RUN useradd --system --create-home --home-dir /srv/docsvc docsvc
 WORKDIR /srv/docsvc/app
 
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY docsvc ./docsvc
 COPY schemas ./schemas
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir -c requirements.lock .
 
 ENV DOCSVC_ENV=production \
     DOCSVC_DATA_DIR=/srv/docsvc/var \

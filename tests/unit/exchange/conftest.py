@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -29,10 +28,10 @@ from docsvc.exchange import (
     load_schemas,
     make_document_id,
 )
+from tests.support.refdata import refdata_dir
 
 # The real packages live in the shared reference data beside the checkout (not copied here:
-# the SDK repository they come from states no licence).
-REFDATA = Path(__file__).resolve().parents[3].parent / "shared" / "refdata" / "edxml"
+# the SDK repository they come from states no licence); refdata_dir() skips or fails (CI).
 PROVINCE = Organization(
     organ_id="000.00.00.H48",
     organization_in_charge="Ủy ban nhân dân tỉnh Quảng Ngãi",
@@ -49,9 +48,7 @@ DOCUMENT_ID = make_document_id("000.00.00.H48", date(2018, 6, 19), "185", "TB-UB
 
 def load_sample(name: str) -> bytes:
     """Return the bytes of a refdata sample, wherever in refdata/edxml/ it sits."""
-    if not REFDATA.is_dir():
-        pytest.fail(f"reference samples missing: {REFDATA}")
-    [path] = list(REFDATA.rglob(name))
+    [path] = list(refdata_dir("edxml").rglob(name))
     return path.read_bytes()
 
 
