@@ -1,11 +1,14 @@
-"""create_app(): the composition root. It builds the adapters (database engine, blob store)
-once, hands them to the faces (API blueprints, CLI), and registers the error handlers.
+"""create_app(): the composition root. ``build_runtime`` builds every adapter once (database
+engine, blob store, signing tools, verifier, exchange configuration); the API, the web pages, the
+CLI, the VXP face and the worker all read them from the one ``Runtime``.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from flask import Flask, g
 from sqlalchemy import Engine
@@ -15,15 +18,64 @@ from docsvc.config import Settings
 from docsvc.db import make_engine, make_session_factory
 from docsvc.storage import BlobStore, make_blob_store
 
+if TYPE_CHECKING:
+    from docsvc.services.exchange import ExchangeConfig
+    from docsvc.services.signers import SigningTools
+    from docsvc.services.verification import Verifier
+
 
 @dataclass
 class Runtime:
-    """The adapters one process shares between requests."""
+    """The adapters one process shares between requests, faces and commands.
+
+    The signing tools, the verifier and the exchange configuration are built on first use (keys
+    and trust folders are read then, not at import or start-up, so ``--help`` and ``init`` need
+    none of them), once per process, under a lock; every face reads the same objects, so a
+    document sent from the CLI is checked on arrival exactly as one sent through the API.
+    """
 
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
     blobs: BlobStore
+    _built: dict[str, object] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def _once(self, name: str, build):  # type: ignore[no-untyped-def]
+        found = self._built.get(name)
+        if found is None:
+            with self._lock:
+                found = self._built.get(name)
+                if found is None:
+                    found = self._built[name] = build()
+        return found
+
+    @property
+    def signing(self) -> SigningTools:
+        """Return the signing tools (keys opened on first use and cached)."""
+        from docsvc.services.signers import SigningTools
+
+        return self._once("signing", lambda: SigningTools(self.settings))  # type: ignore[no-any-return]
+
+    @property
+    def verifier(self) -> Verifier:
+        """Return the verifier (trust folders read once)."""
+        from docsvc.services.verification import make_verifier
+
+        return self._once("verifier", lambda: make_verifier(self.settings))  # type: ignore[no-any-return]
+
+    @property
+    def exchange(self) -> ExchangeConfig:
+        """Return the exchange configuration: the agency's XML key and the arrival verifier."""
+        from docsvc.services import exchange as svc
+
+        return self._once("exchange", lambda: svc.config_from_settings(  # type: ignore[no-any-return]
+            self.settings, agency_key=svc.load_agency_key(self.settings), verifier=lambda: self.verifier))
+
+    def replace_adapter(self, name: str, value: object) -> None:
+        """Put ``value`` in place of the adapter ``name`` (tests: a smaller limit, a fake TSA)."""
+        with self._lock:
+            self._built[name] = value
 
 
 def build_runtime(settings: Settings, *, blobs: BlobStore | None = None) -> Runtime:
@@ -86,12 +138,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
 def _vxp_blueprint(runtime: Runtime):  # type: ignore[no-untyped-def]
     """Return the national axis SDK face over the same exchange services as the REST API."""
-    from docsvc.api.exchange import exchange_config
     from docsvc.vxp import make_vxp_blueprint
     from docsvc.vxp.adapter import ExchangeVxpBackend
 
     settings = runtime.settings
-    backend = ExchangeVxpBackend(runtime, keys=vxp_key_material(settings), config=exchange_config)
+    backend = ExchangeVxpBackend(runtime, keys=vxp_key_material(settings), config=lambda: runtime.exchange)
     return make_vxp_blueprint(settings.vxp_prefix, backend, zone=settings.zone)
 
 

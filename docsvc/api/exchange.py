@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, jsonify, request, stream_with_context
+from flask import Response, jsonify, request, stream_with_context
 
 from docsvc.api import actor, api, db, runtime
 from docsvc.api.serialize import document_to_dict
-from docsvc.api.verification import verifier as shared_verifier
 from docsvc.errors import BadRequestError
 from docsvc.services import directory as dirsvc
 from docsvc.services import exchange as svc
@@ -20,14 +19,8 @@ EDXML_TYPE = "application/xml"
 
 
 def exchange_config() -> svc.ExchangeConfig:
-    """Return this app's exchange configuration, built once (the agency key is loaded then)."""
-    config = current_app.extensions.get("docsvc.exchange")
-    if config is None:
-        settings = runtime().settings
-        config = svc.config_from_settings(settings, agency_key=svc.load_demo_agency_key(settings),
-                                          verifier=shared_verifier)  # loaded on first use
-        current_app.extensions["docsvc.exchange"] = config
-    return config
+    """Return this process's exchange configuration (the runtime's, built once)."""
+    return runtime().exchange
 
 
 def _body() -> dict[str, Any]:

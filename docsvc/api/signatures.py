@@ -1,12 +1,12 @@
 """Routes of the signing area: sign a document (a new version), and the administrators'
-signer profiles. Keys are opened once per process and kept in ``app.extensions``.
+signer profiles. Keys are opened once per process, by the runtime's signing tools.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, jsonify, request, url_for
+from flask import jsonify, request, url_for
 
 from docsvc.api import actor, api, db, runtime
 from docsvc.api.serialize import version_to_dict
@@ -15,16 +15,10 @@ from docsvc.services import identity
 from docsvc.services import signers as profiles
 from docsvc.services import signing as svc
 
-_EXTENSION = "docsvc.signing"
-
 
 def signing_tools() -> profiles.SigningTools:
-    """Return this process's signing tools (keys opened once, on first use)."""
-    tools = current_app.extensions.get(_EXTENSION)
-    if tools is None:
-        tools = current_app.extensions.setdefault(_EXTENSION,
-                                                  profiles.SigningTools(runtime().settings))
-    return tools
+    """Return this process's signing tools (the runtime's: keys opened once, on first use)."""
+    return runtime().signing
 
 
 def _body() -> Any:

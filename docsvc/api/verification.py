@@ -1,6 +1,5 @@
 """Routes of the verification area: verify any PDF, verify a stored version (the result is
-kept), and "view as signed". The trust store is loaded once per process, on first use, and
-kept in ``app.extensions``.
+kept), and "view as signed". The trust store is the runtime's, loaded once per process.
 
 The PDF comes as the multipart part ``file`` or as the whole request body
 (``Content-Type: application/pdf``), the cheaper way for large files (no multipart parsing).
@@ -17,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from flask import Response, current_app, jsonify, request, url_for
+from flask import Response, jsonify, request, url_for
 from werkzeug.datastructures import FileStorage
 from werkzeug.http import parse_options_header
 
@@ -28,17 +27,13 @@ from docsvc.services import verification as svc
 from docsvc.verify import DocumentReport
 from docsvc.verify.render import render_html, render_pdf
 
-_EXTENSION = "docsvc.verifier"
 _FORMATS = {"json": "application/json", "html": "text/html", "pdf": "application/pdf",
             "xml": "application/xml"}  # xml: ETSI TS 119 102-2 validation report
 
 
 def verifier() -> svc.Verifier:
-    """Return this process's verifier (trust folders read once, on first use)."""
-    found = current_app.extensions.get(_EXTENSION)
-    if found is None:
-        found = current_app.extensions.setdefault(_EXTENSION, svc.make_verifier(runtime().settings))
-    return found
+    """Return this process's verifier (the runtime's: trust folders read once, on first use)."""
+    return runtime().verifier
 
 
 def _wanted_format() -> str:

@@ -79,10 +79,7 @@ def exchange() -> None:
 
 
 def _config(ctx: _Context):  # type: ignore[no-untyped-def]
-    from docsvc.services import exchange as svc
-
-    settings = ctx.runtime.settings
-    return svc.config_from_settings(settings, agency_key=svc.load_demo_agency_key(settings))
+    return ctx.runtime.exchange  # the same configuration (and arrival verifier) as the API
 
 
 @exchange.command("send")

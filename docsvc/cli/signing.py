@@ -41,7 +41,7 @@ def pki_demo(ctx: _Context, out: Path | None, base_url: str | None, force: bool,
              person_user: str | None) -> None:
     """Write the demo PKI and register the signer profiles demo-person and demo-agency."""
     from docsvc.pki import demo
-    from docsvc.services.signers import SigningTools, add_signer_profile, demo_profile_specs
+    from docsvc.services.signers import add_signer_profile, demo_profile_specs
 
     _refuse_production(ctx)
     rt = ctx.runtime
@@ -52,7 +52,7 @@ def pki_demo(ctx: _Context, out: Path | None, base_url: str | None, force: bool,
     else:
         generated = demo.load(directory)
         click.echo(f"demo PKI already in {directory} (use --force for new keys)", err=True)
-    tools = SigningTools(rt.settings)
+    tools = rt.signing
     with rt.sessions() as session:
         for spec in demo_profile_specs(generated, person_user=person_user):
             add_signer_profile(session, tools, OPERATOR, spec, replace=True)
@@ -115,7 +115,7 @@ def signers() -> None:
 @pass_ctx
 def signers_add(ctx: _Context, profile_id: str, replace: bool, **values: str | None) -> None:
     """Register PROFILE_ID after opening its key once (passphrases are never stored)."""
-    from docsvc.services.signers import ProfileSpec, SigningTools, add_signer_profile
+    from docsvc.services.signers import ProfileSpec, add_signer_profile
 
     key_source = "pkcs11" if values.get("pkcs11_key_label") else "pkcs12"
     absolute = {k: str(Path(v).resolve()) if v and k.endswith(("_path", "_file")) else v
@@ -123,7 +123,7 @@ def signers_add(ctx: _Context, profile_id: str, replace: bool, **values: str | N
     spec = ProfileSpec(id=profile_id, key_source=key_source, **absolute)  # type: ignore[arg-type]
     rt = ctx.runtime
     with rt.sessions() as session:
-        profile = add_signer_profile(session, SigningTools(rt.settings), OPERATOR, spec,
+        profile = add_signer_profile(session, rt.signing, OPERATOR, spec,
                                      replace=replace)
         click.echo(f"signer profile {profile.id} added: {profile.certificate_subject}, valid "
                    f"until {profile.certificate_not_after:%Y-%m-%d}", err=True)
@@ -174,7 +174,7 @@ def sign(ctx: _Context, file: Path, out: Path, profile_id: str | None, role: str
          passphrase_file: str | None, passphrase_env: str | None, picture: str | None,
          name: str | None, page: int | None, box: str | None, reference: str | None) -> None:
     """Sign FILE into OUT without a server, with a profile (--signer) or a PKCS#12 (--p12)."""
-    from docsvc.services.signers import ProfileSpec, SigningTools, get_profile_spec
+    from docsvc.services.signers import ProfileSpec, get_profile_spec
     from docsvc.services.signing import parse_placement, sign_bytes
 
     if (profile_id is None) == (p12_path is None):
@@ -206,7 +206,7 @@ def sign(ctx: _Context, file: Path, out: Path, profile_id: str | None, role: str
             placement = parse_placement(raw)
         except ValueError as exc:
             raise click.BadParameter(str(exc)) from exc
-    signed = sign_bytes(SigningTools(rt.settings), spec, file.read_bytes(), role=role,
+    signed = sign_bytes(rt.signing, spec, file.read_bytes(), role=role,
                         level=level, placement=placement, allow_lower_level=allow_lower_level,
                         reference=reference)
     out.write_bytes(signed.data)

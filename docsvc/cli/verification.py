@@ -18,10 +18,9 @@ from docsvc.security import OPERATOR
 def _verifier(ctx: _Context, trust: tuple[Path, ...]):  # type: ignore[no-untyped-def]
     from docsvc.services.verification import make_verifier
 
-    settings = ctx.runtime.settings
-    if trust:
-        settings = replace(settings, trust_dirs=trust)
-    return make_verifier(settings)
+    if not trust:
+        return ctx.runtime.verifier  # the same trust as the API's and the arrival checks'
+    return make_verifier(replace(ctx.runtime.settings, trust_dirs=trust))
 
 
 @main.command("verify")

@@ -329,11 +329,8 @@ def test_wrong_addressee_and_unknown_document(commune, runtime):
 
 
 def test_oversize_submission_is_413(app, commune, runtime):
-    from docsvc.api.exchange import exchange_config
-
-    with app.app_context():
-        config = exchange_config()
-        app.extensions["docsvc.exchange"] = replace(config, limits=replace(config.limits, max_bytes=1000))
+    config = runtime.exchange
+    runtime.replace_adapter("exchange", replace(config, limits=replace(config.limits, max_bytes=1000)))
     response = _submit(commune, _commune_notice())
     assert response.status_code == 413 and response.json["error"]["code"] == "xml_too_large"
     assert _message_count(runtime) == 0
@@ -346,3 +343,36 @@ def test_directory_lists_the_demo_province(client, commune):
     assert by_id["000.00.53.H48"]["parent_id"] == PROVINCE
     children = client.get("/api/v1/directory", query_string={"parent_id": PROVINCE}).json["data"]
     assert PROVINCE not in {r["organ_id"] for r in children} and len(children) >= 5
+
+
+def test_main_file_and_attachments_are_distinct_and_competence_is_kept_whole(client, commune):
+    """A package whose first attachment is an annex (text/plain) and whose competence is
+    "TM. ỦY BAN NHÂN DÂN": /content is the PDF, the annex is an attachment (not a version), and
+    the competence is stored whole (before: the annex, and "TM. ỦY BAN")."""
+    from docsvc.exchange import SignerInfo
+
+    pdf = notice_pdf(["Báo cáo"])
+    package = build_document_package(DocumentPackage(
+        header=DocumentHeader(
+            sender=Organization(COMMUNE, organ_name="UBND xã Tịnh Ấn", organ_add="Tịnh Ấn"),
+            recipients=(Organization(PROVINCE, organ_name="UBND tỉnh Quảng Ngãi", organ_add="QN"),),
+            code=Code("13", "BC-UBND"), promulgation_info=PromulgationInfo("Tịnh Ấn", dt.date(2025, 3, 2)),
+            document_type=DocumentType(type=14, type_detail=0, type_name="Báo cáo"),
+            signer_info=SignerInfo("TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH", "Trần Văn A"),
+            subject="Báo cáo có phụ lục", document_id=f"{COMMUNE},2025/03/02,13/BC-UBND"),
+        trace_headers=(TraceHeader(COMMUNE, dt.datetime(2025, 3, 2, 9, 0, tzinfo=VN_TZ)),),
+        attachments=(Attachment("1", "phu-luc.txt", content_type="text/plain", data=b"phu luc 1"),
+                     Attachment("2", "13-BC.pdf", content_type="application/pdf", data=pdf))))
+    assert _submit(commune, package).status_code == 201
+    [doc] = client.get("/api/v1/documents", query_string={"direction": "incoming"}).json["data"]
+    full = client.get(f"/api/v1/documents/{doc['id']}").json
+    assert full["signer_competence"] == "TM. ỦY BAN NHÂN DÂN"
+    assert [v["kind"] for v in full["versions"]] == ["original"]
+    assert [(a["filename"], a["media_type"]) for a in full["attachments"]] == [("phu-luc.txt", "text/plain")]
+    content = client.get(f"/api/v1/documents/{doc['id']}/content")
+    assert content.status_code == 200 and content.data == pdf and content.mimetype == "application/pdf"
+    annex = full["attachments"][0]["number"]
+    got = client.get(f"/api/v1/documents/{doc['id']}/attachments/{annex}/content")
+    assert got.status_code == 200 and got.data == b"phu luc 1"
+    as_version = client.get(f"/api/v1/documents/{doc['id']}/versions/{annex}/content")
+    assert as_version.status_code == 404  # an attachment is not a version
