@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,7 @@ BLOB_BACKENDS = ("local", "s3", "memory")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)+/?")
+DEMO_ORGAN_ID, DEMO_ORGAN_NAME = "000.00.00.H48", "UBND tỉnh Quảng Ngãi"
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,9 @@ class Settings:
     """Zone of the agency: decides the calendar year of numbers and the dates of registration."""
     organ_id: str = "000.00.00.H48"
     """OrganId of the agency this instance serves (the default owner of incoming documents)."""
+    organ_name: str = ""
+    """Name of that agency; ``docsvc init`` puts it in the directory. Empty: the demo province's
+    name when ``organ_id`` is the demo default, else required."""
     organ_id_allow: frozenset[str] = frozenset()
     """Non-standard OrganIds accepted anyway (``vxp.saas.03``, ``H37.DN.001`` seen in the wild)."""
     trust_dirs: tuple[Path, ...] = ()
@@ -66,6 +71,12 @@ class Settings:
     """Path under which the national axis SDK (VXP) operations are served; empty disables them."""
     vxp_key: str = field(default="", repr=False)
     """Encrypts the VXP shared secrets at rest; empty: ``secret_key`` (or the development key)."""
+    agency_key_file: Path | None = None
+    """PKCS#12 file of the agency's own key: signs outgoing edXML packages and receipts."""
+    agency_key_passphrase: str = field(default="", repr=False)
+    """Its passphrase (``DOCSVC_AGENCY_KEY_PASSPHRASE`` or a file in ``…_PASSPHRASE_FILE``)."""
+    allow_unsigned_packages: bool = False
+    """Production only: start without an agency key, sending unsigned packages and receipts."""
     db_timeout_seconds: float = 10.0
     log_level: str = "INFO"
 
@@ -80,6 +91,13 @@ class Settings:
     def effective_blob_dir(self) -> Path:
         """Return the local blob folder."""
         return self.blob_dir or self.data_dir / "blobs"
+
+    @property
+    def effective_organ_name(self) -> str:
+        """Return this agency's name (the demo province's when the demo OrganId is kept)."""
+        if self.organ_name:
+            return self.organ_name
+        return DEMO_ORGAN_NAME if self.organ_id == DEMO_ORGAN_ID else ""
 
     @property
     def pki_dir(self) -> Path:
@@ -125,7 +143,18 @@ class Settings:
                 return default
             return value
 
+        def get_secret(name: str) -> str:
+            """Read DOCSVC_<name>, or the file named by DOCSVC_<name>_FILE (first line)."""
+            value, path = get(name), get(f"{name}_FILE")
+            if path:
+                try:
+                    value = Path(path).read_text(encoding="utf-8").splitlines()[0].strip()
+                except (OSError, IndexError, UnicodeDecodeError) as exc:
+                    problems.append(f"DOCSVC_{name}_FILE: cannot read {path}: {type(exc).__name__}")
+            return value
+
         blob_dir = get("BLOB_DIR")
+        agency_key_file = get("AGENCY_KEY_FILE")
         settings = cls(
             env=get("ENV", "development").lower(),
             data_dir=Path(get("DATA_DIR", "var") or "var"),
@@ -141,6 +170,10 @@ class Settings:
             max_upload_bytes=int(get_number("MAX_UPLOAD_BYTES", cls.max_upload_bytes, int)),
             timezone=get("TIMEZONE", cls.timezone),
             organ_id=get("ORGAN_ID", cls.organ_id),
+            organ_name=unicodedata.normalize("NFC", get("ORGAN_NAME")),
+            agency_key_file=Path(agency_key_file) if agency_key_file else None,
+            agency_key_passphrase=get_secret("AGENCY_KEY_PASSPHRASE"),
+            allow_unsigned_packages=get_bool("ALLOW_UNSIGNED_PACKAGES", False),
             organ_id_allow=frozenset(x.strip() for x in get("ORGAN_ID_ALLOW").split(",") if x.strip()),
             db_timeout_seconds=get_number("DB_TIMEOUT_SECONDS", cls.db_timeout_seconds, float),
             log_level=get("LOG_LEVEL", "INFO").upper(),
@@ -200,6 +233,16 @@ class Settings:
             problems.append(f"DOCSVC_VXP_PREFIX: a path like /vxp (empty disables), got {self.vxp_prefix!r}")
         if self.vxp_key and len(self.vxp_key) < 32:
             problems.append("DOCSVC_VXP_KEY: a random key of 32+ characters")
+        if not self.effective_organ_name:
+            problems.append("DOCSVC_ORGAN_NAME: the name of the agency DOCSVC_ORGAN_ID "
+                            f"({self.organ_id}), e.g. 'UBND xã Tịnh Ấn'")
+        if self.agency_key_file is not None and not self.agency_key_file.is_file():
+            problems.append(f"DOCSVC_AGENCY_KEY_FILE: {self.agency_key_file} does not exist")
+        if (self.env == "production" and self.agency_key_file is None
+                and not self.allow_unsigned_packages):
+            problems.append("DOCSVC_AGENCY_KEY_FILE: production signs edXML packages and receipts "
+                            "with the agency's own key (PKCS#12); set it, or say "
+                            "DOCSVC_ALLOW_UNSIGNED_PACKAGES=true to send them unsigned")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             problems.append(f"DOCSVC_LOG_LEVEL: DEBUG, INFO, WARNING or ERROR, got {self.log_level!r}")
         return problems

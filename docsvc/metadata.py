@@ -27,12 +27,41 @@ DOCUMENT_TYPES: tuple[tuple[str, str | None], ...] = (
 )
 
 COMPETENCES = ("TM.", "KT.", "TL.", "TUQ.", "Q.")
+"""The signing-authority prefixes (Nghị định 30): on behalf of, for, by order, by authorisation,
+acting. The competence itself is the whole printed text ("TL. CHỦ TỊCH", "TM. ỦY BAN NHÂN DÂN",
+or two lines "TL. CHỦ TỊCH" / "KT. CHÁNH VĂN PHÒNG"): kept as printed, its prefix derived."""
+COMPETENCE_MAX = 200
+_COMPETENCE_PREFIX = re.compile(r"^(TM|KT|TL|TUQ|Q)\s*\.?(?=\s|$)", re.IGNORECASE)
 _ORGAN_ID = re.compile(r"^\d{3}\.\d{2}\.\d{2}\.[A-Z]\d{2}$")
 _LIMITS = {
     "organ_name": 200, "type_name": 100, "code_number": 11, "code_notation": 30, "place": 100,
     "subject": 500, "language": 30, "signer_position": 100, "signer_name": 50,
     "description": 500, "file_notation": 20,
 }
+
+
+def competence_prefix(competence: str | None) -> str | None:
+    """Return the authority prefix of a competence text (``TL. CHỦ TỊCH`` → ``TL.``), or None."""
+    if not competence:
+        return None
+    found = _COMPETENCE_PREFIX.match(competence.strip())
+    return f"{found.group(1).upper()}." if found else None
+
+
+def normalize_competence(text: str) -> str | None:
+    """Return the competence as printed, tidied: NFC, one line per authority (a line break or
+    `` / `` between them), single spaces, each line's prefix as ``TL.``; None when a line does
+    not start with one of :data:`COMPETENCES`."""
+    lines = [" ".join(part.split()) for part in re.split(r"\s*(?:\n|\r|/)\s*", nfc(text))]
+    lines = [line for line in lines if line]
+    tidy = []
+    for line in lines:
+        prefix = competence_prefix(line)
+        if prefix is None:
+            return None
+        rest = _COMPETENCE_PREFIX.sub("", line, count=1).strip()
+        tidy.append(f"{prefix} {rest}".strip())
+    return "\n".join(tidy) or None
 
 
 def nfc(value: str) -> str:
@@ -209,10 +238,16 @@ def parse_metadata(raw: Any, *, allowed_organ_ids: frozenset[str] = frozenset())
         else:
             type_name, type_abbr = resolved
     competence = c.text("signer_competence")
-    if competence and competence.upper().rstrip(".") + "." not in COMPETENCES:
-        c.fail("signer_competence", "choice", "một trong / one of: " + ", ".join(COMPETENCES))
-    elif competence:
-        competence = competence.upper().rstrip(".") + "."
+    if competence:
+        tidy = normalize_competence(competence)
+        if tidy is None:
+            c.fail("signer_competence", "format",
+                   "mỗi dòng bắt đầu bằng TM., KT., TL., TUQ. hoặc Q. (ví dụ “TL. CHỦ TỊCH”) / "
+                   "each line starts with TM., KT., TL., TUQ. or Q. (e.g. “TL. CHỦ TỊCH”)")
+        elif len(tidy) > COMPETENCE_MAX:
+            c.fail("signer_competence", "too_long",
+                   f"tối đa {COMPETENCE_MAX} ký tự / at most {COMPETENCE_MAX} characters")
+        competence = tidy
     code_number = c.text("code_number")
     if code_number and not code_number.isdigit():
         c.fail("code_number", "format", "chỉ gồm chữ số / digits only")

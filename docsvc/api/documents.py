@@ -106,16 +106,22 @@ def list_documents():  # type: ignore[no-untyped-def]
                              for d in page], "next_after": next_after})
 
 
-def _send_version(document_id: str, number: int | None) -> Response:
+def _send_version(document_id: str, number: int | None, *, attachment: bool = False) -> Response:
     version, stream = svc.open_version(db(), runtime().blobs, document_id=document_id, number=number,
-                                       actor=actor())
+                                       actor=actor(), attachment=attachment)
     return version_response(version, stream, document_id)
 
 
 @api.get("/documents/<document_id>/content")
 def latest_content(document_id: str):  # type: ignore[no-untyped-def]
-    """Download the latest version's bytes."""
+    """Download the main file's latest version (never an attachment)."""
     return _send_version(document_id, None)
+
+
+@api.get("/documents/<document_id>/attachments/<int:number>/content")
+def attachment_content(document_id: str, number: int):  # type: ignore[no-untyped-def]
+    """Download one of the document's attachments (``attachments[].number``)."""
+    return _send_version(document_id, number, attachment=True)
 
 
 @api.get("/documents/<document_id>/versions/<int:number>/content")

@@ -86,12 +86,19 @@ PATHS: dict[str, Any] = {
                       **_errors(400, 401, 403, 404, 409)},
     }},
     "/documents/{document_id}/content": {"get": {
-        "summary": "The latest version's PDF", "parameters": [_DOC_ID],
+        "summary": "The main file's latest version (the PDF; never an attachment)",
+        "parameters": [_DOC_ID],
         "responses": {"200": _PDF, "304": {"description": "Not modified"}, **_errors(401, 404)},
     }},
     "/documents/{document_id}/versions/{number}/content": {"get": {
         "summary": "One version's PDF", "parameters": [_DOC_ID, _VERSION],
         "responses": {"200": _PDF, "304": {"description": "Not modified"}, **_errors(401, 404)},
+    }},
+    "/documents/{document_id}/attachments/{number}/content": {"get": {
+        "summary": "One attachment of the document (phụ lục), by its number in `attachments`",
+        "parameters": [_DOC_ID, _VERSION],
+        "responses": {"200": {"description": "The attachment's bytes, with its media type"},
+                      "304": {"description": "Not modified"}, **_errors(401, 404)},
     }},
     "/documents/{document_id}/register": {"post": {
         "summary": "Register the document: assigns code_number (outgoing) or arrival_number and "
@@ -160,7 +167,9 @@ _METADATA_PROPERTIES: dict[str, Any] = {
     "issued_date": {"type": "string", "format": "date"},
     "place": {"type": "string"},
     "subject": {"type": "string", "maxLength": 500},
-    "signer_competence": {"type": "string", "enum": ["TM.", "KT.", "TL.", "TUQ.", "Q."]},
+    "signer_competence": {"type": "string", "maxLength": 200,
+                          "description": "As printed, one line per authority, each starting with "
+                                         "TM., KT., TL., TUQ. or Q. (e.g. \"TL. CHỦ TỊCH\")"},
     "signer_position": {"type": "string", "maxLength": 100},
     "signer_name": {"type": "string", "maxLength": 50},
     "recipients": {"type": "array", "items": {"type": "object", "properties": {

@@ -53,7 +53,8 @@ def document_to_dict(document: Document, *, with_versions: bool = True,
     data["revoked"] = document.revoked_at is not None
     data.update(links if links is not None else links_of(document, reader))
     if with_versions:
-        data["versions"] = [version_to_dict(v) for v in document.versions]
+        data["versions"] = [version_to_dict(v) for v in document.file_versions]
+        data["attachments"] = [version_to_dict(v) for v in document.attachments]
     return data
 
 

@@ -54,8 +54,15 @@ def init(ctx: _Context) -> None:
 
     rt = ctx.runtime
     rt.settings.data_dir.mkdir(parents=True, exist_ok=True)
-    rt.blobs.check()
+    rt.blobs.prepare()  # the one place that creates the bucket / folder
     upgrade(rt.engine)
+    from docsvc.services.directory import ensure_own_organization
+
+    with rt.sessions() as session:
+        if ensure_own_organization(session, OPERATOR, rt.settings.organ_id,
+                                   rt.settings.effective_organ_name):
+            click.echo(f"directory: {rt.settings.organ_id} {rt.settings.effective_organ_name} "
+                       "added (this agency)", err=True)
     click.echo(f"docsvc ready: {rt.engine.url.render_as_string(hide_password=True)}, "
                f"blobs: {rt.blobs.name}", err=True)
 
@@ -84,8 +91,10 @@ def db_upgrade(ctx: _Context, revision: str) -> None:
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the API with gunicorn (several workers and threads)."""
     from docsvc.server import run
+    from docsvc.services.exchange import load_agency_key
 
-    Settings.from_env()  # fail here, with every problem listed, not in each worker
+    settings = Settings.from_env()  # fail here, with every problem listed, not in each worker
+    load_agency_key(settings)  # and on a wrong agency key passphrase, before any worker starts
     run(host=host, port=port, workers=workers, threads=threads)
 
 

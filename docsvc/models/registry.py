@@ -92,7 +92,9 @@ class Document(Base):
     place: Mapped[str | None] = mapped_column(String(100))
     subject: Mapped[str] = mapped_column(String(500))
     language: Mapped[str | None] = mapped_column(String(30))
-    signer_competence: Mapped[str | None] = mapped_column(String(10))
+    signer_competence: Mapped[str | None] = mapped_column(String(200))
+    """The competence line(s) as printed ("TL. CHỦ TỊCH\nKT. CHÁNH VĂN PHÒNG"); see
+    ``metadata.competence_prefix`` for the machine prefix."""
     signer_position: Mapped[str | None] = mapped_column(String(100))
     signer_name: Mapped[str | None] = mapped_column(String(50))
     priority: Mapped[int] = mapped_column(Integer, default=0)
@@ -140,9 +142,20 @@ class Document(Base):
         return f"{self.code_number}/{self.code_notation}" if self.code_notation else self.code_number
 
     @property
+    def file_versions(self) -> list[DocumentVersion]:
+        """Return the versions of the document's main file (original, then signed), oldest first."""
+        return [v for v in self.versions if v.kind != "attachment"]
+
+    @property
+    def attachments(self) -> list[DocumentVersion]:
+        """Return the files that came with the document (phụ lục): not versions of it."""
+        return [v for v in self.versions if v.kind == "attachment"]
+
+    @property
     def latest_version(self) -> DocumentVersion:
-        """Return the newest version."""
-        return self.versions[-1]
+        """Return the newest version of the main file (never an attachment)."""
+        files = self.file_versions
+        return files[-1] if files else self.versions[-1]
 
     @property
     def is_secret(self) -> bool:

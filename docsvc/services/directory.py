@@ -214,6 +214,21 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def ensure_own_organization(session: Session, actor: Actor, organ_id: str, name: str) -> bool:
+    """Put this instance's own agency in the directory, so packages addressed to it are
+    accepted from the first start (idempotent: an existing entry is left as operators set it).
+
+    Return True when the entry was created.
+    """
+    if session.get(Organization, organ_id) is not None:
+        return False
+    session.add(Organization(organ_id=organ_id, name=nfc(name)))
+    audit.record(session, actor, "directory.import", object_type="directory",
+                 details={"created": 1, "updated": 0, "own_agency": organ_id})
+    session.commit()
+    return True
+
+
 def seed_entries() -> list[dict[str, Any]]:
     """Return the demo directory of the province of Quảng Ngãi shipped with docsvc."""
     raw = resources.files("docsvc").joinpath(SEED_FILE).read_bytes()

@@ -361,15 +361,21 @@ def list_documents(
 
 
 def open_version(
-    session: Session, blobs: BlobStore, *, document_id: str, actor: Actor, number: int | None = None
+    session: Session, blobs: BlobStore, *, document_id: str, actor: Actor, number: int | None = None,
+    attachment: bool = False,
 ) -> tuple[DocumentVersion, BinaryIO]:
-    """Return a version (the latest by default) and its bytes, checked against their hash."""
+    """Return a version of the main file (the latest by default), or with ``attachment`` one of
+    the document's attachments, and its bytes, checked against their hash."""
     document = get_document(session, document_id, actor)
     if number is None:
         version = document.latest_version
     else:
-        version = next((v for v in document.versions if v.number == number), None)
+        pool = document.attachments if attachment else document.file_versions
+        version = next((v for v in pool if v.number == number), None)
         if version is None:
+            if attachment:
+                raise NotFoundError("Không có tệp đính kèm này.", "No such attachment.",
+                                    details={"document_id": document_id, "attachment": number})
             raise NotFoundError("Không có phiên bản này.", "No such version.",
                                 details={"document_id": document_id, "version": number})
     if version.revoked_at is not None:

@@ -83,9 +83,20 @@ class BlobStore(Protocol):
         """Yield every stored key."""
         ...
 
-    def check(self) -> None:
-        """Raise ``StorageUnavailableError`` when the backend cannot be used."""
+    def prepare(self) -> None:
+        """Create the bucket or folder and its sentinel (``docsvc init`` only)."""
         ...
+
+    def check(self) -> None:
+        """Raise ``StorageUnavailableError`` when the store is not usable or not the one ``init``
+        prepared (its sentinel is gone: a wiped bucket). Reads only: never creates anything."""
+        ...
+
+
+SENTINEL = "docsvc-store"
+"""Name of the small object ``prepare`` writes and ``check`` looks for: when it is missing, the
+store was wiped or replaced, and health must say so instead of recreating an empty store."""
+SENTINEL_BODY = b"docsvc blob store: do not delete (docsvc init writes it; /health reads it)\n"
 
 
 def read_verified(store: BlobStore, key: str) -> BinaryIO:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from docsvc.errors import BlobCorruptedError, BlobMissingError, StorageUnavailableError
-from docsvc.storage.base import BlobInfo, copy_hashing, is_blob_key, key_for
+from docsvc.storage.base import SENTINEL, SENTINEL_BODY, BlobInfo, copy_hashing, is_blob_key, key_for
 
 
 class LocalBlobStore:
@@ -77,11 +77,23 @@ class LocalBlobStore:
             if is_blob_key(path.name):
                 yield path.name
 
-    def check(self) -> None:
-        """Make sure the folder exists and is a folder we can write in."""
+    def prepare(self) -> None:
+        """Create the folder and its sentinel file."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            if not os.access(self.root, os.W_OK | os.X_OK):
-                raise StorageUnavailableError(details={"reason": f"{self.root} is not writable"})
+            sentinel = self.root / SENTINEL
+            if not sentinel.is_file():
+                sentinel.write_bytes(SENTINEL_BODY)
         except OSError as exc:
             raise StorageUnavailableError(details={"reason": exc.strerror or str(exc)}) from exc
+        self.check()
+
+    def check(self) -> None:
+        """Make sure the folder ``prepare`` made is there, with its sentinel, and writable."""
+        if not self.root.is_dir():
+            raise StorageUnavailableError(details={"reason": f"{self.root} is missing (run docsvc init)"})
+        if not (self.root / SENTINEL).is_file():
+            raise StorageUnavailableError(details={
+                "reason": f"{self.root} has no {SENTINEL}: wiped or not prepared (run docsvc init)"})
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise StorageUnavailableError(details={"reason": f"{self.root} is not writable"})

@@ -52,6 +52,9 @@ class MemoryBlobStore:
         """Yield the stored keys."""
         yield from list(self._blobs)
 
+    def prepare(self) -> None:
+        """Do nothing: memory is always there."""
+
     def check(self) -> None:
         """Do nothing: memory is always there."""
 

@@ -11,7 +11,7 @@ from minio import Minio
 from minio.error import MinioException, S3Error
 
 from docsvc.errors import BlobCorruptedError, BlobMissingError, StorageUnavailableError
-from docsvc.storage.base import CHUNK, BlobInfo, is_blob_key, key_for
+from docsvc.storage.base import CHUNK, SENTINEL, SENTINEL_BODY, BlobInfo, is_blob_key, key_for
 
 PART_SIZE = 16 * 1024 * 1024
 _OUTAGE = (urllib3.exceptions.HTTPError, OSError, MinioException)
@@ -127,11 +127,31 @@ class S3BlobStore:
         except _OUTAGE as exc:
             raise StorageUnavailableError(details={"reason": type(exc).__name__}) from exc
 
-    def check(self) -> None:
-        """Make sure the bucket exists, creating it if we may."""
+    def prepare(self) -> None:
+        """Create the bucket (if we may) and its sentinel object."""
+        import io
+
         try:
             if not self.client.bucket_exists(self.bucket):
                 self.client.make_bucket(self.bucket)
+            self.client.put_object(self.bucket, SENTINEL, io.BytesIO(SENTINEL_BODY), len(SENTINEL_BODY),
+                                   content_type="text/plain")
+        except _OUTAGE as exc:
+            raise StorageUnavailableError(details={"reason": type(exc).__name__}) from exc
+
+    def check(self) -> None:
+        """Make sure the bucket ``prepare`` made is there with its sentinel (reads only)."""
+        try:
+            if not self.client.bucket_exists(self.bucket):
+                raise StorageUnavailableError(details={
+                    "reason": f"bucket {self.bucket} is missing (run docsvc init)"})
+            self.client.stat_object(self.bucket, SENTINEL)
+        except S3Error as exc:
+            if exc.code in ("NoSuchKey", "NoSuchObject", "NoSuchBucket", "ResourceNotFound"):
+                raise StorageUnavailableError(details={
+                    "reason": f"bucket {self.bucket} has no {SENTINEL}: wiped or not prepared "
+                              "(run docsvc init)"}) from None
+            raise StorageUnavailableError(details={"reason": exc.code}) from exc
         except _OUTAGE as exc:
             raise StorageUnavailableError(details={"reason": type(exc).__name__}) from exc
 

@@ -92,6 +92,14 @@ def version_content(document_id: str, number: int):  # type: ignore[no-untyped-d
     return version_response(version, stream, document_id)
 
 
+@web.get("/documents/<document_id>/attachments/<int:number>/content")
+def attachment_content(document_id: str, number: int):  # type: ignore[no-untyped-def]
+    """Download one of the document's attachments."""
+    version, stream = svc.open_version(db(), runtime().blobs, document_id=document_id,
+                                       number=number, actor=actor(), attachment=True)
+    return version_response(version, stream, document_id)
+
+
 @web.get("/documents/<document_id>/trace")
 def trace(document_id: str):  # type: ignore[no-untyped-def]
     """Show every hop, transport event and status of the document in order."""

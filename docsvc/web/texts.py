@@ -13,6 +13,7 @@ TEXTS = {
         "signer": "Người ký", "time": "Thời gian", "actor": "Người thực hiện",
         "action": "Thao tác", "outcome": "Kết quả", "kind": "Loại", "size": "Dung lượng",
         "kinds": {"original": "Bản gốc", "signed": "Bản đã ký số", "attachment": "Tệp đính kèm"},
+        "attachments": "Tệp đính kèm (phụ lục)",
         # upload
         "upload": "Tải lên văn bản", "file": "Tệp PDF", "save": "Lưu văn bản",
         "organ_id": "Mã định danh cơ quan ban hành", "organ_name": "Tên cơ quan ban hành",
@@ -115,6 +116,7 @@ TEXTS = {
         "signer": "Signer", "time": "Time", "actor": "Actor",
         "action": "Action", "outcome": "Outcome", "kind": "Kind", "size": "Size",
         "kinds": {"original": "Original", "signed": "Signed", "attachment": "Attachment"},
+        "attachments": "Attachments (annexes)",
         # upload
         "upload": "Upload a document", "file": "PDF file", "save": "Save the document",
         "organ_id": "Issuing body's OrganId", "organ_name": "Issuing body's name",

@@ -354,3 +354,43 @@ def test_a_pinned_client_certificate_is_required_on_the_vxp_face_too(commune, ru
         session.commit()
     # the loopback server passes no client certificate: the pinned system is refused
     assert_fail(commune.client().get_received_edoc_list(), "401", data=[])
+
+
+def test_documented_setup_receives_without_the_demo_directory(tmp_path, monkeypatch):
+    """`docsvc init` + `docsvc systems add`, as the README says: no `directory seed-demo`, yet a
+    commune's package to this agency is filed (before: 422 recipient_unknown)."""
+    from docsvc.app import build_runtime
+
+    env = {"DOCSVC_DATA_DIR": str(tmp_path / "var"), "DOCSVC_VXP_KEY": "k" * 40,
+           "DOCSVC_ORGAN_NAME": "UBND tỉnh Quảng Ngãi (thử)"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("DOCSVC_DATABASE_URL", raising=False)
+    runner = CliRunner()
+    init = runner.invoke(main, ["init"], catch_exceptions=False)
+    assert init.exit_code == 0 and PROVINCE in init.stderr
+    added = runner.invoke(main, ["systems", "add", COMMUNE, "--name", "QLVB xã", "--vxp-system-id",
+                                 "vxp.tinhan.01", "--vxp-secret-stdin"],
+                          input="commune-shared-secret-01\n", catch_exceptions=False)
+    assert added.exit_code == 0, added.output
+    assert runner.invoke(main, ["init"], catch_exceptions=False).exit_code == 0  # idempotent
+
+    rt = build_runtime(Settings.from_env(env))
+    server = make_server("127.0.0.1", 0, create_app(runtime=rt), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = VxpClient(f"http://127.0.0.1:{server.port}/vxp", "vxp.tinhan.01",
+                           "commune-shared-secret-01")
+        sent = assert_ok(client.send_edoc(commune_notice(PROVINCE), from_=COMMUNE))
+        assert sent["DocId"]
+        with rt.sessions() as session:
+            from docsvc.models import Organization as OrganizationRow
+
+            own = session.get(OrganizationRow, PROVINCE)
+            assert own is not None and own.name == "UBND tỉnh Quảng Ngãi (thử)"
+    finally:
+        server.shutdown()
+        thread.join(10)
+        server.server_close()
+        rt.engine.dispose()

@@ -68,5 +68,5 @@ def s3_store(s3_server: S3Server, request: pytest.FixtureRequest) -> S3BlobStore
     import uuid
 
     store = S3BlobStore.from_settings(s3_server.settings(f"docsvc-{uuid.uuid4().hex[:12]}"))
-    store.check()
+    store.prepare()
     return store

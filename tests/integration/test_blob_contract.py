@@ -140,3 +140,39 @@ def test_s3_server_down_is_storage_unavailable(s3_server):
         put(store, b"bytes")
     with pytest.raises(StorageUnavailableError):
         store.check()
+
+
+@pytest.mark.parametrize("kind", ["local", pytest.param("s3", marks=pytest.mark.s3)])
+def test_check_only_reads_and_a_wiped_store_is_unavailable(kind, tmp_path, request):
+    """/health calls check(): it must never recreate a wiped bucket or folder (before: it made
+    the bucket again and said "storage: ok" while every blob was gone)."""
+    import shutil
+
+    if kind == "local":
+        store = LocalBlobStore(tmp_path / "blobs")
+        with pytest.raises(StorageUnavailableError):
+            store.check()  # never prepared
+        assert not (tmp_path / "blobs").exists()
+        store.prepare()
+        store.check()
+        key = put(store, b"kept").key
+        shutil.rmtree(tmp_path / "blobs")
+        wipe_again = None
+    else:
+        store = request.getfixturevalue("s3_store")
+        store.check()
+        key = put(store, b"kept").key
+        for name in [o.object_name for o in store.client.list_objects(store.bucket, recursive=True)]:
+            store.client.remove_object(store.bucket, name)
+        wipe_again = store.bucket
+    with pytest.raises(StorageUnavailableError) as caught:
+        store.check()
+    assert "docsvc init" in caught.value.details["reason"]
+    assert not store.exists(key)
+    if kind == "local":
+        assert not (tmp_path / "blobs").exists()  # check created nothing
+    else:
+        store.client.remove_bucket(wipe_again)
+        with pytest.raises(StorageUnavailableError):
+            store.check()
+        assert not store.client.bucket_exists(wipe_again)

@@ -77,3 +77,30 @@ def test_non_standard_organ_id_needs_the_allow_list():
 )
 def test_fold_removes_diacritics_and_case(text, folded):
     assert fold(text) == folded
+
+
+@pytest.mark.parametrize("typed, stored, prefix", [
+    ("KT.", "KT.", "KT."),
+    ("tl. chủ tịch", "TL. chủ tịch", "TL."),
+    ("TL. CHỦ TỊCH", "TL. CHỦ TỊCH", "TL."),
+    ("TL. CHỦ TỊCH / KT. CHÁNH VĂN PHÒNG", "TL. CHỦ TỊCH\nKT. CHÁNH VĂN PHÒNG", "TL."),
+    ("TL. CHỦ TỊCH\r\n  KT.   CHÁNH VĂN PHÒNG", "TL. CHỦ TỊCH\nKT. CHÁNH VĂN PHÒNG", "TL."),
+    ("TM. ỦY BAN NHÂN DÂN", "TM. ỦY BAN NHÂN DÂN", "TM."),
+    ("TL BO TRUONG", "TL. BO TRUONG", "TL."),
+    (unicodedata.normalize("NFD", "TUQ. GIÁM ĐỐC"), "TUQ. GIÁM ĐỐC", "TUQ."),
+])
+def test_competence_is_kept_as_printed_with_its_prefix_derived(typed, stored, prefix):
+    from docsvc.metadata import competence_prefix
+
+    meta = parse_metadata({**NOTICE_METADATA, "signer_competence": typed})
+    assert meta.signer_competence == stored
+    assert unicodedata.is_normalized("NFC", meta.signer_competence)
+    assert competence_prefix(meta.signer_competence) == prefix
+
+
+@pytest.mark.parametrize("typed", ["CHỦ TỊCH", "TL. CHỦ TỊCH / PHÓ CHÁNH VĂN PHÒNG", "TLX. A",
+                                   "TL. " + "A" * 250])
+def test_competence_lines_must_start_with_an_authority(typed):
+    with pytest.raises(InvalidMetadataError) as caught:
+        parse_metadata({**NOTICE_METADATA, "signer_competence": typed})
+    assert [f["field"] for f in caught.value.details["fields"]] == ["signer_competence"]

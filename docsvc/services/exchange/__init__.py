@@ -19,6 +19,7 @@ from docsvc.services.exchange.config import (
     AgencyKey,
     ExchangeConfig,
     config_from_settings,
+    load_agency_key,
     load_demo_agency_key,
     verify_receipt,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "document_trace",
     "fetch_message",
     "inbox",
+    "load_agency_key",
     "load_demo_agency_key",
     "message_to_dict",
     "note_processing",

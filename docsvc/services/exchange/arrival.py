@@ -28,7 +28,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from docsvc.exchange import STATUS_CODES, DocumentPackage
-from docsvc.metadata import resolve_type, search_text
+from docsvc.metadata import COMPETENCE_MAX, nfc, resolve_type, search_text
 from docsvc.models import Document, DocumentLink, Message, VerificationResult, new_id
 from docsvc.security import Actor
 from docsvc.services import audit
@@ -65,7 +65,7 @@ def _incoming_from(session: Session, blobs: BlobStore, package: DocumentPackage,
         code_notation=_cut(h.code.code_notation, 30),
         issued_date=h.promulgation_info.promulgation_date,
         place=_cut(h.promulgation_info.place, 100), subject=(h.subject or "(không có trích yếu)")[:500],
-        signer_competence=_cut(h.signer_info.competence, 10),
+        signer_competence=_cut(nfc(h.signer_info.competence).strip(), COMPETENCE_MAX),
         signer_position=_cut(h.signer_info.position, 100),
         signer_name=_cut(h.signer_info.full_name, 50),
         priority=o.priority if o.priority in (0, 1, 2, 3, 4) else 0,
@@ -78,10 +78,10 @@ def _incoming_from(session: Session, blobs: BlobStore, package: DocumentPackage,
     )
     document.versions = []
     session.add(document)
-    first = True
-    for attachment in package.attachments:
-        if attachment.error is not None:
-            continue
+    usable = [a for a in package.attachments
+              if a.error is None and (a.data is not None or a.path is not None)]
+    main = _main_file(usable)
+    for attachment in usable:
         stream: BinaryIO
         if attachment.data is not None:
             stream = io.BytesIO(attachment.data)
@@ -96,11 +96,20 @@ def _incoming_from(session: Session, blobs: BlobStore, package: DocumentPackage,
                 sha256, size = hash_stream(stream)
                 stream.seek(0)
             store_version(session, blobs, document, stream,
-                          kind="original" if first else "attachment",
+                          kind="original" if attachment is main else "attachment",
                           filename=_cut(attachment.name, 255), actor=actor, sha256=sha256, size=size,
                           media_type=(attachment.content_type or "application/octet-stream")[:100])
-        first = False
     return document
+
+
+def _main_file(attachments: list[Any]) -> Any:
+    """Return the document's main file among a package's attachments: the first PDF (by type
+    or name), else the first file; the others are its attachments (phụ lục, drafts)."""
+    for attachment in attachments:
+        name = (attachment.name or "").lower()
+        if (attachment.content_type or "").lower() == "application/pdf" or name.endswith(".pdf"):
+            return attachment
+    return attachments[0] if attachments else None
 
 
 def _accept_document(session: Session, blobs: BlobStore, cfg: ExchangeConfig,

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from docsvc import exchange as edxml
+from docsvc.errors import ConfigError
 from docsvc.exchange import ParseLimits
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -59,6 +60,39 @@ class ExchangeConfig:
 
 
 # -- configuration from settings ----------------------------------------------------------------
+
+
+def load_agency_key(settings: Any) -> AgencyKey | None:
+    """Return the key that signs this instance's packages and receipts.
+
+    ``DOCSVC_AGENCY_KEY_FILE`` (the agency's own PKCS#12) when set; otherwise, outside
+    production, the demo PKI's agency key; otherwise None (production then refuses to start
+    unless ``DOCSVC_ALLOW_UNSIGNED_PACKAGES`` says so). Raises ``ConfigError`` when the file
+    cannot be opened or holds no usable key.
+    """
+    if settings.agency_key_file is None:
+        return load_demo_agency_key(settings)
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    path = Path(settings.agency_key_file)
+    passphrase = settings.agency_key_passphrase.encode() or None
+    try:
+        key, certificate, extra = pkcs12.load_key_and_certificates(path.read_bytes(), passphrase)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"Không mở được khóa của cơ quan {path} (sai mật khẩu hoặc tệp hỏng).",
+            f"Cannot open the agency key {path} (wrong passphrase or damaged file).",
+            details={"setting": "DOCSVC_AGENCY_KEY_FILE", "reason": type(exc).__name__},
+        ) from None
+    strong = (isinstance(key, rsa.RSAPrivateKey) and key.key_size >= 2048) or (
+        isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size >= 256)
+    if certificate is None or not strong:
+        raise ConfigError(
+            "Khóa của cơ quan phải là RSA ≥ 2048 bit hoặc ECDSA ≥ 256 bit, kèm chứng thư số.",
+            "The agency key must be RSA >= 2048 or ECDSA >= 256 bits, with its certificate.",
+            details={"setting": "DOCSVC_AGENCY_KEY_FILE"},
+        )
+    return AgencyKey(key, (certificate, *extra))  # type: ignore[arg-type]
 
 
 def load_demo_agency_key(settings: Any) -> AgencyKey | None:
