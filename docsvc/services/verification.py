@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ from docsvc.verify import (
     signed_revision,
     validate_pdf,
 )
+from docsvc.verify.report import Note, Severity
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ class Verifier:
     """SHA-256 over the anchors, intermediates and CRLs: a changed trust configuration shows."""
     fetch_timeout: float | None = None
     """Seconds per online fetch (``DOCSVC_NETWORK_TIMEOUT_SECONDS``); None = pyHanko's default."""
+    demo_trust: bool = False
+    """The data folder's demo PKI is trusted (development default): every report says so."""
 
     def validate(self, data: bytes, *, now: datetime | None = None,
                  sha256: str | None = None, etsi_xml: bool = False) -> DocumentReport:
@@ -56,16 +59,37 @@ class Verifier:
         ``sha256`` is the file's hash when it is already known (it is then not computed again);
         ``etsi_xml`` also builds the ETSI TS 119 102-2 XML report (``report.etsi_xml``).
         """
-        return validate_pdf(data, self.trust, allow_fetching=self.allow_fetching, now=now,
-                            sha256=sha256, timeout=self.fetch_timeout, etsi_xml=etsi_xml)
+        report = validate_pdf(data, self.trust, allow_fetching=self.allow_fetching, now=now,
+                              sha256=sha256, timeout=self.fetch_timeout, etsi_xml=etsi_xml)
+        if self.demo_trust:
+            report = replace(report, notes=(*report.notes, DEMO_TRUST_NOTE))
+        return report
+
+
+DEMO_TRUST_NOTE = Note(
+    "demo_trust", Severity.WARNING,
+    "Tin cậy chứng thư THỬ NGHIỆM (PKI demo trong thư mục dữ liệu, chỉ dùng khi phát triển): "
+    "kết quả này không có giá trị pháp lý.",
+    "DEMO trust (the data folder's demo PKI, development only): this result has no legal value.",
+)
 
 
 def make_verifier(settings: Settings) -> Verifier:
-    """Load the trust folders of ``settings`` (``DOCSVC_TRUST_DIRS``); raise TrustStoreError."""
-    trust = load_trust(list(settings.trust_dirs))
+    """Load the trust folders of ``settings`` (``DOCSVC_TRUST_DIRS``); raise TrustStoreError.
+
+    Outside production, with no trust folder configured, the data folder's demo PKI (``docsvc
+    pki demo``) is trusted, so ``docsvc verify`` agrees with the server started by
+    ``scripts/run``; reports then carry a ``demo_trust`` note. Production never does this.
+    """
+    folders = list(settings.trust_dirs)
+    demo = (settings.env != "production" and not folders
+            and (settings.pki_dir / "root-ca.pem").is_file())
+    if demo:
+        folders = [settings.pki_dir]
+    trust = load_trust(folders)
     return Verifier(trust=trust, allow_fetching=settings.revocation_fetching,
                     fingerprint=trust_fingerprint(trust),
-                    fetch_timeout=settings.network_timeout_seconds)
+                    fetch_timeout=settings.network_timeout_seconds, demo_trust=demo)
 
 
 def trust_fingerprint(trust: TrustStore) -> str:

@@ -376,3 +376,34 @@ def test_main_file_and_attachments_are_distinct_and_competence_is_kept_whole(cli
     assert got.status_code == 200 and got.data == b"phu luc 1"
     as_version = client.get(f"/api/v1/documents/{doc['id']}/versions/{annex}/content")
     assert as_version.status_code == 404  # an attachment is not a version
+
+
+def test_the_same_send_from_api_and_cli_stores_the_same_arrival_verdict(client, commune, runtime):
+    """One runtime, one verifier: a document sent from the CLI to a recipient hosted here is
+    verified on arrival like one sent through the API (before: the CLI's configuration had no
+    verifier, so nothing was checked)."""
+    from click.testing import CliRunner
+
+    from docsvc.cli import _Context, main
+    from docsvc.models import VerificationResult
+    from docsvc.services.identity import add_user
+
+    with runtime.sessions() as session:
+        add_user(session, OPERATOR, username="vanthu-xa", roles=["clerk"], organ_id=COMMUNE)
+    by_api, by_cli = _upload_and_register(client), _upload_and_register(client)
+    for doc in (by_api, by_cli):
+        _sign(runtime, doc["id"])
+    assert client.post(f"/api/v1/documents/{by_api['id']}/send", json={"to": [COMMUNE]}).status_code == 201
+    context = _Context()
+    context._runtime = runtime
+    sent = CliRunner().invoke(main, ["exchange", "send", by_cli["id"], "--to", COMMUNE], obj=context,
+                              catch_exceptions=False)
+    assert sent.exit_code == 0, sent.output
+    with runtime.sessions() as session:
+        received = session.execute(select(Document).where(
+            Document.direction == "incoming", Document.owner_organ_id == COMMUNE)).scalars().all()
+        assert len(received) == 2
+        verdicts = {d.id: session.execute(select(VerificationResult.verdict).where(
+            VerificationResult.document_id == d.id)).scalars().all() for d in received}
+    assert all(len(v) == 1 for v in verdicts.values()), verdicts
+    assert len({v[0] for v in verdicts.values()}) == 1  # the same verdict through both faces
