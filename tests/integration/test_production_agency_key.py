@@ -55,7 +55,8 @@ def _notice() -> bytes:
         header=DocumentHeader(
             sender=province,
             recipients=(Organization("000.00.53.H48", organ_name="UBND xã Tịnh Ấn", organ_add="Tịnh Ấn"),),
-            code=Code("185", "TB-UBND"), promulgation_info=PromulgationInfo("Quảng Ngãi", dt.date(2018, 6, 19)),
+            code=Code("185", "TB-UBND"),
+            promulgation_info=PromulgationInfo("Quảng Ngãi", dt.date(2018, 6, 19)),
             document_type=DocumentType(type=7, type_detail=0, type_name="Thông báo"),
             subject="Thông báo kết luận", document_id="000.00.00.H48,2018/06/19,185/TB-UBND"),
         trace_headers=(TraceHeader("000.00.00.H48", dt.datetime(2018, 6, 19, 9, 0, tzinfo=VN_TZ)),),
