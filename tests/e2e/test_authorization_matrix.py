@@ -58,6 +58,9 @@ TABLE = {
     ("GET", "/api/v1/documents/<document_id>"): READ_DOC,
     ("GET", "/api/v1/documents/<document_id>/content"): READ_DOC,
     ("GET", "/api/v1/documents/<document_id>/versions/<int:number>/content"): READ_DOC,
+    # the matrix's notice has no attachment: readers get 404 no-such-attachment, others 404 too
+    ("GET", "/api/v1/documents/<document_id>/attachments/<int:number>/content"): rule(
+        **{c: {"*": 404} for c in CALLERS if c != "anonymous"}),
     ("PATCH", "/api/v1/documents/<document_id>"): rule(
         clerk={"own": "ok", "*": 404}, signer={"own": 403, "*": 404}, auditor={"own": 403, "*": 404},
         auditor_sub={"own": 403, "parent": 403, "*": 404}, admin={"*": 404},
