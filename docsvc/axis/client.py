@@ -179,7 +179,7 @@ def socket_transport(endpoint: Endpoint, request: WireRequest, timeout: float, l
         return Reply(response.status, headers, body)
     except AxisError:
         raise
-    except (TimeoutError, socket.timeout) as exc:
+    except TimeoutError as exc:
         raise AxisTimeoutError(details={"timeout_seconds": timeout}) from exc
     except ssl.SSLError as exc:
         raise AxisTlsError(details={"error": str(exc)[:300]}) from exc
