@@ -13,7 +13,6 @@ directory entries synchronised from the axis (NULL: made here).
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0011_axis"
 down_revision = "0010"
 branch_labels = None

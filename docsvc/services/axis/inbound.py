@@ -18,6 +18,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from docsvc.axis import AxisClient, AxisError, AxisGarbageError, AxisRefusedError, AxisTooLargeError
@@ -63,12 +64,10 @@ def fetch_package(client: AxisClient, doc_id: str, *, max_bytes: int) -> bytes:
         package = client.get_edoc(doc_id)
     except (AxisTooLargeError, AxisGarbageError, AxisRefusedError) as first:
         try:
-            package = client.download_edoc(doc_id, limit=max_bytes)
+            package = client.download_edoc(doc_id, limit=max_bytes + 1)
         except AxisError:
             raise first from None
-    if len(package) > max_bytes:
-        raise AxisTooLargeError(details={"size": len(package), "limit": max_bytes})
-    return package
+    return package  # the arrival path refuses what is larger than it accepts
 
 
 def _ack(sessions: sessionmaker[Session], client: AxisClient, doc_id: str, status: str,
@@ -122,6 +121,25 @@ def _file(sessions: sessionmaker[Session], blobs, cfg: svc.ExchangeConfig, doc_i
     return outcome, reason
 
 
+def _ack_pending(sessions: sessionmaker[Session], client: AxisClient, report: ReceiveReport,
+                 now: dt.datetime, policy: DeliveryPolicy, rng: random.Random) -> None:
+    """Acknowledge what was filed (or refused) but not acknowledged: a worker stopped in
+    between, or the acknowledgement failed. The axis may not list it again (leases)."""
+    with sessions() as session:
+        pending = session.execute(select(AxisInbound.axis_doc_id, AxisInbound.ack_status,
+                                         AxisInbound.reason).where(
+            AxisInbound.state.in_(("filed", "refused")),
+            (AxisInbound.next_attempt_at.is_(None)) | (AxisInbound.next_attempt_at <= now))
+            .order_by(AxisInbound.created_at).limit(LIST_LIMIT)).all()
+    for doc_id, status, reason in pending:
+        try:
+            _ack(sessions, client, doc_id, status or "done", reason if status == "fail" else None)
+        except AxisRefusedError as exc:  # this one only: try it again later
+            _defer(sessions, doc_id, exc.reason(), policy, rng, now)
+            continue
+        report.acked.append(doc_id)
+
+
 def poll_inbox(
     sessions: sessionmaker[Session], blobs, cfg: svc.ExchangeConfig, client: AxisClient, *,  # type: ignore[no-untyped-def]
     policy: DeliveryPolicy | None = None, rng: random.Random | None = None,
@@ -137,6 +155,7 @@ def poll_inbox(
     rng = rng or random.Random()  # noqa: S311 - jitter
     report = ReceiveReport()
     actor = Actor(kind="system", name=f"axis:{client.system_id}"[:100], organ_id=None)
+    _ack_pending(sessions, client, report, clock(), policy, rng)
     for message_type in ("edoc", "status"):
         items = client.received_list(message_type)[:LIST_LIMIT]
         for item in items:

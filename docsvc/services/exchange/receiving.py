@@ -177,7 +177,7 @@ def _receive_document(session: Session, blobs: BlobStore, cfg: ExchangeConfig,
                       now: dt.datetime, *, via_axis: bool = False) -> list[Message]:
     recipients = list(dict.fromkeys(r.organ_id for r in package.header.recipients))
     if via_axis:
-        recipients = axis_recipients(session, package, recipients)
+        recipients = axis_recipients(session, package, recipients, cfg.local_organ_id)
     unknown = [r for r in recipients if session.get(Organization, r) is None]
     if not recipients or unknown:
         raise RecipientUnknownError(details={"unknown": unknown or ["(none)"]})
@@ -231,7 +231,8 @@ def _receive_status(session: Session, cfg: ExchangeConfig, status: StatusPackage
 
 
 
-def axis_recipients(session: Session, package: DocumentPackage, recipients: list[str]) -> list[str]:
+def axis_recipients(session: Session, package: DocumentPackage, recipients: list[str],
+                    local_organ_id: str) -> list[str]:
     """Return the recipients of an axis package that are served here (hosted, push peers, linked
     systems), without those that already filed this document from this sender.
 
@@ -239,9 +240,10 @@ def axis_recipients(session: Session, package: DocumentPackage, recipients: list
     of them has it already.
     """
     from docsvc.services.axis.routing import is_axis_routed
+    from docsvc.services.directory import is_hosted
 
-    ours = [r for r in recipients if session.get(Organization, r) is not None
-            and not is_axis_routed(session, r)]
+    ours = [r for r in recipients if is_hosted(session, r, local_organ_id) or (
+        session.get(Organization, r) is not None and not is_axis_routed(session, r))]
     if not ours:
         raise RecipientUnknownError("Gói tin từ trục không gửi cho cơ quan nào ở đây.",
                                     "The axis package is addressed to no organisation served here.",
