@@ -180,7 +180,8 @@ def directory_set_endpoint(ctx: _Context, organ_id: str, url: str, token_stdin: 
               help="Seconds to wait when nothing is due.")
 @pass_ctx
 def worker(ctx: _Context, once: bool, interval: float) -> None:
-    """Push queued messages to peer docsvc instances (safe to run several; stop with Ctrl-C)."""
+    """Push queued messages to peer docsvc instances and, when an axis is configured, send to
+    and receive from it (safe to run several; stop with Ctrl-C)."""
     import signal
 
     from docsvc.services.delivery import run_worker
@@ -193,7 +194,44 @@ def worker(ctx: _Context, once: bool, interval: float) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    axis = _axis_worker(rt, once=once, interval=interval, should_stop=lambda: stopping["now"])
     report = run_worker(rt.sessions, rt.blobs, rt.settings, once=once, interval=interval,
                         should_stop=lambda: stopping["now"])
+    if axis is not None:
+        axis.join(30)
     click.echo(f"worker: {len(report.delivered)} delivered, {len(report.retrying)} to retry, "
                f"{len(report.failed)} failed, {len(report.expired)} expired", err=True)
+
+
+def _axis_worker(rt, *, once: bool, interval: float, should_stop):  # type: ignore[no-untyped-def]
+    """Run the axis's share of the worker: one pass now (``--once``) or a thread beside the push loop."""
+    from docsvc.app import vxp_key_material
+    from docsvc.services.axis.worker import AxisWorkerOptions, axis_pass, start_axis_thread
+    from docsvc.services.exchange import config_from_settings, load_demo_agency_key
+    from docsvc.services.verification import make_verifier
+
+    settings = rt.settings
+    cache: dict[str, object] = {}
+
+    def verifier():  # type: ignore[no-untyped-def]
+        if "verifier" not in cache:
+            cache["verifier"] = make_verifier(settings)
+        return cache["verifier"]
+
+    def config():  # type: ignore[no-untyped-def]
+        if "cfg" not in cache:
+            cache["cfg"] = config_from_settings(settings, agency_key=load_demo_agency_key(settings),
+                                                verifier=verifier)
+        return cache["cfg"]
+
+    options = AxisWorkerOptions(timeout=settings.network_timeout_seconds * 3)
+    keys = vxp_key_material(settings)
+    if once:
+        report = axis_pass(rt.sessions, rt.blobs, keys, config, options=options, force=True)
+        if report.configured:
+            click.echo(f"axis: {len(report.sent.sent) + len(report.sent.reconciled)} sent, "
+                       f"{len(report.received.filed)} received, {len(report.sent.retrying)} to retry"
+                       + (f", error {report.error}" if report.error else ""), err=True)
+        return None
+    return start_axis_thread(rt.sessions, rt.blobs, keys, config, interval=interval,
+                             should_stop=should_stop, options=options)

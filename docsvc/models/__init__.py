@@ -3,6 +3,7 @@ history). Import models from here: ``from docsvc.models import Document``.
 """
 
 # Each area module lists its public names in __all__.
+from docsvc.models.axis import *  # noqa: F403
 from docsvc.models.exchange import *  # noqa: F403
 from docsvc.models.identity import (  # noqa: F401
     ROLES,

@@ -32,7 +32,7 @@ __all__ = [
 
 MESSAGE_KINDS = ("edoc", "status")
 MESSAGE_ORIGINS = ("local", "submitted", "pushed")
-DELIVERY_MODES = ("pull", "push", "local")
+DELIVERY_MODES = ("pull", "push", "local", "axis")
 DELIVERY_STATES = ("queued", "delivered", "failed", "expired")
 ACK_RESULTS = ("received", "rejected")
 
@@ -94,7 +94,8 @@ class Delivery(Base):
 
     message_id: Mapped[str] = mapped_column(ForeignKey("exchange_messages.id"), primary_key=True)
     mode: Mapped[str] = mapped_column(String(5))
-    """``pull`` (the recipient's system fetches), ``push`` (to ``endpoint_url``), ``local``."""
+    """``pull`` (the recipient's system fetches), ``push`` (to ``endpoint_url``), ``local``, ``axis``
+    (sendEdoc to the national axis: ``AxisOutbound``)."""
     endpoint_url: Mapped[str | None] = mapped_column(String(300))
     state: Mapped[str] = mapped_column(String(10), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -30,6 +30,8 @@ class Organization(Base):
     """Set when the agency runs its own docsvc and is reached by push; else it pulls."""
     zip_attachments: Mapped[bool] = mapped_column(default=False, server_default=false())
     """Send it packages whose attachments are each zipped like the official SDK (else raw)."""
+    origin: Mapped[str | None] = mapped_column(String(10))
+    """``axis`` for an entry synchronised from the national axis (never for one made here)."""
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

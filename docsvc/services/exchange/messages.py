@@ -15,6 +15,7 @@ from docsvc import exchange as edxml
 from docsvc.models import Delivery, Message, Organization, TransportEvent, new_id
 from docsvc.security import Actor
 from docsvc.services import directory as dirsvc
+from docsvc.services.axis.routing import is_axis_routed
 from docsvc.services.exchange.config import ExchangeConfig
 from docsvc.storage import BlobStore
 
@@ -69,8 +70,9 @@ def new_message(session: Session, cfg: ExchangeConfig, *, kind: str, document_id
                 status_code: str | None = None, doc_type: int | None = None,
                 trace: list[dict[str, Any]] | None = None,
                 content_sha256: str | None = None, like: Message | None = None) -> Message:
-    """Add a message and its delivery row: local when the recipient is hosted here, push when it
-    has an endpoint, else pull. ``content_sha256``: see ``Message.content_sha256``.
+    """Add a message and its delivery row: local when the recipient is hosted here, axis when
+    it is reached through the national axis (``services.axis.routing``), push when it has an
+    endpoint, else pull. ``content_sha256``: see ``Message.content_sha256``.
 
     ``like``: the message this one follows up (a revocation, a take-back request) travels the
     way that one did, so it reaches the copy it concerns even if the recipient has since got
@@ -91,6 +93,10 @@ def new_message(session: Session, cfg: ExchangeConfig, *, kind: str, document_id
         delivery = Delivery(message=message, mode="local", state="delivered", delivered_at=now,
                             attempts=0)
         message.acked_at, message.ack_result = now, "received"
+    elif followed == "axis" or (followed is None and not (target is not None and target.endpoint_url)
+                                and is_axis_routed(session, recipient, target)):
+        delivery = Delivery(message=message, mode="axis", state="queued", next_attempt_at=now,
+                            attempts=0)
     elif followed != "pull" and target is not None and target.endpoint_url:
         delivery = Delivery(message=message, mode="push", endpoint_url=target.endpoint_url,
                             state="queued", next_attempt_at=now, attempts=0)

@@ -16,12 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from docsvc import exchange as edxml
-from docsvc.errors import BadRequestError
+from docsvc.errors import BadRequestError, ConflictError
 from docsvc.exchange import DocumentPackage, StatusPackage, XmlSignatureInvalidError, XmlTooLargeError
 from docsvc.models import IdempotencyKey, LinkedSystem, Message, Organization, utcnow
 from docsvc.security import Actor
 from docsvc.services import audit
-from docsvc.services.exchange.arrival import accept, verify_received
+from docsvc.services.exchange.arrival import accept, received, verify_received
 from docsvc.services.exchange.config import ExchangeConfig, make_receipt
 from docsvc.services.exchange.errors import (
     IdempotencyConflictError,
@@ -67,6 +67,7 @@ def _spool(stream: BinaryIO, limit: int) -> tuple[BinaryIO, str, int]:
 def submit_package(
     session: Session, blobs: BlobStore, cfg: ExchangeConfig, *, stream: BinaryIO,
     idempotency_key: str | None, actor: Actor, now: dt.datetime | None = None,
+    via_axis: bool = False,
 ) -> Submission:
     """Accept an edXML document or status package from a linked system.
 
@@ -74,8 +75,13 @@ def submit_package(
     the bytes). Nothing is stored unless every check passes. Raises XmlTooLargeError (413),
     IdempotencyConflictError (409), EdxmlError (422: malformed, hostile, schema, signature),
     SenderMismatchError (403), RecipientUnknownError / UnknownDocumentError (422).
+
+    ``via_axis``: the package came from the national axis (``services.axis.inbound``): the
+    sender is the package's, and only the recipients served here get it (the axis delivers the
+    others' copies); a document already filed here from the same sender and DocumentId is a
+    duplicate (``DuplicateArrivalError``), whatever its bytes.
     """
-    organ_id = system_only(actor)
+    organ_id = None if via_axis else system_only(actor)
     now = now or utcnow()
     if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
         raise BadRequestError("Idempotency-Key dài 1–200 ký tự.", "Idempotency-Key: 1-200 characters.")
@@ -85,7 +91,7 @@ def submit_package(
             raise BadRequestError("Thân yêu cầu rỗng: cần gói tin edXML.",
                                   "Empty body: an edXML package is expected.")
         key = idempotency_key or f"sha256:{sha256}"
-        known = session.get(IdempotencyKey, (organ_id, key))
+        known = session.get(IdempotencyKey, (organ_id, key)) if organ_id is not None else None
         if known is not None:
             if known.sha256 != sha256:
                 raise IdempotencyConflictError(details={"key": key, "first_sha256": known.sha256})
@@ -96,6 +102,11 @@ def submit_package(
                                          organ_id_allow=cfg.organ_id_allow)
             package = result.package
             sender = package.header.sender if isinstance(package, DocumentPackage) else package.sender
+            if organ_id is None:  # via the axis: the package names its sender
+                organ_id = sender.organ_id
+                known = session.get(IdempotencyKey, (organ_id, key))
+                if known is not None and known.sha256 == sha256:
+                    return Submission(known.receipt, True)
             if sender.organ_id != organ_id:
                 audit.record(session, actor, "exchange.submit", object_type="message",
                              content_sha256=sha256, organ_id=organ_id, outcome="denied",
@@ -107,7 +118,8 @@ def submit_package(
             info = blobs.put(spool, sha256=sha256, size=size)
             blob = (info.key, sha256, size)
             if isinstance(package, DocumentPackage):
-                messages = _receive_document(session, blobs, cfg, package, blob, actor, now)
+                messages = _receive_document(session, blobs, cfg, package, blob, actor, now,
+                                             via_axis=via_axis)
             else:
                 messages = [_receive_status(session, cfg, package, blob, actor, now)]
             receipt = make_receipt(cfg, {
@@ -162,8 +174,10 @@ def _check_signature(session: Session, cfg: ExchangeConfig, spool: BinaryIO,
 
 def _receive_document(session: Session, blobs: BlobStore, cfg: ExchangeConfig,
                       package: DocumentPackage, blob: tuple[str, str, int], actor: Actor,
-                      now: dt.datetime) -> list[Message]:
+                      now: dt.datetime, *, via_axis: bool = False) -> list[Message]:
     recipients = list(dict.fromkeys(r.organ_id for r in package.header.recipients))
+    if via_axis:
+        recipients = axis_recipients(session, package, recipients, cfg.local_organ_id)
     unknown = [r for r in recipients if session.get(Organization, r) is None]
     if not recipients or unknown:
         raise RecipientUnknownError(details={"unknown": unknown or ["(none)"]})
@@ -215,3 +229,39 @@ def _receive_status(session: Session, cfg: ExchangeConfig, status: StatusPackage
         apply_status(session, message, status, now=now)
     return message
 
+
+
+def axis_recipients(session: Session, package: DocumentPackage, recipients: list[str],
+                    local_organ_id: str) -> list[str]:
+    """Return the recipients of an axis package that are served here (hosted, push peers, linked
+    systems), without those that already filed this document from this sender.
+
+    Raises RecipientUnknownError when none is served here, DuplicateArrivalError when every one
+    of them has it already.
+    """
+    from docsvc.services.axis.routing import is_axis_routed
+    from docsvc.services.directory import is_hosted
+
+    ours = [r for r in recipients if is_hosted(session, r, local_organ_id) or (
+        session.get(Organization, r) is not None and not is_axis_routed(session, r))]
+    if not ours:
+        raise RecipientUnknownError("Gói tin từ trục không gửi cho cơ quan nào ở đây.",
+                                    "The axis package is addressed to no organisation served here.",
+                                    details={"to": recipients})
+    if package.bussiness.doc_type in (0, None):
+        sender = package.header.sender.organ_id
+        fresh = [r for r in ours if received(session, document_id=package.header.document_id,
+                                             sender=sender, recipient=r) is None]
+        if not fresh:
+            raise DuplicateArrivalError(details={"document_id": package.header.document_id,
+                                                 "from": sender, "to": ours})
+        ours = fresh
+    return ours
+
+
+class DuplicateArrivalError(ConflictError):
+    """Every recipient here already has this document (same sender and DocumentId)."""
+
+    code = "exchange_duplicate_arrival"
+    message_vi = "Văn bản này (cùng cơ quan gửi và DocumentId) đã được nhận trước đó."
+    message_en = "This document (same sender and DocumentId) was received before."

@@ -99,9 +99,15 @@ def _delivery(message: Message) -> dict[str, Any] | None:
     delivery = message.delivery
     if delivery is None:
         return None
-    return {"mode": delivery.mode, "state": delivery.state, "attempts": delivery.attempts,
-            "delivered_at": iso(delivery.delivered_at), "ack_result": message.ack_result,
-            "ack_reason": message.ack_reason}
+    out = {"mode": delivery.mode, "state": delivery.state, "attempts": delivery.attempts,
+           "delivered_at": iso(delivery.delivered_at), "ack_result": message.ack_result,
+           "ack_reason": message.ack_reason}
+    if delivery.mode == "axis":
+        from docsvc.services.axis.routing import axis_delivery
+
+        out["last_error"] = delivery.last_error
+        out["axis"] = axis_delivery(message)
+    return out
 
 
 def document_statuses(session: Session, *, document_id: str, actor: Actor) -> dict[str, Any]:

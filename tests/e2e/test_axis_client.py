@@ -1,0 +1,279 @@
+"""docsvc as a client of the national axis, against docsvc's own VXP face on loopback: two real
+instances (SQLite + blob folder each). The province (client) reaches UBND xã Tịnh Ấn, which is
+hosted behind the "axis" instance, only through the SDK protocol: a notice goes out as sendEdoc,
+its status 01 comes back through getReceivedEdocList; a notice of the commune arrives, becomes an
+incoming document, and its 01 goes back the same way. A worker killed with SIGKILL between
+filing and acknowledging neither loses nor duplicates the package.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
+
+from docsvc.app import vxp_key_material
+from docsvc.cli import main
+from docsvc.exchange import ParseLimits
+from docsvc.models import AxisInbound, AxisOutbound, Delivery, Document, Message, Organization, utcnow
+from docsvc.samples import notice_pdf
+from docsvc.security import OPERATOR
+from docsvc.services import exchange as svc
+from docsvc.services.axis.config import set_axis
+from docsvc.services.axis.worker import AxisWorkerOptions, axis_pass
+from docsvc.services.identity import add_system
+from docsvc.vxp.auth import generate_secret
+from tests.conftest import NOTICE_METADATA, make_user
+from tests.e2e.test_exchange_api import _sign
+from tests.e2e.test_push_delivery import Instance, _instance
+
+PROVINCE, COMMUNE = "000.00.00.H48", "000.01.01.H48"
+SYSTEM_ID = "vxp.h48.province"
+OPTIONS = AxisWorkerOptions(timeout=10.0)
+
+
+def later() -> dt.datetime:
+    """A clock a minute ahead: the axis's delivery state is asked for again after a while."""
+    return utcnow() + dt.timedelta(minutes=1)
+
+
+def _exchange_config(instance: Instance):  # type: ignore[no-untyped-def]
+    return svc.config_from_settings(instance.runtime.settings)
+
+
+def run_pass(instance: Instance, **kwargs):  # type: ignore[no-untyped-def]
+    rt = instance.runtime
+    return axis_pass(rt.sessions, rt.blobs, vxp_key_material(rt.settings),
+                     lambda: _exchange_config(instance), options=OPTIONS, force=True, **kwargs)
+
+
+@pytest.fixture
+def world(tmp_path) -> Iterator[tuple[Instance, Instance, str]]:
+    """The province (axis client) and the axis (docsvc's VXP face, hosting the commune)."""
+    province = _instance(tmp_path / "province", PROVINCE)
+    axis = _instance(tmp_path / "axis", COMMUNE)
+    secret = generate_secret()
+    with axis.runtime.sessions() as session:
+        add_system(session, OPERATOR, organ_id=PROVINCE, name="docsvc tỉnh Quảng Ngãi",
+                   vxp_system_id=SYSTEM_ID, vxp_secret=secret,
+                   vxp_key_material=vxp_key_material(axis.runtime.settings)[0])
+    axis.start()
+    with province.runtime.sessions() as session:
+        set_axis(session, OPERATOR, endpoint=axis.url + "/vxp", system_id=SYSTEM_ID, secret=secret,
+                 keys=vxp_key_material(province.runtime.settings))
+    try:
+        yield province, axis, secret
+    finally:
+        for instance in (province, axis):
+            instance.stop()
+            instance.runtime.engine.dispose()
+
+
+def _register(client, organ_id: str, organ_name: str, to: str) -> dict:  # type: ignore[no-untyped-def]
+    metadata = dict(NOTICE_METADATA, organ_id=organ_id, organ_name=organ_name,
+                    recipients=[{"organ_id": to, "organ_name": to}])
+    boundary, body = encode_multipart(MultiDict({
+        "metadata": json.dumps(metadata),
+        "file": FileStorage(io.BytesIO(notice_pdf()), "tb.pdf", content_type="application/pdf")}))
+    doc = client.post("/api/v1/documents", data=body,
+                      content_type=f"multipart/form-data; boundary={boundary}").json
+    assert client.post(f"/api/v1/documents/{doc['id']}/register").status_code == 200
+    return doc
+
+
+def _send(instance: Instance, client, organ_id: str, name: str, to: str) -> tuple[str, dict]:  # type: ignore[no-untyped-def]
+    doc = _register(client, organ_id, name, to)
+    _sign(instance.runtime, doc["id"])
+    response = client.post(f"/api/v1/documents/{doc['id']}/send", json={"to": [to]})
+    assert response.status_code == 201, response.json
+    [message] = response.json["messages"]
+    return doc["id"], message
+
+
+def _commune_clerk(axis: Instance):  # type: ignore[no-untyped-def]
+    token = make_user(axis.runtime, "vanthu-xa", ["clerk"], organ_id=COMMUNE)
+    client = axis.app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client
+
+
+def _incoming(instance: Instance, owner: str) -> int:
+    return instance.count(select(func.count()).select_from(Document).where(
+        Document.direction == "incoming", Document.owner_organ_id == owner))
+
+
+def test_notice_reaches_the_commune_behind_the_axis_and_its_status_comes_back(world):
+    province, axis, _ = world
+    document_id, message = _send(province, province.clerk(), PROVINCE, "UBND tỉnh Quảng Ngãi", COMMUNE)
+    assert message["delivery"] == "axis"
+
+    first = run_pass(province)
+    assert first.error is None, first.error
+    assert first.sent.sent == [message["id"]]
+    assert _incoming(axis, COMMUNE) == 1  # filed behind the axis
+    with province.runtime.sessions() as session:
+        outbound = session.get(AxisOutbound, message["id"])
+        assert outbound.axis_doc_id
+        assert session.get(Delivery, message["id"]).state == "delivered"
+
+    run_pass(province, clock=later)  # the axis's delivery state, then its status 01 in the inbox
+    statuses = province.clerk().get(f"/api/v1/documents/{document_id}/statuses").json
+    [recipient] = statuses["recipients"]
+    assert recipient["delivery"]["mode"] == "axis"
+    assert recipient["delivery"]["axis"]["doc_id"] == outbound.axis_doc_id
+    assert recipient["delivery"]["axis"]["receive_status"] == "done"
+    assert recipient["delivery"]["ack_result"] == "received"
+    assert recipient["latest"]["code"] == "01"
+    trace = province.clerk().get(f"/api/v1/documents/{document_id}/trace").json
+    events = [e["event"] for e in trace["events"] if e["type"] == "transport"]
+    assert "axis_send" in events and "axis_state" in events
+
+    # nothing is sent or filed twice by further passes
+    again = run_pass(province)
+    assert again.sent.sent == [] and again.received.filed == []
+    assert _incoming(axis, COMMUNE) == 1
+
+
+def test_incoming_axis_package_becomes_a_document_and_01_goes_back(world):
+    province, axis, _ = world
+    commune_doc, message = _send(axis, _commune_clerk(axis), COMMUNE, "UBND xã Tịnh Ấn", PROVINCE)
+    assert message["delivery"] == "pull"  # the province's system pulls it from the axis
+
+    report = run_pass(province)
+    assert report.error is None, report.error
+    assert report.received.filed == [message["id"]], report
+    assert _incoming(province, PROVINCE) == 1
+    with province.runtime.sessions() as session:
+        row = session.get(AxisInbound, message["id"])
+        assert (row.state, row.ack_status) == ("acked", "done")
+        status = session.execute(select(Message).where(Message.kind == "status")).scalar_one()
+        assert status.status_code == "01" and status.delivery.mode == "axis"
+    with axis.runtime.sessions() as session:  # updateStatus done reached the axis
+        assert session.get(Message, message["id"]).ack_result == "received"
+
+    run_pass(province)  # the 01 goes back through sendEdoc
+    statuses = _commune_clerk_statuses(axis, commune_doc)
+    assert statuses["recipients"][0]["latest"]["code"] == "01"
+
+
+def _commune_clerk_statuses(axis: Instance, document_id: str) -> dict:
+    with axis.runtime.sessions() as session:
+        return svc.document_statuses(session, document_id=document_id, actor=OPERATOR)
+
+
+def test_refused_package_is_acknowledged_fail_with_the_reason(world):
+    province, axis, _ = world
+    _, message = _send(axis, _commune_clerk(axis), COMMUNE, "UBND xã Tịnh Ấn", PROVINCE)
+    tiny = dataclasses.replace(_exchange_config(province), limits=ParseLimits(max_bytes=2000))
+    rt = province.runtime
+    report = axis_pass(rt.sessions, rt.blobs, vxp_key_material(rt.settings), lambda: tiny,
+                       options=OPTIONS, force=True)
+    assert report.received.refused == [message["id"]]
+    assert _incoming(province, PROVINCE) == 0
+    with province.runtime.sessions() as session:
+        row = session.get(AxisInbound, message["id"])
+        assert (row.state, row.ack_status) == ("acked", "fail")
+        assert row.reason.startswith("xml_too_large") or "2000" in row.reason
+    with axis.runtime.sessions() as session:  # the sender sees the refusal and why
+        refused = session.get(Message, message["id"])
+        assert refused.ack_result == "rejected"
+        assert row.reason[:40] in refused.ack_reason
+
+
+def test_sigkill_between_filing_and_acknowledging_neither_loses_nor_duplicates(world, tmp_path):
+    province, axis, _ = world
+    _, message = _send(axis, _commune_clerk(axis), COMMUNE, "UBND xã Tịnh Ấn", PROVINCE)
+    settings = province.runtime.settings
+    script = textwrap.dedent(f"""
+        import os, signal
+        from pathlib import Path
+        from docsvc.app import build_runtime, vxp_key_material
+        from docsvc.config import Settings
+        from docsvc.services import exchange as svc
+        from docsvc.services.axis.worker import AxisWorkerOptions, axis_pass
+        settings = Settings(env="test", data_dir=Path({str(settings.data_dir)!r}),
+                            organ_id={PROVINCE!r}, secret_key={settings.secret_key!r})
+        rt = build_runtime(settings)
+        def die(doc_id):
+            os.kill(os.getpid(), signal.SIGKILL)
+        axis_pass(rt.sessions, rt.blobs, vxp_key_material(settings),
+                  lambda: svc.config_from_settings(settings), options=AxisWorkerOptions(timeout=10),
+                  force=True, before_ack=die)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parents[2], timeout=120,
+                          capture_output=True, env=dict(os.environ))
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()[-2000:]
+    assert _incoming(province, PROVINCE) == 1  # filed and committed before the kill
+    with axis.runtime.sessions() as session:
+        assert session.get(Message, message["id"]).ack_result is None  # never acknowledged
+
+    report = run_pass(province)  # the restarted worker
+    assert report.error is None, report.error
+    assert _incoming(province, PROVINCE) == 1  # not filed twice
+    with axis.runtime.sessions() as session:
+        assert session.get(Message, message["id"]).ack_result == "received"
+    with province.runtime.sessions() as session:
+        assert session.get(AxisInbound, message["id"]).state == "acked"
+        assert session.execute(select(func.count()).select_from(Message).where(
+            Message.kind == "status", Message.status_code == "01")).scalar_one() == 1
+
+
+def test_directory_sync_adds_axis_units_and_keeps_local_entries(world):
+    province, axis, _ = world
+    with axis.runtime.sessions() as session:
+        session.add(Organization(organ_id="000.00.00.G22", name="Văn phòng Chính phủ"))
+        local = session.get(Organization, COMMUNE)
+        local.name = "Tên do trục đặt"
+        session.commit()
+    result = CliRunner().invoke(main, ["axis", "sync-directory"], env=_env(province))
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["created"] == 1 and report["kept_local"] >= 1
+    with province.runtime.sessions() as session:
+        assert session.get(Organization, "000.00.00.G22").origin == "axis"
+        assert session.get(Organization, COMMUNE).name != "Tên do trục đặt"
+        assert session.get(Organization, COMMUNE).origin is None
+    # a notice to the Government Office now routes through the axis
+    _, message = _send(province, province.clerk(), PROVINCE, "UBND tỉnh Quảng Ngãi", "000.00.00.G22")
+    assert message["delivery"] == "axis"
+
+
+def _env(instance: Instance) -> dict[str, str]:
+    s = instance.runtime.settings
+    return {"DOCSVC_ENV": "test", "DOCSVC_DATA_DIR": str(s.data_dir), "DOCSVC_ORGAN_ID": s.organ_id,
+            "DOCSVC_SECRET_KEY": s.secret_key}
+
+
+def test_cli_axis_test_and_status_say_what_is_wrong(world):
+    province, axis, _ = world
+    ok = CliRunner().invoke(main, ["axis", "test"], env=_env(province))
+    assert ok.exit_code == 0, ok.output
+    assert "OK" in ok.output
+    status = CliRunner().invoke(main, ["axis", "status"], env=_env(province))
+    assert status.exit_code == 0
+    assert json.loads(status.output)["secret"] == "(sealed)"
+    bad = CliRunner().invoke(main, ["axis", "set", "--endpoint", axis.url + "/vxp", "--system-id", SYSTEM_ID,
+                                    "--secret-stdin"], input="wrong-secret\n", env=_env(province))
+    assert bad.exit_code == 0, bad.output
+    assert "wrong-secret" not in bad.output
+    refused = CliRunner().invoke(main, ["axis", "test"], env=_env(province))
+    assert refused.exit_code == 1
+    assert "axis_auth_refused" in refused.output
+    axis.stop()
+    down = CliRunner().invoke(main, ["axis", "test"], env=_env(province))
+    assert down.exit_code == 1 and "axis_unreachable" in down.output
+
