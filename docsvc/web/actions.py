@@ -9,8 +9,6 @@ from collections.abc import Callable
 
 from flask import flash, redirect, request, url_for
 
-from docsvc.api.exchange import exchange_config
-from docsvc.api.signatures import signing_tools
 from docsvc.errors import DocsvcError, NotFoundError, PermissionDeniedError
 from docsvc.services import documents as svc
 from docsvc.services import exchange, signing
@@ -63,7 +61,7 @@ def sign(document_id: str):  # type: ignore[no-untyped-def]
     def action() -> str:
         body = _signature_body()
         outcome = signing.sign_document(
-            db(), runtime().blobs, signing_tools(), document_id=document_id, actor=actor(),
+            db(), runtime().blobs, runtime().signing, document_id=document_id, actor=actor(),
             request=lambda: signing.parse_signature_request(body))
         flash_warnings(outcome.warnings)
         return texts()["signed"].format(number=outcome.version.number, level=outcome.record.level)
@@ -75,7 +73,7 @@ def send(document_id: str):  # type: ignore[no-untyped-def]
     """Send the registered, signed document to the organisations chosen in the directory; with
     documents picked in ``replaces`` (and a reason), as their replacement (BussinessDocType 3)."""
     def action() -> str:
-        result = exchange.send_document(db(), runtime().blobs, exchange_config(),
+        result = exchange.send_document(db(), runtime().blobs, runtime().exchange,
                                         document_id=document_id, to=request.form.getlist("to"),
                                         replaces=chosen(request.form, "replaces"),
                                         reason=text(request.form, "replace_reason"), actor=actor())
@@ -94,7 +92,7 @@ def report_status(document_id: str):  # type: ignore[no-untyped-def]
         code = request.form.get("code")
         if code == "15":
             require_confirmation(request.form)
-        doc, _ = exchange.report_status(db(), runtime().blobs, exchange_config(),
+        doc, _ = exchange.report_status(db(), runtime().blobs, runtime().exchange,
                                         document_id=document_id, code=code,
                                         description=request.form.get("description"), actor=actor())
         done = texts()["reported"].format(code=code, meaning=status_names().get(code or "", ""))
@@ -111,7 +109,7 @@ def revoke(document_id: str):  # type: ignore[no-untyped-def]
     """Revoke a sent document (confirmed, with a reason): every recipient removes its content."""
     def action() -> str:
         require_confirmation(request.form)
-        messages = exchange.revoke_document(db(), runtime().blobs, exchange_config(),
+        messages = exchange.revoke_document(db(), runtime().blobs, runtime().exchange,
                                             document_id=document_id,
                                             reason=text(request.form, "revoke_reason"),
                                             actor=actor())
@@ -124,7 +122,7 @@ def revoke(document_id: str):  # type: ignore[no-untyped-def]
 def takeback(document_id: str):  # type: ignore[no-untyped-def]
     """Ask the recipients (all, or those picked) to give a sent document back: status 13."""
     def action() -> str:
-        messages = exchange.request_takeback(db(), runtime().blobs, exchange_config(),
+        messages = exchange.request_takeback(db(), runtime().blobs, runtime().exchange,
                                              document_id=document_id,
                                              reason=text(request.form, "takeback_reason"),
                                              to=chosen(request.form, "takeback_to"), actor=actor())
@@ -137,7 +135,7 @@ def takeback(document_id: str):  # type: ignore[no-untyped-def]
 def update(document_id: str):  # type: ignore[no-untyped-def]
     """Send a sent document again as an update (BussinessDocType 2) to its recipients or some."""
     def action() -> str:
-        result = exchange.update_document(db(), runtime().blobs, exchange_config(),
+        result = exchange.update_document(db(), runtime().blobs, runtime().exchange,
                                           document_id=document_id,
                                           reason=text(request.form, "update_reason"),
                                           to=chosen(request.form, "update_to"), actor=actor())

@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 
-from docsvc.api.signatures import signing_tools
 from docsvc.downloads import version_response
 from docsvc.errors import DocsvcError, InvalidMetadataError, PermissionDeniedError
 from docsvc.exchange import STATUS_CODES
@@ -63,8 +62,8 @@ def document_page(document_id: str, *, status: int = 200, form: Any = None):  # 
     received = doc.direction == "incoming" and bool(statuses["reported"]["history"])
     writer = can_write(me, doc) and doc.revoked_at is None
     options = signing.signing_options(session, document=doc, actor=me)
-    levels = signing.available_levels(signing_tools()) if options else ()
-    default_level = signing_tools().default_level() if options else None
+    levels = signing.available_levels(runtime().signing) if options else ()
+    default_level = runtime().signing.default_level() if options else None
     organizations = dirsvc.list_organizations(session)
     return render_template(
         "document.html", doc=doc, history=history, statuses=statuses, form=form or {},

@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask import Response, render_template, request
 from werkzeug.datastructures import FileStorage
 
-from docsvc.api.verification import verifier
 from docsvc.errors import BadRequestError, DocsvcError, PermissionDeniedError
 from docsvc.services import verification as svc
 from docsvc.verify import DocumentReport
@@ -25,7 +24,7 @@ def version_report(document_id: str, number: int) -> Response:
     """Verify a stored version now (the result and an audit entry are kept, revocation data
     may be fetched online) and show the report. A POST with the CSRF token, so that no link
     on another site can make a reader's browser run verifications."""
-    _, report, _ = svc.verify_version(db(), runtime().blobs, verifier(), document_id=document_id,
+    _, report, _ = svc.verify_version(db(), runtime().blobs, runtime().verifier, document_id=document_id,
                                       number=number, actor=actor())
     return _report_page(report)
 
@@ -47,7 +46,7 @@ def verify_file():  # type: ignore[no-untyped-def]
         if file is None or not file.filename:
             raise BadRequestError("Hãy chọn tệp PDF cần kiểm tra.", "Choose the PDF to verify.")
         hashed = getattr(file.stream, "sha256", None)  # the upload spool hashed it on arrival
-        report = svc.verify_upload(db(), verifier(), read=lambda: _read(file), actor=actor(),
+        report = svc.verify_upload(db(), runtime().verifier, read=lambda: _read(file), actor=actor(),
                                    filename=file.filename,
                                    sha256=hashed if isinstance(hashed, str) else None)
     except PermissionDeniedError:
