@@ -1,5 +1,6 @@
-# docsvc: gunicorn serving create_app() on PostgreSQL + S3 in production.
-# Build: docker build -t docsvc .   Run: see README ("Production").
+# docsvc: `docsvc serve` (gunicorn with its configuration check and header limits) serving
+# create_app() on PostgreSQL + S3 in production.
+# Build: docker build -t docsvc .   Run: compose.yaml, or see README ("Production").
 FROM python:3.11-slim-bookworm
 
 # poppler-utils: pdftotext/pdftoppm used to place signatures by the signer's name;
@@ -11,10 +12,12 @@ RUN apt-get update \
 RUN useradd --system --create-home --home-dir /srv/docsvc docsvc
 WORKDIR /srv/docsvc/app
 
-COPY pyproject.toml README.md requirements.lock ./
+# The same pinned versions as scripts/run and scripts/test (refresh: bash scripts/lock).
+COPY requirements.lock pyproject.toml setup.py README.md ./
 COPY docsvc ./docsvc
 COPY schemas ./schemas
-RUN pip install --no-cache-dir -c requirements.lock .
+RUN pip install --no-cache-dir -c requirements.lock . \
+ && python -c "import docsvc.exchange as x; x.load_schemas()"
 
 ENV DOCSVC_ENV=production \
     DOCSVC_DATA_DIR=/srv/docsvc/var \
@@ -23,7 +26,10 @@ RUN mkdir -p /srv/docsvc/var && chown docsvc /srv/docsvc/var
 USER docsvc
 EXPOSE 8000
 
-# Migrations run once per deployment: docker run … docsvc db upgrade
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "4", "--threads", "8", \
-     "--worker-class", "gthread", "--timeout", "300", "--limit-request-field_size", "65536", "--access-logfile", "-", \
-     "docsvc.app:create_app()"]
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["python", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:8000/api/v1/health', timeout=4)"]
+
+# Once per deployment, before the new version serves (migrations, bucket; safe to repeat):
+#   docker run --rm --env-file docsvc.env docsvc docsvc init
+# The push worker is the same image with the command `docsvc worker`. compose.yaml wires all of it.
+CMD ["docsvc", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "4", "--threads", "8"]

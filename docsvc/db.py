@@ -79,6 +79,14 @@ def alembic_config(url: str) -> AlembicConfig:
     return cfg
 
 
+def create_database_folder(engine: Engine) -> None:
+    """Create the folder of a SQLite database file (SQLite creates the file, not its folder);
+    a server database needs no folder, so nothing is created on disk for it."""
+    database = engine.url.database
+    if engine.url.get_backend_name() == "sqlite" and database not in (None, "", ":memory:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
 def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Bring the schema to ``revision`` (idempotent); by default every head, since each area
     (signing, verification, exchange) adds its own migrations after the registry's."""

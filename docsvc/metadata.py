@@ -254,7 +254,7 @@ def parse_metadata(raw: Any, *, allowed_organ_ids: frozenset[str] = frozenset())
 
     recipients = _recipients(c, allowed_organ_ids)
     references = c.string_list("references", 30 * 50)
-    metadata = dict(
+    metadata: dict[str, Any] = dict(
         organ_name=c.text("organ_name", required=True),
         subject=c.text("subject", required=True),
         code_notation=c.text("code_notation"),
@@ -285,11 +285,12 @@ def parse_metadata(raw: Any, *, allowed_organ_ids: frozenset[str] = frozenset())
                 c.fail(name, "not_allowed", "chỉ cho văn bản đến / incoming documents only")
     if c.problems:
         raise InvalidMetadataError(details={"fields": c.problems})
+    assert direction and organ_id and type_name  # required: a missing one is in c.problems
     return Metadata(
         direction=direction, organ_id=organ_id, type_name=type_name, type_abbr=type_abbr,
         signer_competence=competence, code_number=code_number, recipients=recipients,
         references=references, **metadata,
-    )  # type: ignore[arg-type]
+    )
 
 
 def _recipients(c: _Checker, allowed: frozenset[str]) -> list[dict[str, str]]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from gunicorn.app.base import BaseApplication
 
+_NEWER_SETTINGS = frozenset({"control_socket_disable"})
+"""Settings an older gunicorn (pyproject allows >= 22) does not know; skipped there."""
+
 
 class _Gunicorn(BaseApplication):
     def __init__(self, options: dict[str, object]) -> None:
@@ -12,7 +15,8 @@ class _Gunicorn(BaseApplication):
 
     def load_config(self) -> None:
         for key, value in self.options.items():
-            self.cfg.set(key, value)
+            if key in self.cfg.settings or key not in _NEWER_SETTINGS:
+                self.cfg.set(key, value)
 
     def load(self):  # type: ignore[no-untyped-def]
         from docsvc.app import create_app
@@ -32,4 +36,7 @@ def run(*, host: str, port: int, workers: int, threads: int) -> None:
         "limit_request_line": 8190,
         # National-axis SDK clients send every parameter twice in headers (VXP-PROTOCOL.md §3).
         "limit_request_field_size": 65536,
+        # gunicorn >= 25.1 opens a control socket at one fixed path per user
+        # (~/.gunicorn/gunicorn.ctl): two instances on one host would take it from each other.
+        "control_socket_disable": True,
     }).run()

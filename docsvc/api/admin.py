@@ -51,6 +51,8 @@ def create_user():  # type: ignore[no-untyped-def]
     """Create a person (``username``, ``roles``, ``organ_id``, optional ``password``…)."""
     body = _json_body()
     organ_id = body.get("organ_id") or actor().organ_id
+    if not isinstance(organ_id, str):
+        raise BadRequestError(details={"fields": [{"field": "organ_id", "message": "text"}]})
     who = _require_admin_of(organ_id)
     user = identity.add_user(
         db(), who, username=str(body.get("username", "")).strip(), roles=body.get("roles") or [],
@@ -85,4 +87,5 @@ def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
                  else None)
     who = _require_admin_of(owner_org)
     revoked = identity.revoke_token(db(), who, token_id=token_id)
+    assert revoked.revoked_at is not None  # revoke_token sets it
     return jsonify({"id": revoked.id, "revoked_at": revoked.revoked_at.isoformat()})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import BinaryIO, cast
 
 from flask import Response, jsonify, request
 
@@ -46,7 +47,7 @@ def upload_document():  # type: ignore[no-untyped-def]
     assert metadata is not None and upload is not None
     owner = metadata.owner_organ_id or actor().organ_id or settings.organ_id
     document, warnings = svc.upload_document(
-        db(), runtime().blobs, stream=upload.stream, filename=upload.filename,
+        db(), runtime().blobs, stream=cast(BinaryIO, upload.stream), filename=upload.filename,
         metadata=metadata, owner_organ_id=owner, actor=actor(),
     )
     return jsonify(_with_warnings(document, warnings)), 201

@@ -4,7 +4,7 @@ and the pull mailbox of linked systems (inbox, fetch, ack, submit).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from flask import Response, jsonify, request, stream_with_context
 
@@ -162,7 +162,7 @@ def ack_message(message_id: str):  # type: ignore[no-untyped-def]
 def submit_message():  # type: ignore[no-untyped-def]
     """Accept an edXML document or status package from a linked system (raw body)."""
     submission = svc.submit_package(
-        db(), runtime().blobs, exchange_config(), stream=request.stream,
+        db(), runtime().blobs, exchange_config(), stream=cast(BinaryIO, request.stream),
         idempotency_key=request.headers.get("Idempotency-Key") or None, actor=actor())
     response = jsonify(submission.receipt)
     response.headers["Idempotent-Replayed"] = "true" if submission.replayed else "false"

@@ -81,8 +81,9 @@ def create_signer():  # type: ignore[no-untyped-def]
     if bad:
         raise BadRequestError(details={"fields": [{"field": n, "message": "text"} for n in bad]})
     values["key_source"] = values["key_source"] or "pkcs12"
-    spec = profiles.ProfileSpec(organ_id=organ_id, **{k: v or "" if k in (
-        "id", "role", "display_name") else v for k, v in values.items()})
+    fields: dict[str, Any] = {k: v or "" if k in ("id", "role", "display_name") else v
+                              for k, v in values.items()}  # every value is text or None (above)
+    spec = profiles.ProfileSpec(organ_id=organ_id, **fields)
     profile = profiles.add_signer_profile(db(), signing_tools(), actor(), spec)
     return jsonify(profiles.profile_to_dict(profile)), 201
 

@@ -14,7 +14,8 @@ gives the human report, in Vietnamese unless ``?lang=en`` / ``Accept-Language: e
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+import io
+from typing import IO, Any, cast
 
 from flask import Response, jsonify, request, url_for
 from werkzeug.datastructures import FileStorage
@@ -45,7 +46,7 @@ def _wanted_format() -> str:
 
 
 def _report_response(report: DocumentReport, extra: dict[str, Any] | None = None,
-                     links: list[str] | None = None):  # type: ignore[no-untyped-def]
+                     links: list[str] | None = None) -> Response:
     """Render ``report`` in the format the client asked for."""
     fmt, language = _wanted_format(), lang()
     if fmt == "xml" and report.etsi_xml is not None:
@@ -95,12 +96,18 @@ class _MemoryPart:
         return b"".join(self._pieces)
 
 
+def _memory_part(*_args: object, **_kwargs: object) -> IO[bytes]:
+    """Werkzeug's stream factory: a ``_MemoryPart`` (which writes, seeks and joins, all the
+    parser asks of the file-like object it types as ``IO[bytes]``)."""
+    return cast(IO[bytes], _MemoryPart())
+
+
 def _form_file() -> FileStorage | None:
     """Parse the multipart body keeping its parts in memory, not in a hashed temporary file:
     the whole PDF is read into memory for validation anyway, and validation hashes the file
     on its byte-range pass, so the spool's write, read-back and extra hash pass are saved."""
     parser = request.form_data_parser_class(
-        stream_factory=_MemoryPart, max_form_memory_size=request.max_form_memory_size,
+        stream_factory=_memory_part, max_form_memory_size=request.max_form_memory_size,
         max_content_length=request.max_content_length, max_form_parts=request.max_form_parts,
         cls=request.parameter_storage_class)
     _, _, files = parser.parse(request.stream, request.mimetype, request.content_length,
@@ -112,13 +119,15 @@ def _upload_bytes(upload: FileStorage | None) -> bytes:
     if upload is None:
         raise BadRequestError("Thiếu tệp PDF (trường file).", "The PDF (form field file) is missing.",
                               details={"fields": [{"field": "file", "code": "required"}]})
-    return upload.stream.getvalue()
+    stream = upload.stream
+    assert isinstance(stream, _MemoryPart)  # made by _memory_part
+    return stream.getvalue()
 
 
 def _body_bytes() -> bytes:
     """Read a raw ``application/pdf`` body, refusing (415) what does not start like a PDF
     before reading the rest; Werkzeug's stream enforces ``MAX_CONTENT_LENGTH`` (413)."""
-    stream = request.stream
+    stream = cast(io.RawIOBase, request.stream)  # Werkzeug's LimitedStream
     length = request.content_length
     if length is not None:  # read straight into one buffer of the announced size
         buffer = bytearray(length)

@@ -50,11 +50,11 @@ def main() -> None:
 @pass_ctx
 def init(ctx: _Context) -> None:
     """Create the data folders and bring the database schema up to date (idempotent)."""
-    from docsvc.db import upgrade
+    from docsvc.db import create_database_folder, upgrade
 
     rt = ctx.runtime
-    rt.settings.data_dir.mkdir(parents=True, exist_ok=True)
-    rt.blobs.prepare()  # the one place that creates the bucket / folder
+    create_database_folder(rt.engine)
+    rt.blobs.prepare()  # the one place that creates the bucket / folder (and its sentinel)
     upgrade(rt.engine)
     from docsvc.services.directory import ensure_own_organization
 
@@ -73,13 +73,19 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option("--revision", default="heads", show_default=True)
-@pass_ctx
-def db_upgrade(ctx: _Context, revision: str) -> None:
-    """Apply the Alembic migrations up to REVISION."""
-    from docsvc.db import upgrade
+@click.option("--revision", default="heads", show_default=True,
+              help="Stop at this Alembic revision (default: every head, like `docsvc init`).")
+@click.pass_context
+def db_upgrade(click_ctx: click.Context, revision: str) -> None:
+    """Another name for `docsvc init` (kept for old deployment scripts)."""
+    from docsvc.db import create_database_folder, upgrade
 
-    upgrade(ctx.runtime.engine, revision)
+    if revision == "heads":
+        click_ctx.invoke(init)
+        return
+    engine = click_ctx.ensure_object(_Context).runtime.engine
+    create_database_folder(engine)
+    upgrade(engine, revision)
     click.echo(f"schema at {revision}", err=True)
 
 

@@ -13,7 +13,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from docsvc.exchange.errors import AttachmentTooLargeError
 
@@ -151,9 +151,12 @@ def unzip_single(
     stored: StoredContent, directory: Path | None, name: str, max_bytes: int
 ) -> tuple[StoredContent | None, str | None]:
     """Extract the one file of an SDK-style ZIP; return (content, None) or (None, reason)."""
-    source: BinaryIO = (
-        io.BytesIO(stored.data) if stored.data is not None else open(stored.path, "rb")  # noqa: SIM115
-    )
+    source: IO[bytes]
+    if stored.data is not None:
+        source = io.BytesIO(stored.data)
+    else:
+        assert stored.path is not None  # content is either in memory or in a file
+        source = open(stored.path, "rb")  # noqa: SIM115 - closed below
     try:
         try:
             archive = zipfile.ZipFile(source)

@@ -58,7 +58,8 @@ class _Builder:
                 details={"fields": self.problems},
             )
 
-    def add(self, parent: etree._Element, name: str, value: object = None, **attrib: str):
+    def add(self, parent: etree._Element, name: str, value: object = None,
+            **attrib: str) -> etree._Element:
         element = etree.SubElement(parent, _q(name), attrib)
         if value is not None:
             text = _format(value)

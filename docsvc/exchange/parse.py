@@ -216,6 +216,8 @@ def _read_header(reader: TolerantReader, message: Node) -> DocumentHeader:
     document_id = reader.text(message, "DocumentId", MH)
     if not document_id:
         try:
+            if info.promulgation_date is None:
+                raise ValueError("no PromulgationDate")
             document_id = make_document_id(
                 sender.organ_id, info.promulgation_date, code.code_number, code.code_notation
             )

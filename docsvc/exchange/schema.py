@@ -1,12 +1,15 @@
 """Our XSDs for the packages we emit (``schemas/edxml-*.xsd``): loading and validation.
 
-Loading is explicit (``create_app`` passes the folder); nothing is read at import time.
+The XSDs are package data (``docsvc.schemas``, mapped from the top-level ``schemas/`` folder),
+found with ``importlib.resources`` in a checkout, an editable install and a wheel alike.
+Loading is explicit; nothing is read at import time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib.resources import as_file, files
 from pathlib import Path
 
 from lxml import etree
@@ -17,6 +20,7 @@ from docsvc.exchange.xmlsafe import ParseLimits, parse_tree
 
 DOCUMENT_XSD = "edxml-document.xsd"
 STATUS_XSD = "edxml-status.xsd"
+SCHEMA_PACKAGE = "docsvc.schemas"
 _MAX_VIOLATIONS = 50
 
 
@@ -26,14 +30,22 @@ class EdxmlSchemas:
     status: etree.XMLSchema
 
 
-def default_schema_dir() -> Path:
-    """Return ``schemas/`` of a source checkout (an installed wheel must pass its own folder)."""
-    return Path(__file__).resolve().parents[2] / "schemas"
-
-
 def load_schemas(path: str | Path | None = None) -> EdxmlSchemas:
-    """Load the document and status XSDs from ``path`` (default: the checkout's ``schemas/``)."""
-    folder = Path(path) if path is not None else default_schema_dir()
+    """Load the document and status XSDs from ``path`` (default: the installed ``docsvc.schemas``)."""
+    if path is not None:
+        return _load_from(Path(path))
+    try:
+        with as_file(files(SCHEMA_PACKAGE)) as folder:
+            return _load_from(folder)
+    except (ModuleNotFoundError, OSError) as exc:  # an install without its package data
+        raise SchemaUnavailableError(
+            f"Không tìm thấy lược đồ XSD trong gói {SCHEMA_PACKAGE}: {exc}",
+            f"The edXML XSDs are missing from the package {SCHEMA_PACKAGE}: {exc}",
+            details={"package": SCHEMA_PACKAGE},
+        ) from None
+
+
+def _load_from(folder: Path) -> EdxmlSchemas:
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
     try:
         return EdxmlSchemas(

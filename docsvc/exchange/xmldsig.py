@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -166,7 +166,7 @@ def verify_package(
             ))  # fmt: skip
         return SignatureCheck("absent", warnings=tuple(warnings))
 
-    def invalid(reason: str, detail: str, **extra) -> SignatureCheck:
+    def invalid(reason: str, detail: str, **extra: Any) -> SignatureCheck:
         return SignatureCheck("invalid", reason, detail, warnings=tuple(warnings), **extra)
 
     if len(signatures) > 1:
@@ -215,7 +215,7 @@ def verify_package(
             ))  # fmt: skip
     except (ValueError, TypeError) as exc:
         return invalid("certificate_unreadable", str(exc), **names)
-    signer = {
+    signer: dict[str, Any] = {
         "signer_subject": cert.subject.rfc4514_string(),
         "signer_certificate": cert.public_bytes(Encoding.DER),
         **names,
@@ -240,6 +240,8 @@ def verify_package(
     except (InvalidInput, SignXMLException, ValueError, TypeError) as exc:
         return invalid("signature_malformed", str(exc), **signer)
 
+    if isinstance(result, list):  # expect_references=1 returns one result; never trust it blindly
+        return invalid("signature_malformed", "more than one signed reference", **signer)
     # See what is signed: the verified reference must be the whole document we were given.
     signed = result.signed_xml
     expected = sum(1 for _ in root.iter(etree.Element)) - sum(

@@ -5,6 +5,7 @@ network, enforces size/count/depth/text limits and streams attachment base64 to 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -215,7 +216,7 @@ def _too_large(limit: int) -> XmlTooLargeError:
     )
 
 
-def _chunks(source: bytes | bytearray | memoryview | BinaryIO, limit: int):
+def _chunks(source: bytes | bytearray | memoryview | BinaryIO, limit: int) -> Iterator[bytes]:
     if isinstance(source, bytes | bytearray | memoryview):
         view = memoryview(source)
         if view.nbytes > limit:

@@ -1,5 +1,7 @@
 """Alembic environment: runs migrations on the connection docsvc hands over (or on the URL)."""
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy import create_engine
 
@@ -16,7 +18,7 @@ def render_item(type_, obj, autogen_context):  # type: ignore[no-untyped-def]
     return False
 
 
-OPTIONS = {"target_metadata": target_metadata, "render_item": render_item}
+OPTIONS: dict[str, Any] = {"target_metadata": target_metadata, "render_item": render_item}
 
 
 def run_migrations_online() -> None:

@@ -17,6 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+from pyhanko_certvalidator.registry import SimpleCertificateStore
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
@@ -57,7 +58,8 @@ class ResponderApp:
             serialization.NoEncryption(),
         ))
         chain = [_to_asn1(certs["issuing-ca"]), _to_asn1(certs["root-ca"])]
-        stamper = DummyTimeStamper(_to_asn1(certs["tsa"]), tsa_key, certs_to_embed=chain)
+        stamper = DummyTimeStamper(_to_asn1(certs["tsa"]), tsa_key,
+                                   certs_to_embed=SimpleCertificateStore.from_certs(chain))
         self._loaded = _Loaded(pki, certs, keys, stamper)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:

@@ -8,7 +8,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, cast
 
 from docsvc.errors import BlobCorruptedError
 
@@ -106,7 +106,7 @@ def read_verified(store: BlobStore, key: str) -> BinaryIO:
     never held in memory whole.
     """
     with store.open(key) as source:
-        spool = tempfile.SpooledTemporaryFile(max_size=8 * CHUNK)  # noqa: SIM115 - returned
+        spool = cast(BinaryIO, tempfile.SpooledTemporaryFile(max_size=8 * CHUNK))  # noqa: SIM115 - returned
         try:
             sha256, _size = copy_hashing(source, spool)
         except BaseException:

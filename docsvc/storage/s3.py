@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import urllib3
 from minio import Minio
@@ -75,7 +75,7 @@ class S3BlobStore:
             if self.exists(key):
                 return BlobInfo(key=key, sha256=sha256, size=size)
             self.client.put_object(
-                self.bucket, name, reader, length=size, part_size=max(PART_SIZE, 5 * CHUNK),
+                self.bucket, name, cast(BinaryIO, reader), length=size, part_size=max(PART_SIZE, 5 * CHUNK),
                 content_type="application/octet-stream",
             )
         except _OUTAGE as exc:

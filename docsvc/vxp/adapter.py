@@ -117,7 +117,8 @@ class ExchangeVxpBackend:
             actor = self._actor(session, system)
             page, _ = svc.inbox(session, self.config(), actor=actor, limit=LIST_LIMIT, kind=message_type)
             return [ReceivedItem(doc_id=m.id, from_code=m.sender_organ_id, to_code=m.recipient_organ_id,
-                                 message_type=m.kind, status="processing" if m.fetch_count else "initial",
+                                 message_type=message_type,  # the kind the inbox was filtered on
+                                 status="processing" if m.fetch_count else "initial",
                                  created_at=m.created_at, updated_at=m.lease_until or m.created_at)
                     for m in page]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, request
@@ -65,7 +65,9 @@ def make_vxp_blueprint(
             return _reply(operation, p.failure(operation, p.E_METHOD, desc), 405)
         try:
             now = clock() if clock else None
-            verified = verify_request(request.headers, backend.authenticate_system, now=now)
+            # Headers is not a typing Mapping, but items() is all verify_request reads
+            verified = verify_request(cast(Mapping[str, str], request.headers),
+                                      backend.authenticate_system, now=now)
             body = _read_body(operation)
             result = HANDLERS[op](backend, verified, body, zone)
         except DocsvcError as err:
@@ -88,7 +90,8 @@ def make_vxp_blueprint(
         return _reply(operation, result, 200)
 
     view.__name__ = "vxp_operation"
-    options = {"methods": ["GET", "POST"], "merge_slashes": False, "strict_slashes": False}
+    options: dict[str, Any] = {"methods": ["GET", "POST"], "merge_slashes": False,
+                               "strict_slashes": False}
     blueprint.add_url_rule(f"{prefix}/<op>", view_func=view, **options)
     blueprint.add_url_rule(f"{prefix}//<op>", endpoint="vxp_operation_double_slash", view_func=view,
                            **options)

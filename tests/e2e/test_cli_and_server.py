@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.request
 import uuid
 from pathlib import Path
@@ -131,6 +132,58 @@ def test_serve_runs_gunicorn_and_answers(tmp_path):
         output = server.communicate(timeout=20)[0].decode()
     assert "gunicorn" in output.lower() or "Booting worker" in output
     assert Path(tmp_path / "var" / "docsvc.sqlite3").exists()
+
+
+def test_db_upgrade_is_init_and_creates_a_missing_data_folder(runner, tmp_path, monkeypatch):
+    monkeypatch.setenv("DOCSVC_DATA_DIR", str(tmp_path / "new" / "var"))
+    result = runner.invoke(main, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output  # was: "unable to open database file"
+    assert (tmp_path / "new" / "var" / "docsvc.sqlite3").is_file()
+    assert (tmp_path / "new" / "var" / "blobs").is_dir()  # the same step as `docsvc init`
+    assert invoke(runner, "check", "--json").exit_code == 0
+
+
+@pytest.mark.postgres
+def test_init_in_production_creates_no_data_folder(tmp_path, postgres_url):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCSVC_")}
+    env.update(DOCSVC_ENV="production", DOCSVC_SECRET_KEY="k" * 48, DOCSVC_DATABASE_URL=postgres_url,
+               DOCSVC_BLOB_DIR=str(tmp_path / "blobs"))  # DOCSVC_DATA_DIR: the default ./var
+    done = subprocess.run([sys.executable, "-m", "docsvc", "init"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "blobs").is_dir()
+    assert not (tmp_path / "var").exists()
+
+
+def test_two_instances_on_one_host_share_no_control_socket(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
+    env.update(DOCSVC_DATA_DIR=str(tmp_path / "var"), HOME=str(home))
+    subprocess.run([sys.executable, "-m", "docsvc", "init"], env=env, check=True, capture_output=True)
+    ports = [free_port(), free_port()]
+    servers = [subprocess.Popen([sys.executable, "-m", "docsvc", "serve", "--port", str(port),
+                                 "--workers", "1"], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL) for port in ports]
+    try:
+        for port in ports:
+            wait_for_port(port)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health") as response:
+                assert response.status == 200
+        # gunicorn >= 25.1 would put both at ~/.gunicorn/gunicorn.ctl, each taking it from the
+        # other; it opens it just after the workers boot, so give it time to show
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and not (home / ".gunicorn").exists():
+            time.sleep(0.1)
+        assert not (home / ".gunicorn").exists()
+        servers[0].terminate()
+        servers[0].wait(timeout=20)
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports[1]}/api/v1/health") as response:
+            assert response.status == 200
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=20)
 
 
 def test_cli_people_tokens_systems_and_audit(runner, tmp_path):

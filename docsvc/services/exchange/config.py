@@ -44,7 +44,7 @@ class ExchangeConfig:
     """This instance's own agency (always hosted)."""
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Ho_Chi_Minh"))
     schemas: edxml.EdxmlSchemas | None = None
-    """Our XSDs (None: the checkout's ``schemas/``)."""
+    """Our XSDs (None: the package data ``docsvc.schemas``)."""
     limits: ParseLimits = field(default_factory=ParseLimits)
     organ_id_allow: frozenset[str] = frozenset()
     lease: dt.timedelta = dt.timedelta(minutes=5)

@@ -9,7 +9,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -46,7 +46,7 @@ class Submission:
 
 
 def _spool(stream: BinaryIO, limit: int) -> tuple[BinaryIO, str, int]:
-    spool = tempfile.SpooledTemporaryFile(max_size=4 * CHUNK)  # noqa: SIM115 - returned
+    spool = cast(BinaryIO, tempfile.SpooledTemporaryFile(max_size=4 * CHUNK))  # noqa: SIM115 - returned
     digest, size = hashlib.sha256(), 0
     try:
         while chunk := stream.read(CHUNK):

@@ -40,7 +40,7 @@ def signature(path: Path) -> None:
                 for t in (i / 199 for i in range(200))]
     _stroke(draw, flourish, 4.5, BLUE)
     _stroke(draw, [(300, 60 + 2 * i) for i in range(0, 30)], 4, BLUE)  # the dot and a tick
-    img.resize((w, h), Image.LANCZOS).save(path, optimize=True)
+    img.resize((w, h), Image.Resampling.LANCZOS).save(path, optimize=True)
 
 
 def seal(path: Path) -> None:
@@ -60,7 +60,7 @@ def seal(path: Path) -> None:
         a = math.radians(angle)
         glyph = Image.new("RGBA", (80 * SS, 80 * SS), (0, 0, 0, 0))
         ImageDraw.Draw(glyph).text((40 * SS, 40 * SS), ch, font=font, fill=RED, anchor="mm")
-        glyph = glyph.rotate(-(angle + 90), resample=Image.BICUBIC)
+        glyph = glyph.rotate(-(angle + 90), resample=Image.Resampling.BICUBIC)
         r = 214 * SS
         x, y = c + r * math.cos(a), c + r * math.sin(a)
         img.alpha_composite(glyph, (int(x - glyph.width / 2), int(y - glyph.height / 2)))
@@ -70,7 +70,7 @@ def seal(path: Path) -> None:
         r = (120 if k % 2 == 0 else 48) * SS
         star.append((c + r * math.cos(a), c + r * math.sin(a)))
     draw.polygon(star, fill=RED)
-    img.resize((size, size), Image.LANCZOS).save(path, optimize=True)
+    img.resize((size, size), Image.Resampling.LANCZOS).save(path, optimize=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,163 @@
+"""The wheel, installed as an operator installs it: built from a copy of the sources, put into a
+fresh virtualenv outside the checkout (dependencies from requirements.lock), and driven from
+there through init, upload, register, sign, send and the pull of a hosted commune's system.
+
+It proves the wheel carries everything the service reads at run time (the edXML XSDs above
+all: without them every send, receive and VXP path fails).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from docsvc.exchange import VN_TZ, Organization, ResponseFor, StatusPackage, build_status_package
+from docsvc.samples import notice_pdf
+from tests.conftest import NOTICE_METADATA
+from tests.integration.conftest import free_port, wait_for_port
+
+pytestmark = pytest.mark.slow
+
+CHECKOUT = Path(__file__).resolve().parents[2]
+PROVINCE, COMMUNE = "000.00.00.H48", "000.01.01.H48"
+_NOT_SOURCES = shutil.ignore_patterns(".venv", ".git", "var", "build", "dist", "*.egg-info",
+                                      "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache")
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    """Return the bin/ folder of a fresh virtualenv holding the wheel built from the sources."""
+    root = tmp_path_factory.mktemp("wheel")
+    sources = root / "src"
+    shutil.copytree(CHECKOUT, sources, ignore=_NOT_SOURCES)
+    dist = root / "dist"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist),
+                    str(sources)], check=True, capture_output=True, cwd=root)
+    [wheel] = dist.glob("docsvc-*.whl")
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, capture_output=True)
+    install = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "-c",
+         str(CHECKOUT / "requirements.lock"), str(wheel)],
+        capture_output=True, text=True, cwd=root)
+    assert install.returncode == 0, install.stderr[-3000:]
+    return venv / "bin"
+
+
+def _environment(tmp_path: Path, bin_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("DOCSVC_") and k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    (tmp_path / "home").mkdir()
+    env.update(DOCSVC_DATA_DIR=str(tmp_path / "var"), HOME=str(tmp_path / "home"),
+               PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}")
+    env.pop("XDG_RUNTIME_DIR", None)
+    return env
+
+
+def test_the_installed_wheel_carries_the_schemas_outside_the_checkout(installed, tmp_path):
+    probe = ("import hashlib, importlib.resources as r, json, docsvc; "
+             "print(json.dumps({'module': docsvc.__file__, 'xsd': {f.name: hashlib.sha256("
+             "f.read_bytes()).hexdigest() for f in r.files('docsvc.schemas').iterdir() "
+             "if f.name.endswith('.xsd')}}))")
+    out = subprocess.run([str(installed / "python"), "-c", probe], check=True, capture_output=True,
+                         text=True, cwd=tmp_path, env=_environment(tmp_path, installed)).stdout
+    found = json.loads(out)
+    assert not Path(found["module"]).is_relative_to(CHECKOUT)
+    assert found["xsd"] == {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+                            for p in (CHECKOUT / "schemas").glob("*.xsd")}
+
+
+def test_the_installed_wheel_registers_signs_sends_and_a_commune_pulls(installed, tmp_path):
+    env = _environment(tmp_path, installed)
+
+    def docsvc(*args: str, stdin: str | None = None) -> str:
+        done = subprocess.run([str(installed / "docsvc"), *args], capture_output=True, text=True,
+                              input=stdin, cwd=tmp_path, env=env)
+        assert done.returncode == 0, f"docsvc {' '.join(args)}: {done.stderr[-2000:]}"
+        assert "Warning" not in done.stderr, done.stderr
+        return done.stdout
+
+    docsvc("init")
+    docsvc("users", "add", "vanthu", "--role", "clerk", "--org", PROVINCE)
+    docsvc("users", "add", "viet", "--role", "signer", "--org", PROVINCE)
+    docsvc("pki", "demo", "--person-user", "viet")
+    docsvc("directory", "seed-demo")
+    commune_token = docsvc("systems", "add", COMMUNE, "--name", "UBND xã Tịnh Ấn").strip()
+    clerk = docsvc("tokens", "issue", "vanthu").strip()
+    signer = docsvc("tokens", "issue", "viet").strip()
+
+    pdf = tmp_path / "tb.pdf"
+    pdf.write_bytes(notice_pdf())
+    doc = json.loads(docsvc("documents", "add", str(pdf), "--metadata", json.dumps(NOTICE_METADATA)))
+    assert json.loads(docsvc("documents", "register", doc["id"]))["code_number"] == "01"
+
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api/v1"
+    server = subprocess.Popen([str(installed / "docsvc"), "serve", "--port", str(port), "--workers",
+                               "1", "--threads", "4"], cwd=tmp_path, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, timeout=60)
+        box = {"page": 1, "box": [320, 120, 520, 200]}  # the sample prints no signer's name
+        for token, body in ((signer, {"role": "person", "signer": "demo-person", "placement": box}),
+                            (clerk, {"role": "agency", "signer": "demo-agency"})):
+            status, answer = _call(f"{api}/documents/{doc['id']}/signatures", token, body)
+            assert status == 201, answer
+        sent = json.loads(docsvc("exchange", "send", doc["id"], "--to", COMMUNE))
+        [message] = sent
+
+        status, inbox = _call(f"{api}/exchange/inbox", commune_token)
+        assert status == 200 and [m["id"] for m in inbox["data"]] == [message["id"]]
+        request = urllib.request.Request(f"{api}/exchange/messages/{message['id']}",
+                                         headers={"Authorization": f"Bearer {commune_token}"})
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback)
+            package = response.read()
+        assert hashlib.sha256(package).hexdigest() == inbox["data"][0]["sha256"]
+        assert NOTICE_METADATA["subject"].encode() in package
+        status, ack = _call(f"{api}/exchange/messages/{message['id']}/ack", commune_token,
+                            {"result": "received"})
+        assert status == 200, ack
+
+        # the commune's status 01 goes back through the installed server's XSD check
+        arrived = build_status_package(StatusPackage(
+            sender=Organization(COMMUNE, organ_name="UBND xã Tịnh Ấn", organ_add="Tịnh Ấn"),
+            response_for=ResponseFor(PROVINCE, "01/TB-UBND", dt.date(2018, 6, 19),
+                                     inbox["data"][0]["document_id"]),
+            status_code="01", timestamp=dt.datetime.now(VN_TZ), description="Đã đến"))
+        status, receipt = _call(f"{api}/exchange/messages", commune_token, arrived,
+                                content_type="application/xml", key=uuid.uuid4().hex)
+        assert status == 201, receipt
+        status, statuses = _call(f"{api}/documents/{doc['id']}/statuses", clerk)
+        assert [r["latest"]["code"] for r in statuses["recipients"]] == ["01"]
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0].decode()
+    assert "Traceback" not in output, output[-3000:]
+
+
+def _call(url: str, token: str, body: dict | bytes | None = None, *,
+          content_type: str = "application/json", key: str | None = None) -> tuple[int, dict]:
+    data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+    headers = {"Authorization": f"Bearer {token}"}
+    if data is not None:
+        headers["Content-Type"] = content_type
+    if key:
+        headers["Idempotency-Key"] = key
+    request = urllib.request.Request(url, data=data, headers=headers,
+                                     method="POST" if data is not None else "GET")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 (loopback)
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
