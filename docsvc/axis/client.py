@@ -147,6 +147,7 @@ def socket_transport(endpoint: Endpoint, request: WireRequest, timeout: float, l
     deadline = time.monotonic() + timeout
     sent = False
     sock: socket.socket | None = None
+    response: http.client.HTTPResponse | None = None
     try:
         try:
             sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
@@ -190,6 +191,8 @@ def socket_transport(endpoint: Endpoint, request: WireRequest, timeout: float, l
         failure.maybe_sent = sent  # a connection lost after the request may still have acted
         raise failure from exc
     finally:
+        if response is not None:
+            response.close()
         if sock is not None:
             sock.close()
 
