@@ -247,6 +247,8 @@ def test_directory_sync_adds_axis_units_and_keeps_local_entries(world):
         assert session.get(Organization, "000.00.00.G22").origin == "axis"
         assert session.get(Organization, COMMUNE).name != "Tên do trục đặt"
         assert session.get(Organization, COMMUNE).origin is None
+    listed = {o["organ_id"]: o for o in province.clerk().get("/api/v1/directory").json["data"]}
+    assert listed["000.00.00.G22"]["origin"] == "axis" and listed[COMMUNE]["origin"] == "local"
     # a notice to the Government Office now routes through the axis
     _, message = _send(province, province.clerk(), PROVINCE, "UBND tỉnh Quảng Ngãi", "000.00.00.G22")
     assert message["delivery"] == "axis"
