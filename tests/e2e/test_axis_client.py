@@ -169,6 +169,21 @@ def test_incoming_axis_package_becomes_a_document_and_01_goes_back(world):
     statuses = _commune_clerk_statuses(axis, commune_doc)
     assert statuses["recipients"][0]["latest"]["code"] == "01"
 
+    # the province's clerk registers it (03: arrival number); `docsvc worker --once` sends the 03
+    with province.runtime.sessions() as session:
+        incoming_id = session.execute(select(Document.id).where(
+            Document.direction == "incoming")).scalar_one()
+    response = province.clerk().post(f"/api/v1/documents/{incoming_id}/status",
+                                      json={"code": "03", "description": "Đã vào sổ"})
+    assert response.status_code == 201, response.json
+    assert response.json["document"]["arrival_number"] == 1
+    assert response.json["message"]["recipient"] == COMMUNE
+    worker = CliRunner().invoke(main, ["worker", "--once"], env=_env(province))
+    assert worker.exit_code == 0, worker.output
+    assert "axis: 1 sent" in worker.output
+    statuses = _commune_clerk_statuses(axis, commune_doc)
+    assert statuses["recipients"][0]["latest"]["code"] == "03"
+
 
 def _commune_clerk_statuses(axis: Instance, document_id: str) -> dict:
     with axis.runtime.sessions() as session:
