@@ -13,7 +13,7 @@ all N filed. Baseline, same run: the same 2N package bytes POSTed one by one to
 province with the commune's token; new Idempotency-Keys so each is filed again). Prints the
 ratio axis / REST (aim >= 0.8) and checks nothing was filed twice. Asserts nothing.
 
-Run: .venv/bin/python bench/bench_axis.py [--docs 15]
+Run: .venv/bin/python bench/bench_axis.py [--docs 15] [--postgres [URL]] [--concurrency 4]
 """
 
 from __future__ import annotations
@@ -32,11 +32,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 PROVINCE, COMMUNE = "000.00.00.H48", "000.01.01.H48"
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--docs", type=int, default=15)
+    parser.add_argument("--postgres", metavar="URL", nargs="?", const=PG_DEFAULT, default=None,
+                        help="each instance in its own schema of this PostgreSQL database "
+                             "(default: SQLite files)")
+    parser.add_argument("--concurrency", type=int, default=4, help="the worker's packages side by side")
     args = parser.parse_args()
     import logging
 
@@ -64,9 +69,24 @@ def main() -> None:
 
     root = Path(tempfile.mkdtemp(prefix="bench-axis-"))
     servers = []
+    schemas: list[str] = []
+
+    def database(name: str) -> str:
+        if not args.postgres:
+            return ""
+        from sqlalchemy import create_engine, text
+
+        schema = f"bench_axis_{name}_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        admin.dispose()
+        schemas.append(schema)
+        return f"{args.postgres}?options=-csearch_path%3D{schema}"
 
     def instance(name: str, organ: str):  # type: ignore[no-untyped-def]
-        settings = Settings(env="test", data_dir=root / name, organ_id=organ, secret_key=f"{organ}-" * 4)
+        settings = Settings(env="test", data_dir=root / name, organ_id=organ, secret_key=f"{organ}-" * 4,
+                            database_url=database(name))
         settings.data_dir.mkdir(parents=True)
         rt = build_runtime(settings)
         upgrade(rt.engine)
@@ -126,7 +146,7 @@ def main() -> None:
 
         config()  # loaded once, as the worker does at start
         keys = vxp_key_material(province.settings)
-        options = AxisWorkerOptions(timeout=30)
+        options = AxisWorkerOptions(timeout=30, concurrency=args.concurrency)
 
         def progress(out_ids: list[str], in_ids: list[str]) -> tuple[int, int]:
             with province.sessions() as session:
@@ -190,18 +210,31 @@ def main() -> None:
                 Document.direction == "incoming")).scalar_one()
         axis_rate = 2 * n / axis_seconds
         rest_rate = 2 * n / rest_seconds
+        kind = "PostgreSQL" if args.postgres else "SQLite"
+        print(f"database: {kind}; worker concurrency {args.concurrency}")
         print(f"documents: {n} sent + {n} received through the axis ({passes} worker passes, "
               f"{moved} packages moved: the statuses 01 of the sent ones came back in the same passes)")
         print(f"axis path:   {axis_rate:7.2f} docs/s  ({axis_seconds:.2f} s; sent {sent}/{n}, "
               f"filed+acked {filed}/{n})")
         print(f"direct REST: {rest_rate:7.2f} docs/s  ({rest_seconds:.2f} s; HTTP {sorted(set(statuses))})")
         print(f"ratio axis / REST: {axis_rate / rest_rate:.2f}  (aim >= 0.8)")
+        print(f"packages/s (the axis path also received the {moved - 2 * n} statuses 01 of its sends): "
+              f"axis {moved / axis_seconds:.2f} vs REST {rest_rate:.2f} -> "
+              f"{moved / axis_seconds / rest_rate:.2f}")
         print(f"province incoming documents: {incoming} (= {n + w} via the axis + {n + w} via REST: "
               f"{'OK' if incoming == 2 * (n + w) else 'MISMATCH'})")
     finally:
         for server in servers:
             server.shutdown()
         shutil.rmtree(root, ignore_errors=True)
+        if schemas:
+            from sqlalchemy import create_engine, text
+
+            admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                for schema in schemas:
+                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
 
 
 if __name__ == "__main__":

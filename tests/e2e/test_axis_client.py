@@ -294,3 +294,26 @@ def test_cli_axis_test_and_status_say_what_is_wrong(world):
     down = CliRunner().invoke(main, ["axis", "test"], env=_env(province))
     assert down.exit_code == 1 and "axis_unreachable" in down.output
 
+
+def test_axis_down_leaves_a_reason_backs_off_and_loses_nothing(world):
+    province, axis, _ = world
+    _, message = _send(province, province.clerk(), PROVINCE, "UBND tỉnh Quảng Ngãi", COMMUNE)
+    run_pass(province)  # the directory sync of the first pass
+    axis.stop()
+    _, later_message = _send(province, province.clerk(), PROVINCE, "UBND tỉnh Quảng Ngãi", COMMUNE)
+    report = run_pass(province)
+    assert report.error and report.error.startswith("axis_unreachable")
+    status = json.loads(CliRunner().invoke(main, ["axis", "status"], env=_env(province)).output)
+    assert status["last_error"].startswith("axis_unreachable") and status["poll_failures"] == 1
+    assert status["next_poll_at"] is not None
+    assert status["outbound"]["errors"][0]["message_id"] == later_message["id"]
+    with province.runtime.sessions() as session:
+        delivery = session.get(Delivery, later_message["id"])
+        assert delivery.state == "queued" and delivery.last_error.startswith("axis_unreachable")
+    # the axis is back: the queued message goes out once, the earlier one is not resent
+    axis.start()
+    report = run_pass(province, clock=later)
+    assert report.error is None and report.sent.sent == [later_message["id"]]
+    assert _incoming(axis, COMMUNE) == 2
+    del message
+
