@@ -1,8 +1,10 @@
 """Documents per second through the national axis path on loopback, against direct REST
 submission in the same run.
 
-Two docsvc instances in this process (SQLite + blob folder each, Werkzeug's threaded server):
-the province is a client of the axis; the "axis" is docsvc's own VXP face, hosting the commune.
+Two docsvc instances (SQLite + blob folder each, or a PostgreSQL schema each), each served by
+``docsvc serve`` (gunicorn; ``--in-process``: Werkzeug threads in this process): the province is
+a client of the axis; the "axis" is docsvc's own VXP face, hosting the commune. The province's
+worker pass runs in this process.
 
 Not timed: N notices registered and signed at the province and sent to the commune (queued for
 the axis), N notices of the commune sent to the province (waiting in the axis's inbox).
@@ -21,7 +23,10 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import shutil
+import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -42,8 +47,13 @@ def main() -> None:
                         help="each instance in its own schema of this PostgreSQL database "
                              "(default: SQLite files)")
     parser.add_argument("--concurrency", type=int, default=4, help="the worker's packages side by side")
+    parser.add_argument("--in-process", dest="serve", action="store_false",
+                        help="serve both instances with Werkzeug threads in this process "
+                             "(default: docsvc serve, gunicorn, 2 workers x 4 threads each)")
     args = parser.parse_args()
     import logging
+
+    import requests
 
     logging.disable(logging.INFO)
     from sqlalchemy import func, select
@@ -84,19 +94,43 @@ def main() -> None:
         schemas.append(schema)
         return f"{args.postgres}?options=-csearch_path%3D{schema}"
 
+    processes: list[subprocess.Popen] = []
+
     def instance(name: str, organ: str):  # type: ignore[no-untyped-def]
-        settings = Settings(env="test", data_dir=root / name, organ_id=organ, secret_key=f"{organ}-" * 4,
-                            database_url=database(name))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DOCSVC_")}
+        env.update({"DOCSVC_ENV": "development", "DOCSVC_DATA_DIR": str(root / name),
+                    "DOCSVC_ORGAN_ID": organ, "DOCSVC_SECRET_KEY": f"{organ}-" * 4,
+                    "DOCSVC_LOG_LEVEL": "WARNING", "DOCSVC_DATABASE_URL": database(name)})
+        settings = Settings.from_env(env)
         settings.data_dir.mkdir(parents=True)
         rt = build_runtime(settings)
         upgrade(rt.engine)
         with rt.sessions() as session:
             seed_demo(session, OPERATOR)
         app = create_app(runtime=rt)
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        servers.append(server)
-        return rt, app, f"http://127.0.0.1:{server.port}"
+        if not args.serve:
+            server = make_server("127.0.0.1", 0, app, threaded=True)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            servers.append(server)
+            return rt, app, f"http://127.0.0.1:{server.port}"
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        processes.append(subprocess.Popen(
+            [str(Path(sys.executable).with_name("docsvc")), "serve", "--port", str(port), "--workers",
+             "2", "--threads", "4"], env=env, stdout=subprocess.DEVNULL,
+            stderr=(root / f"{name}.log").open("wb")))
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(url + "/api/v1/health", timeout=5).ok:
+                    return rt, app, url
+            except requests.RequestException:
+                pass
+            if processes[-1].poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((root / f"{name}.log").read_text()[-2000:])
+            time.sleep(0.2)
 
     try:
         province, p_app, p_url = instance("province", PROVINCE)
@@ -186,8 +220,6 @@ def main() -> None:
         in_packages = [blob(axis, m) for m in in_ids]
         with province.sessions() as session:
             _, commune_token = add_system(session, OPERATOR, organ_id=COMMUNE, name="xã (REST)")
-        import requests
-
         def post(url: str, token: str, package: bytes) -> int:
             return requests.post(url + "/api/v1/exchange/messages", data=package, timeout=60, headers={
                 "Authorization": f"Bearer {token}", "Content-Type": "application/xml",
@@ -211,7 +243,8 @@ def main() -> None:
         axis_rate = 2 * n / axis_seconds
         rest_rate = 2 * n / rest_seconds
         kind = "PostgreSQL" if args.postgres else "SQLite"
-        print(f"database: {kind}; worker concurrency {args.concurrency}")
+        how = "docsvc serve (gunicorn)" if args.serve else "Werkzeug in-process"
+        print(f"database: {kind}; servers: {how}; worker concurrency {args.concurrency}")
         print(f"documents: {n} sent + {n} received through the axis ({passes} worker passes, "
               f"{moved} packages moved: the statuses 01 of the sent ones came back in the same passes)")
         print(f"axis path:   {axis_rate:7.2f} docs/s  ({axis_seconds:.2f} s; sent {sent}/{n}, "
@@ -226,6 +259,9 @@ def main() -> None:
     finally:
         for server in servers:
             server.shutdown()
+        for process in processes:
+            process.terminate()
+            process.wait(30)
         shutil.rmtree(root, ignore_errors=True)
         if schemas:
             from sqlalchemy import create_engine, text

@@ -11,6 +11,7 @@ into the first filing, and acknowledges it. Nothing is lost, nothing is filed tw
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import logging
@@ -35,7 +36,8 @@ log = logging.getLogger(__name__)
 
 MESSAGE_TYPES = ("edoc", "status")
 _FILING = threading.Lock()
-"""One filing at a time in this process: the duplicate check by DocumentId must see the last."""
+"""One document filing at a time in this process: the duplicate check by DocumentId must see
+the last one (status packages need no such check)."""
 LIST_LIMIT = 200
 """Packages handled per list call and pass (the rest come on the next poll)."""
 
@@ -116,7 +118,7 @@ def _file(sessions: sessionmaker[Session], blobs, cfg: svc.ExchangeConfig, doc_i
           message_type: str) -> tuple[str, str | None, list[str], str | None]:
     """File the package, its row ``filed`` in the same commit; return the outcome (``filed``,
     ``duplicate`` or ``refused``), the reason of a refusal, the message ids and the SHA-256."""
-    with _FILING, sessions() as session:
+    with (_FILING if message_type == "edoc" else contextlib.nullcontext()), sessions() as session:
         row = _row(session, doc_id, item, message_type)
         row.state, row.ack_status, row.reason = "filed", "done", None
         try:

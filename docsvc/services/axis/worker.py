@@ -89,11 +89,11 @@ def axis_pass(
     if axis is None:
         return report
     report.configured = True
-    client = axis.client()
     now = clock()
     if not force and next_poll is not None and next_poll > now:
         return report  # backing off after failures
     cfg = config()
+    client = axis.client()
     try:
         if synced is None or now - synced >= options.directory_every:
             with sessions() as session:
@@ -108,6 +108,8 @@ def axis_pass(
     except AxisError as exc:
         report.error = exc.reason()
         log.warning("axis pass: %s", report.error)
+    finally:
+        client.close()
     _note(sessions, error=report.error, polled=True, options=options, rng=rng, now=clock())
     return report
 
