@@ -262,3 +262,54 @@ def test_refusal_fails_the_message_with_the_axis_reason(outbox, serve):
     with sessions() as session:
         delivery = session.get(Delivery, message_id)
         assert delivery.state == "failed" and "unknown recipient" in delivery.last_error
+
+
+def test_kept_alive_connection_closed_by_the_axis_is_replaced(serve):
+    ok = b'{"status":"OK","ErrorCode":"0","ErrorDesc":"Success","data":[]}'
+    # an HTTP/1.1 reply without "Connection: close", then the server closes anyway
+    axis = serve(lambda conn, head: conn.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+        + str(len(ok)).encode() + b"\r\n\r\n" + ok))
+    with _client(axis.url) as client:
+        for _ in range(3):
+            assert client.agencies() == []
+    assert len(axis.requests) == 3
+
+
+def test_kept_alive_connection_is_reused():
+    ok = b'{"status":"OK","ErrorCode":"0","ErrorDesc":"Success","data":[]}'
+    connections: list[int] = []
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve_keep_alive() -> None:  # answers every request on a connection until it closes
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            connections.append(1)
+            with conn:
+                reader = conn.makefile("rb")
+                while True:
+                    head = b""
+                    while not head.endswith(b"\r\n\r\n"):
+                        line = reader.readline()
+                        if not line:
+                            break
+                        head += line
+                    if not head:
+                        break
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: " + str(len(ok)).encode()
+                                 + b"\r\n\r\n" + ok)
+                reader.close()
+
+    thread = threading.Thread(target=serve_keep_alive, daemon=True)
+    thread.start()
+    try:
+        with _client(f"http://127.0.0.1:{server.getsockname()[1]}/vxp") as client:
+            for _ in range(3):
+                assert client.agencies() == []
+    finally:
+        server.close()
+    time.sleep(0.1)
+    assert len(connections) == 1
