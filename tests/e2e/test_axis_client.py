@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -317,3 +318,30 @@ def test_axis_down_leaves_a_reason_backs_off_and_loses_nothing(world):
     assert _incoming(axis, COMMUNE) == 2
     del message
 
+
+
+def test_docsvc_worker_moves_both_directions_with_no_manual_step(world):
+    """The long-running worker (its axis thread beside the push loop), stopped with SIGTERM."""
+    province, axis, _ = world
+    document_id, _ = _send(province, province.clerk(), PROVINCE, "UBND tỉnh Quảng Ngãi", COMMUNE)
+    _, incoming = _send(axis, _commune_clerk(axis), COMMUNE, "UBND xã Tịnh Ấn", PROVINCE)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("DOCSVC_")}, **_env(province)}
+    worker = subprocess.Popen([sys.executable, "-m", "docsvc", "worker", "--interval", "0.3"],
+                              cwd=Path(__file__).parents[2], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            statuses = province.clerk().get(f"/api/v1/documents/{document_id}/statuses").json
+            latest = statuses["recipients"][0]["latest"]
+            if latest and latest["code"] == "01" and _incoming(province, PROVINCE) == 1:
+                break
+            time.sleep(0.3)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=60)
+    assert worker.returncode == 0, err.decode()[-2000:]
+    assert _incoming(axis, COMMUNE) == 1 and _incoming(province, PROVINCE) == 1
+    assert latest["code"] == "01"
+    with axis.runtime.sessions() as session:
+        assert session.get(Message, incoming["id"]).ack_result == "received"
