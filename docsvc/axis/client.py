@@ -18,6 +18,7 @@ import socket
 import ssl
 import threading
 import time
+import unicodedata
 import urllib.parse
 import zlib
 from collections.abc import Callable
@@ -329,6 +330,13 @@ def _items(data: dict[str, Any], operation: str) -> list[dict[str, Any]]:
     return [item for item in items if isinstance(item, dict)]
 
 
+def ascii_text(text: str) -> str:
+    """Return ``text`` without diacritics or other non-ASCII characters, on one line: header
+    values above 0x7F do not survive every SDK-era stack (VXP-PROTOCOL.md §2.3 step 7)."""
+    folded = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
+    return " ".join("".join(c for c in folded if 32 <= ord(c) < 127).split())
+
+
 def _text(item: dict[str, Any], name: str) -> str:
     value = item.get(name)
     return "" if value is None else str(value)
@@ -439,7 +447,7 @@ class AxisClient:
         """Acknowledge a received package: ``done``, ``fail`` (with a reason) or ``processing``."""
         header: dict[str, Any] = {"status": status, "docId": doc_id}
         if description:
-            header["description"] = description[:500]
+            header["description"] = ascii_text(description)[:300]
         self.call("updateStatus", header, body=b"{}")
 
     def sent_list(self, message_type: str = "edoc", doc_id: str | None = None) -> list[dict[str, str]]:
