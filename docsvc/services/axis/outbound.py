@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 DONE_STATES = frozenset({"done", "received", "success", "ok"})
 FAIL_STATES = frozenset({"fail", "failed", "error", "rejected", "reject"})
 CHECK_FIRST, CHECK_MAX = dt.timedelta(seconds=2), dt.timedelta(minutes=30)
+CHECK_FOR = dt.timedelta(days=30)
+"""The axis's delivery state of a sent package is asked for this long (the last one stays shown)."""
 
 
 @dataclass
@@ -254,6 +256,7 @@ def check_states(sessions: sessionmaker[Session], client: AxisClient, *,
         rows = session.execute(select(AxisOutbound.axis_doc_id, Message.kind).join(
             Message, Message.id == AxisOutbound.message_id).where(
             AxisOutbound.axis_doc_id.is_not(None), Message.ack_result.is_(None),
+            Message.created_at >= now - CHECK_FOR,
             (AxisOutbound.next_check_at.is_(None)) | (AxisOutbound.next_check_at <= now))
             .group_by(AxisOutbound.axis_doc_id, Message.kind).limit(limit)).all()
     for doc_id, kind in rows:
