@@ -16,7 +16,9 @@ import json
 import select
 import socket
 import ssl
+import threading
 import time
+import unicodedata
 import urllib.parse
 import zlib
 from collections.abc import Callable
@@ -140,27 +142,86 @@ def _ssl_context(cafile: str | None = None) -> ssl.SSLContext:
     return context
 
 
-def socket_transport(endpoint: Endpoint, request: WireRequest, timeout: float, limit: int, *,
-                     cafile: str | None = None) -> Reply:
-    """Send ``request`` and read the reply within ``timeout`` seconds overall, at most ``limit``
-    bytes of body (after gzip/deflate decoding). Raises the AxisError that fits."""
-    deadline = time.monotonic() + timeout
-    sent = False
-    sock: socket.socket | None = None
+class ConnectionPool:
+    """Kept-alive connections to the axis, at most one per thread (the SDK's HTTP library keeps
+    its connections alive too: ``Connection: Keep-Alive``). ``close`` closes them all."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: dict[int, tuple[Endpoint, socket.socket]] = {}
+
+    def take(self, endpoint: Endpoint) -> socket.socket | None:
+        """Return this thread's idle connection to ``endpoint``, or None."""
+        with self._lock:
+            kept = self._idle.pop(threading.get_ident(), None)
+        if kept is None:
+            return None
+        if kept[0] != endpoint:
+            kept[1].close()
+            return None
+        return kept[1]
+
+    def give(self, endpoint: Endpoint, sock: socket.socket) -> None:
+        """Keep ``sock`` for this thread's next call."""
+        with self._lock:
+            old = self._idle.pop(threading.get_ident(), None)
+            self._idle[threading.get_ident()] = (endpoint, sock)
+        if old is not None:
+            old[1].close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = list(self._idle.values()), {}
+        for _, sock in idle:
+            sock.close()
+
+
+class _StaleConnection(Exception):
+    """A kept-alive connection the server had closed: nothing of the request was answered."""
+
+
+def _connect(endpoint: Endpoint, timeout: float, cafile: str | None) -> socket.socket:
     try:
+        sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
+    except TimeoutError as exc:
+        raise AxisUnreachableError(details={"error": f"connect timeout after {timeout:g}s"}) from exc
+    except OSError as exc:
+        raise AxisUnreachableError(details={"error": f"{type(exc).__name__}: {exc}"[:300]}) from exc
+    if endpoint.scheme == "https":
         try:
-            sock = socket.create_connection((endpoint.host, endpoint.port), timeout=timeout)
-        except TimeoutError as exc:
-            raise AxisUnreachableError(details={"error": f"connect timeout after {timeout:g}s"}) from exc
+            return _ssl_context(cafile).wrap_socket(sock, server_hostname=endpoint.host)
+        except ssl.SSLError as exc:
+            sock.close()
+            raise AxisTlsError(details={"error": str(exc)[:300]}) from exc
         except OSError as exc:
-            raise AxisUnreachableError(details={"error": f"{type(exc).__name__}: {exc}"[:300]}) from exc
-        if endpoint.scheme == "https":
-            try:
-                sock = _ssl_context(cafile).wrap_socket(sock, server_hostname=endpoint.host)
-            except ssl.SSLError as exc:
-                raise AxisTlsError(details={"error": str(exc)[:300]}) from exc
-            except OSError as exc:
-                raise AxisUnreachableError(details={"error": f"TLS handshake: {exc}"[:300]}) from exc
+            sock.close()
+            raise AxisUnreachableError(details={"error": f"TLS handshake: {exc}"[:300]}) from exc
+    return sock
+
+
+def socket_transport(endpoint: Endpoint, request: WireRequest, timeout: float, limit: int, *,
+                     cafile: str | None = None, pool: ConnectionPool | None = None) -> Reply:
+    """Send ``request`` and read the reply within ``timeout`` seconds overall, at most ``limit``
+    bytes of body (after gzip/deflate decoding). Raises the AxisError that fits.
+
+    With a ``pool``, a kept-alive connection is reused; one the server closed while idle is
+    replaced by a new connection (the request had not been answered)."""
+    deadline = time.monotonic() + timeout
+    reused = pool.take(endpoint) if pool is not None else None
+    if reused is not None:
+        try:
+            return _exchange(reused, endpoint, request, deadline, timeout, limit, pool, reused=True)
+        except _StaleConnection:
+            pass
+    sock = _connect(endpoint, timeout, cafile)
+    return _exchange(sock, endpoint, request, deadline, timeout, limit, pool, reused=False)
+
+
+def _exchange(sock: socket.socket, endpoint: Endpoint, request: WireRequest, deadline: float,
+              timeout: float, limit: int, pool: ConnectionPool | None, *, reused: bool) -> Reply:
+    sent = answered = keep = False
+    response: http.client.HTTPResponse | None = None
+    try:
         sock.settimeout(max(0.05, deadline - time.monotonic()))
         sock.sendall(request.head_bytes())
         sent = True
@@ -171,11 +232,13 @@ def socket_transport(endpoint: Endpoint, request: WireRequest, timeout: float, l
         response = http.client.HTTPResponse(sock, method=request.method)
         sock.settimeout(max(0.05, deadline - time.monotonic()))
         response.begin()
+        answered = True
         headers = {k.lower(): v for k, v in response.getheaders()}
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise AxisTooLargeError(details={"content_length": int(declared), "limit": limit})
         body = _read_bounded(response, sock, deadline, limit, headers.get("content-encoding", ""))
+        keep = pool is not None and not response.will_close
         return Reply(response.status, headers, body)
     except AxisError:
         raise
@@ -184,13 +247,20 @@ def socket_transport(endpoint: Endpoint, request: WireRequest, timeout: float, l
     except ssl.SSLError as exc:
         raise AxisTlsError(details={"error": str(exc)[:300]}) from exc
     except (OSError, http.client.HTTPException) as exc:
+        if reused and not answered and isinstance(exc, ConnectionError | http.client.RemoteDisconnected
+                                                  | http.client.BadStatusLine):
+            raise _StaleConnection() from exc
         error = AxisGarbageError if isinstance(exc, http.client.HTTPException) and sent else \
             AxisUnreachableError
         failure = error(details={"error": f"{type(exc).__name__}: {exc}"[:300]})
         failure.maybe_sent = sent  # a connection lost after the request may still have acted
         raise failure from exc
     finally:
-        if sock is not None:
+        if response is not None:
+            response.close()  # the reply's file; the socket stays open when kept
+        if keep and pool is not None:
+            pool.give(endpoint, sock)
+        else:
             sock.close()
 
 
@@ -260,6 +330,13 @@ def _items(data: dict[str, Any], operation: str) -> list[dict[str, Any]]:
     return [item for item in items if isinstance(item, dict)]
 
 
+def ascii_text(text: str) -> str:
+    """Return ``text`` without diacritics or other non-ASCII characters, on one line: header
+    values above 0x7F do not survive every SDK-era stack (VXP-PROTOCOL.md §2.3 step 7)."""
+    folded = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
+    return " ".join("".join(c for c in folded if 32 <= ord(c) < 127).split())
+
+
 def _text(item: dict[str, Any], name: str) -> str:
     value = item.get(name)
     return "" if value is None else str(value)
@@ -284,6 +361,7 @@ class AxisClient:
 
     def __post_init__(self) -> None:
         self._where = Endpoint.parse(self.endpoint)
+        self._pool = ConnectionPool()
         self._timestamp = sdk_timestamp(self.created or dt.datetime.now())  # noqa: DTZ005 - as the SDK
 
     def __repr__(self) -> str:  # never show the secret
@@ -302,7 +380,18 @@ class AxisClient:
         limit = limit or self.max_reply_bytes
         if self.transport is not None:
             return self.transport(self._where, request, self.timeout, limit)
-        return socket_transport(self._where, request, self.timeout, limit, cafile=self.cafile)
+        return socket_transport(self._where, request, self.timeout, limit, cafile=self.cafile,
+                                pool=self._pool)
+
+    def close(self) -> None:
+        """Close the kept-alive connections."""
+        self._pool.close()
+
+    def __enter__(self) -> AxisClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def call(self, operation: str, header: dict[str, Any], *, body: bytes = b"") -> dict[str, Any]:
         """Make one JSON call and return its successful envelope."""
@@ -358,7 +447,7 @@ class AxisClient:
         """Acknowledge a received package: ``done``, ``fail`` (with a reason) or ``processing``."""
         header: dict[str, Any] = {"status": status, "docId": doc_id}
         if description:
-            header["description"] = description[:500]
+            header["description"] = ascii_text(description)[:300]
         self.call("updateStatus", header, body=b"{}")
 
     def sent_list(self, message_type: str = "edoc", doc_id: str | None = None) -> list[dict[str, str]]:

@@ -116,8 +116,9 @@ def axis_sync_directory(ctx: _Context) -> None:
         if config is None:
             raise AxisNotConfiguredError()
         try:
-            report = sync_directory(session, config.client(), actor=OPERATOR,
-                                    allow=frozenset(rt.settings.organ_id_allow))
+            with config.client() as client:
+                report = sync_directory(session, client, actor=OPERATOR,
+                                        allow=frozenset(rt.settings.organ_id_allow))
         except AxisError as exc:
             raise click.ClickException(exc.reason()) from exc
     click.echo(json.dumps(report, ensure_ascii=False, indent=2))

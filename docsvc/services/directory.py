@@ -51,6 +51,7 @@ def organization_to_dict(org: Organization) -> dict[str, Any]:
     data: dict[str, Any] = {name: getattr(org, name) for name in FIELDS}
     data["reach"] = reach(org)
     data.update({name: bool(getattr(org, name)) for name in FLAGS})
+    data["origin"] = org.origin or "local"  # "axis": synchronised from the national axis
     return data
 
 
@@ -201,7 +202,7 @@ def export_directory(session: Session, fmt: str) -> str:
     if fmt == "csv":
         out = io.StringIO()
         # new columns go last, so readers of older exports still find theirs in place
-        writer = csv.DictWriter(out, fieldnames=[*FIELDS, "reach", *FLAGS], lineterminator="\n")
+        writer = csv.DictWriter(out, fieldnames=[*FIELDS, "reach", *FLAGS, "origin"], lineterminator="\n")
         writer.writeheader()
         writer.writerows({k: _cell(v) for k, v in row.items()} for row in rows)
         return out.getvalue()

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -169,6 +170,21 @@ def test_incoming_axis_package_becomes_a_document_and_01_goes_back(world):
     statuses = _commune_clerk_statuses(axis, commune_doc)
     assert statuses["recipients"][0]["latest"]["code"] == "01"
 
+    # the province's clerk registers it (03: arrival number); `docsvc worker --once` sends the 03
+    with province.runtime.sessions() as session:
+        incoming_id = session.execute(select(Document.id).where(
+            Document.direction == "incoming")).scalar_one()
+    response = province.clerk().post(f"/api/v1/documents/{incoming_id}/status",
+                                      json={"code": "03", "description": "Đã vào sổ"})
+    assert response.status_code == 201, response.json
+    assert response.json["document"]["arrival_number"] == 1
+    assert response.json["message"]["recipient"] == COMMUNE
+    worker = CliRunner().invoke(main, ["worker", "--once"], env=_env(province))
+    assert worker.exit_code == 0, worker.output
+    assert "axis: 1 sent" in worker.output
+    statuses = _commune_clerk_statuses(axis, commune_doc)
+    assert statuses["recipients"][0]["latest"]["code"] == "03"
+
 
 def _commune_clerk_statuses(axis: Instance, document_id: str) -> dict:
     with axis.runtime.sessions() as session:
@@ -191,7 +207,8 @@ def test_refused_package_is_acknowledged_fail_with_the_reason(world):
     with axis.runtime.sessions() as session:  # the sender sees the refusal and why
         refused = session.get(Message, message["id"])
         assert refused.ack_result == "rejected"
-        assert row.reason[:40] in refused.ack_reason
+        assert refused.ack_reason.startswith(row.reason.split(":")[0])  # the code, in ASCII
+        assert refused.ack_reason.isascii() and "Goi tin" in refused.ack_reason
 
 
 def test_sigkill_between_filing_and_acknowledging_neither_loses_nor_duplicates(world, tmp_path):
@@ -247,6 +264,8 @@ def test_directory_sync_adds_axis_units_and_keeps_local_entries(world):
         assert session.get(Organization, "000.00.00.G22").origin == "axis"
         assert session.get(Organization, COMMUNE).name != "Tên do trục đặt"
         assert session.get(Organization, COMMUNE).origin is None
+    listed = {o["organ_id"]: o for o in province.clerk().get("/api/v1/directory").json["data"]}
+    assert listed["000.00.00.G22"]["origin"] == "axis" and listed[COMMUNE]["origin"] == "local"
     # a notice to the Government Office now routes through the axis
     _, message = _send(province, province.clerk(), PROVINCE, "UBND tỉnh Quảng Ngãi", "000.00.00.G22")
     assert message["delivery"] == "axis"
@@ -277,3 +296,53 @@ def test_cli_axis_test_and_status_say_what_is_wrong(world):
     down = CliRunner().invoke(main, ["axis", "test"], env=_env(province))
     assert down.exit_code == 1 and "axis_unreachable" in down.output
 
+
+def test_axis_down_leaves_a_reason_backs_off_and_loses_nothing(world):
+    province, axis, _ = world
+    _, message = _send(province, province.clerk(), PROVINCE, "UBND tỉnh Quảng Ngãi", COMMUNE)
+    run_pass(province)  # the directory sync of the first pass
+    axis.stop()
+    _, later_message = _send(province, province.clerk(), PROVINCE, "UBND tỉnh Quảng Ngãi", COMMUNE)
+    report = run_pass(province)
+    assert report.error and report.error.startswith("axis_unreachable")
+    status = json.loads(CliRunner().invoke(main, ["axis", "status"], env=_env(province)).output)
+    assert status["last_error"].startswith("axis_unreachable") and status["poll_failures"] == 1
+    assert status["next_poll_at"] is not None
+    assert status["outbound"]["errors"][0]["message_id"] == later_message["id"]
+    with province.runtime.sessions() as session:
+        delivery = session.get(Delivery, later_message["id"])
+        assert delivery.state == "queued" and delivery.last_error.startswith("axis_unreachable")
+    # the axis is back: the queued message goes out once, the earlier one is not resent
+    axis.start()
+    report = run_pass(province, clock=later)
+    assert report.error is None and report.sent.sent == [later_message["id"]]
+    assert _incoming(axis, COMMUNE) == 2
+    del message
+
+
+
+def test_docsvc_worker_moves_both_directions_with_no_manual_step(world):
+    """The long-running worker (its axis thread beside the push loop), stopped with SIGTERM."""
+    province, axis, _ = world
+    document_id, _ = _send(province, province.clerk(), PROVINCE, "UBND tỉnh Quảng Ngãi", COMMUNE)
+    _, incoming = _send(axis, _commune_clerk(axis), COMMUNE, "UBND xã Tịnh Ấn", PROVINCE)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("DOCSVC_")}, **_env(province)}
+    worker = subprocess.Popen([sys.executable, "-m", "docsvc", "worker", "--interval", "0.3"],
+                              cwd=Path(__file__).parents[2], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            statuses = province.clerk().get(f"/api/v1/documents/{document_id}/statuses").json
+            latest = statuses["recipients"][0]["latest"]
+            if latest and latest["code"] == "01" and _incoming(province, PROVINCE) == 1:
+                break
+            time.sleep(0.3)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=60)
+    assert worker.returncode == 0, err.decode()[-2000:]
+    assert _incoming(axis, COMMUNE) == 1 and _incoming(province, PROVINCE) == 1
+    assert latest["code"] == "01"
+    with axis.runtime.sessions() as session:
+        assert session.get(Message, incoming["id"]).ack_result == "received"

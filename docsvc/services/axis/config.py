@@ -154,9 +154,9 @@ class TestResult:
 def test_axis(config: AxisConfig) -> TestResult:
     """Make one authenticated, harmless call (countReceiveEdoc's sibling getReceivedEdocList is
     not harmless on every axis: it may lease; getAgenciesList is) and say what is wrong."""
-    client = config.client()
     try:
-        agencies = client.agencies("getAgenciesList")
+        with config.client() as client:
+            agencies = client.agencies("getAgenciesList")
     except AxisError as exc:
         return TestResult(False, exc.code, exc.text_vi, exc.text_en, exc.details)
     return TestResult(True, "ok", f"Kết nối trục thành công: xác thực được chấp nhận, danh bạ có "

@@ -11,11 +11,14 @@ into the first filing, and acknowledges it. Nothing is lost, nothing is filed tw
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import logging
 import random
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -32,6 +35,9 @@ from docsvc.services.exchange.receiving import DuplicateArrivalError
 log = logging.getLogger(__name__)
 
 MESSAGE_TYPES = ("edoc", "status")
+_FILING = threading.Lock()
+"""One document filing at a time in this process: the duplicate check by DocumentId must see
+the last one (status packages need no such check)."""
 LIST_LIMIT = 200
 """Packages handled per list call and pass (the rest come on the next poll)."""
 
@@ -45,16 +51,19 @@ class ReceiveReport:
     retrying: list[str] = field(default_factory=list)
     acked: list[str] = field(default_factory=list)
     """Acknowledgements sent again (filed in an earlier pass or process)."""
+    acknowledged: list[tuple[str, str, list[str] | None, str | None]] = field(default_factory=list)
+    """Every acknowledgement the axis took in this pass: DocId, status, message ids, SHA-256."""
 
 
-def _row(session: Session, doc_id: str, item: dict[str, str], message_type: str) -> AxisInbound:
+def _row(session: Session, doc_id: str, item: dict[str, str] | None = None,
+         message_type: str = "edoc") -> AxisInbound:
+    """Return the package's row, added to the session (not committed) when new."""
     row = session.get(AxisInbound, doc_id, populate_existing=True)
     if row is None:
         row = AxisInbound(axis_doc_id=doc_id, message_type=message_type,
-                          from_code=(item.get("from") or "")[:100] or None, state="fetching",
+                          from_code=((item or {}).get("from") or "")[:100] or None, state="fetching",
                           attempts=0, message_ids=[])
         session.add(row)
-        session.commit()
     return row
 
 
@@ -70,22 +79,34 @@ def fetch_package(client: AxisClient, doc_id: str, *, max_bytes: int) -> bytes:
     return package  # the arrival path refuses what is larger than it accepts
 
 
-def _ack(sessions: sessionmaker[Session], client: AxisClient, doc_id: str, status: str,
-         reason: str | None) -> None:
-    """Tell the axis ``done``/``fail`` and mark the row acknowledged (AxisError propagates)."""
+def _ack(client: AxisClient, doc_id: str, status: str, reason: str | None, report: ReceiveReport,
+         ids: list[str] | None = None, sha256: str | None = None) -> None:
+    """Tell the axis ``done``/``fail`` (AxisError propagates); the row is marked acknowledged
+    with the others at the end of the pass (if that is lost, the next pass acknowledges again,
+    which the axis takes as a repeat)."""
     client.update_status(doc_id, status, reason or "")
+    report.acknowledged.append((doc_id, status, ids, sha256))
+
+
+def _mark_acknowledged(sessions: sessionmaker[Session], report: ReceiveReport) -> None:
+    if not report.acknowledged:
+        return
     with sessions() as session:
-        row = session.get(AxisInbound, doc_id, populate_existing=True)
-        assert row is not None
-        row.state, row.ack_status, row.next_attempt_at = "acked", status, None
+        for doc_id, status, ids, sha256 in report.acknowledged:
+            row = session.get(AxisInbound, doc_id)
+            if row is None:
+                continue
+            row.state, row.ack_status, row.next_attempt_at = "acked", status, None
+            if ids:
+                row.message_ids = ids
+            row.sha256 = sha256 or row.sha256
         session.commit()
 
 
 def _defer(sessions: sessionmaker[Session], doc_id: str, reason: str, policy: DeliveryPolicy,
-           rng: random.Random, now: dt.datetime) -> None:
+           rng: random.Random, now: dt.datetime, message_type: str = "edoc") -> None:
     with sessions() as session:
-        row = session.get(AxisInbound, doc_id, populate_existing=True)
-        assert row is not None
+        row = _row(session, doc_id, message_type=message_type)
         row.attempts += 1
         row.reason = reason[:500]
         row.next_attempt_at = now + backoff_delay(row.attempts, policy, rng)
@@ -93,32 +114,37 @@ def _defer(sessions: sessionmaker[Session], doc_id: str, reason: str, policy: De
 
 
 def _file(sessions: sessionmaker[Session], blobs, cfg: svc.ExchangeConfig, doc_id: str,  # type: ignore[no-untyped-def]
-          package: bytes, actor: Actor) -> tuple[str, str | None]:
-    """File the package; return (``filed`` | ``duplicate`` | ``refused``, reason)."""
-    with sessions() as session:
+          package: bytes, actor: Actor, item: dict[str, str],
+          message_type: str) -> tuple[str, str | None, list[str], str | None]:
+    """File the package, its row ``filed`` in the same commit; return the outcome (``filed``,
+    ``duplicate`` or ``refused``), the reason of a refusal, the message ids and the SHA-256."""
+    with (_FILING if message_type == "edoc" else contextlib.nullcontext()), sessions() as session:
+        row = _row(session, doc_id, item, message_type)
+        row.state, row.ack_status, row.reason = "filed", "done", None
         try:
             result = svc.submit_package(session, blobs, cfg, stream=io.BytesIO(package),
                                         idempotency_key=None, actor=actor, via_axis=True)
         except DuplicateArrivalError:
             session.rollback()
-            outcome, reason, ids, sha = "duplicate", None, [], None
+            outcome, reason = "duplicate", None
         except DocsvcError as exc:
             session.rollback()
             if exc.status >= 500:
                 raise
-            reason = f"{exc.code}: {exc.message('vi')} / {exc.message('en')}"
-            outcome, ids, sha = "refused", [], None
+            outcome, reason = "refused", f"{exc.code}: {exc.message('vi')} / {exc.message('en')}"
         else:
-            outcome, reason = "filed", None
-            ids, sha = list(result.receipt.get("message_ids", [])), result.receipt.get("sha256")
+            if result.replayed:  # filed before (a crash before the acknowledgement): no commit yet
+                row = _row(session, doc_id, item, message_type)
+                row.state, row.ack_status = "filed", "done"
+                session.commit()
+            return "filed", None, list(result.receipt.get("message_ids", [])), result.receipt.get("sha256")
     with sessions() as session:
-        row = session.get(AxisInbound, doc_id, populate_existing=True)
-        assert row is not None
+        row = _row(session, doc_id, item, message_type)
         row.state = "refused" if outcome == "refused" else "filed"
         row.ack_status = "fail" if outcome == "refused" else "done"
-        row.reason, row.message_ids, row.sha256 = (reason or "")[:500] or None, ids, sha
+        row.reason = (reason or "")[:500] or None
         session.commit()
-    return outcome, reason
+    return outcome, reason, [], None
 
 
 def _ack_pending(sessions: sessionmaker[Session], client: AxisClient, report: ReceiveReport,
@@ -133,7 +159,7 @@ def _ack_pending(sessions: sessionmaker[Session], client: AxisClient, report: Re
             .order_by(AxisInbound.created_at).limit(LIST_LIMIT)).all()
     for doc_id, status, reason in pending:
         try:
-            _ack(sessions, client, doc_id, status or "done", reason if status == "fail" else None)
+            _ack(client, doc_id, status or "done", reason if status == "fail" else None, report)
         except AxisRefusedError as exc:  # this one only: try it again later
             _defer(sessions, doc_id, exc.reason(), policy, rng, now)
             continue
@@ -144,49 +170,87 @@ def poll_inbox(
     sessions: sessionmaker[Session], blobs, cfg: svc.ExchangeConfig, client: AxisClient, *,  # type: ignore[no-untyped-def]
     policy: DeliveryPolicy | None = None, rng: random.Random | None = None,
     clock: Callable[[], dt.datetime] = utcnow, before_ack: Callable[[str], None] | None = None,
+    concurrency: int = 1,
 ) -> ReceiveReport:
     """List, fetch, file and acknowledge what the axis holds for us (documents, then status
-    packages). AxisError of a list call propagates
-    (the worker backs off); a failure on one package leaves it for a later pass.
+    packages). AxisError of a list call, or one saying the axis is gone, propagates (the worker
+    backs off); any other failure on one package leaves it for a later pass.
 
+    ``concurrency``: packages fetched and acknowledged side by side; filing is one at a time in
+    this process (so two copies of one document never race past the duplicate check).
     ``before_ack``: called with the axis DocId between filing and acknowledging (crash tests).
     """
     policy = policy or DeliveryPolicy()
     rng = rng or random.Random()  # noqa: S311 - jitter
     report = ReceiveReport()
     actor = Actor(kind="system", name=f"axis:{client.system_id}"[:100], organ_id=None)
-    _ack_pending(sessions, client, report, clock(), policy, rng)
+    try:
+        _ack_pending(sessions, client, report, clock(), policy, rng)
+        _poll(sessions, blobs, cfg, client, report, actor, policy, rng, clock, before_ack, concurrency)
+    finally:
+        _mark_acknowledged(sessions, report)
+    return report
+
+
+def _poll(sessions: sessionmaker[Session], blobs, cfg: svc.ExchangeConfig, client: AxisClient,  # type: ignore[no-untyped-def]
+          report: ReceiveReport, actor: Actor, policy: DeliveryPolicy, rng: random.Random,
+          clock: Callable[[], dt.datetime], before_ack: Callable[[str], None] | None,
+          concurrency: int) -> None:
     for message_type in ("edoc", "status"):
         items = client.received_list(message_type)[:LIST_LIMIT]
-        for item in items:
-            doc_id = item["docId"].strip()[:100]
-            now = clock()
-            with sessions() as session:
-                row = _row(session, doc_id, item, message_type)
-                state, due = row.state, row.next_attempt_at
-                ack_status, reason = row.ack_status, row.reason
-            if due is not None and due > now:
-                continue
-            try:
-                if state == "fetching":
-                    package = fetch_package(client, doc_id, max_bytes=cfg.limits.max_bytes)
-                    outcome, reason = _file(sessions, blobs, cfg, doc_id, package, actor)
-                    ack_status = "fail" if outcome == "refused" else "done"
-                    {"filed": report.filed, "duplicate": report.duplicates,
-                     "refused": report.refused}[outcome].append(doc_id)
-                else:
-                    report.acked.append(doc_id)
-                if before_ack is not None:
-                    before_ack(doc_id)
-                _ack(sessions, client, doc_id, ack_status or "done", reason if ack_status == "fail" else None)
-            except AxisError as exc:
-                log.info("axis package %s: %s", doc_id, exc.code)
-                _defer(sessions, doc_id, exc.reason(), policy, rng, clock())
-                report.retrying.append(doc_id)
-                if exc.code in ("axis_unreachable", "axis_timeout", "axis_auth_refused", "axis_tls"):
-                    raise
-            except Exception as exc:  # noqa: BLE001 - a database or storage failure: later
-                log.exception("axis package %s could not be filed", doc_id)
-                _defer(sessions, doc_id, f"{type(exc).__name__}: {exc}", policy, rng, clock())
-                report.retrying.append(doc_id)
-    return report
+        width = max(1, min(concurrency, len(items)))
+        batches = [items[i::width] for i in range(width)]
+
+        def handle(batch: list[dict[str, str]], message_type: str = message_type) -> None:
+            for item in batch:
+                _handle(sessions, blobs, cfg, client, item, message_type, actor, report, policy, rng,
+                        clock, before_ack)
+
+        if width == 1:
+            for batch in batches:
+                handle(batch)
+            continue
+        with ThreadPoolExecutor(max_workers=width) as pool:
+            for future in [pool.submit(handle, batch) for batch in batches]:
+                future.result()  # re-raises an AxisError that stops the pass
+
+
+def _handle(sessions: sessionmaker[Session], blobs, cfg: svc.ExchangeConfig, client: AxisClient,  # type: ignore[no-untyped-def]
+            item: dict[str, str], message_type: str, actor: Actor, report: ReceiveReport,
+            policy: DeliveryPolicy, rng: random.Random, clock: Callable[[], dt.datetime],
+            before_ack: Callable[[str], None] | None) -> None:
+    """Fetch, file and acknowledge one listed package (or acknowledge it again)."""
+    doc_id = item["docId"].strip()[:100]
+    now = clock()
+    with sessions() as session:
+        row = session.get(AxisInbound, doc_id)
+        state, due = (row.state, row.next_attempt_at) if row else ("fetching", None)
+        ack_status, reason = (row.ack_status, row.reason) if row else (None, None)
+    if due is not None and due > now:
+        return
+    ids: list[str] = []
+    sha256: str | None = None
+    try:
+        if state == "fetching":
+            package = fetch_package(client, doc_id, max_bytes=cfg.limits.max_bytes)
+            outcome, reason, ids, sha256 = _file(sessions, blobs, cfg, doc_id, package, actor, item,
+                                                 message_type)
+            ack_status = "fail" if outcome == "refused" else "done"
+            {"filed": report.filed, "duplicate": report.duplicates,
+             "refused": report.refused}[outcome].append(doc_id)
+        else:
+            report.acked.append(doc_id)
+        if before_ack is not None:
+            before_ack(doc_id)
+        _ack(client, doc_id, ack_status or "done", reason if ack_status == "fail" else None, report,
+             ids, sha256)
+    except AxisError as exc:
+        log.info("axis package %s: %s", doc_id, exc.code)
+        _defer(sessions, doc_id, exc.reason(), policy, rng, clock(), message_type)
+        report.retrying.append(doc_id)
+        if exc.code in ("axis_unreachable", "axis_timeout", "axis_auth_refused", "axis_tls"):
+            raise
+    except Exception as exc:  # noqa: BLE001 - a database or storage failure: later
+        log.exception("axis package %s could not be filed", doc_id)
+        _defer(sessions, doc_id, f"{type(exc).__name__}: {exc}", policy, rng, clock(), message_type)
+        report.retrying.append(doc_id)

@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import random
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 DONE_STATES = frozenset({"done", "received", "success", "ok"})
 FAIL_STATES = frozenset({"fail", "failed", "error", "rejected", "reject"})
 CHECK_FIRST, CHECK_MAX = dt.timedelta(seconds=2), dt.timedelta(minutes=30)
+CHECK_FOR = dt.timedelta(days=30)
+"""The axis's delivery state of a sent package is asked for this long (the last one stays shown)."""
 
 
 @dataclass
@@ -183,9 +186,10 @@ class LocalPackageError(DocsvcError):
 def send_due(
     sessions: sessionmaker[Session], blobs: BlobStore, client: AxisClient, *, from_code: str | None = None,
     policy: DeliveryPolicy | None = None, rng: random.Random | None = None,
-    clock: Callable[[], dt.datetime] = utcnow, limit: int | None = None,
+    clock: Callable[[], dt.datetime] = utcnow, limit: int | None = None, concurrency: int = 1,
 ) -> SendReport:
-    """Send every due axis message once (grouped by package); one commit per step."""
+    """Send every due axis message once (grouped by package, ``concurrency`` packages side by
+    side); one commit per step."""
     policy = policy or DeliveryPolicy()
     rng = rng or random.Random()  # noqa: S311 - jitter
     report = SendReport()
@@ -194,33 +198,51 @@ def send_due(
     groups: dict[tuple[str, str, str], list[_Claim]] = {}
     for claim in claims:
         groups.setdefault((claim.blob_key, claim.kind, claim.sender), []).append(claim)
-    for (blob_key, kind, sender), group in groups.items():
-        doc_id: str | None = None
-        error: AxisError | DocsvcError | None = None
-        reconciled = False
-        try:
-            if any(c.uncertain_since is not None for c in group):
-                doc_id = _reconcile(sessions, client, group)
-                reconciled = doc_id is not None
-            if doc_id is None:
-                try:
-                    with read_verified(blobs, blob_key) as stream:
-                        package = stream.read()
-                except DocsvcError as exc:
-                    raise LocalPackageError(details={"error": exc.code}) from exc
-                recipients = sorted({c.recipient for c in group})
-                doc_id = client.send_edoc(package, from_code=from_code or sender, message_type=kind,
-                                          to=recipients)
-        except (AxisError, LocalPackageError) as exc:
-            error = exc
-        now = clock()
-        with sessions() as session:
-            for claim in group:
-                _finish(session, claim, now=now, doc_id=doc_id, error=error, policy=policy, rng=rng,
-                        report=report, reconciled=reconciled)
-        log.info("axis send %s to %s: %s", [c.message_id for c in group],
-                 [c.recipient for c in group], doc_id or (error.code if error else ""))
+    def send(key: tuple[str, str, str], group: list[_Claim]) -> None:
+        _send_group(sessions, blobs, client, key, group, from_code=from_code, policy=policy, rng=rng,
+                    clock=clock, report=report)
+
+    if concurrency <= 1 or len(groups) <= 1:
+        for key, group in groups.items():
+            send(key, group)
+    else:
+        with ThreadPoolExecutor(max_workers=min(concurrency, len(groups))) as pool:
+            for future in [pool.submit(send, key, group) for key, group in groups.items()]:
+                future.result()
     return report
+
+
+def _send_group(sessions: sessionmaker[Session], blobs: BlobStore, client: AxisClient,
+                key: tuple[str, str, str], group: list[_Claim], *, from_code: str | None,
+                policy: DeliveryPolicy, rng: random.Random, clock: Callable[[], dt.datetime],
+                report: SendReport) -> None:
+    """Send one package to its axis recipients (after reconciling an unknown earlier outcome)."""
+    blob_key, kind, sender = key
+    doc_id: str | None = None
+    error: AxisError | DocsvcError | None = None
+    reconciled = False
+    try:
+        if any(c.uncertain_since is not None for c in group):
+            doc_id = _reconcile(sessions, client, group)
+            reconciled = doc_id is not None
+        if doc_id is None:
+            try:
+                with read_verified(blobs, blob_key) as stream:
+                    package = stream.read()
+            except DocsvcError as exc:
+                raise LocalPackageError(details={"error": exc.code}) from exc
+            recipients = sorted({c.recipient for c in group})
+            doc_id = client.send_edoc(package, from_code=from_code or sender, message_type=kind,
+                                      to=recipients)
+    except (AxisError, LocalPackageError) as exc:
+        error = exc
+    now = clock()
+    with sessions() as session:
+        for claim in group:
+            _finish(session, claim, now=now, doc_id=doc_id, error=error, policy=policy, rng=rng,
+                    report=report, reconciled=reconciled)
+    log.info("axis send %s to %s: %s", [c.message_id for c in group], [c.recipient for c in group],
+             doc_id or (error.code if error else ""))
 
 
 def check_states(sessions: sessionmaker[Session], client: AxisClient, *,
@@ -234,6 +256,7 @@ def check_states(sessions: sessionmaker[Session], client: AxisClient, *,
         rows = session.execute(select(AxisOutbound.axis_doc_id, Message.kind).join(
             Message, Message.id == AxisOutbound.message_id).where(
             AxisOutbound.axis_doc_id.is_not(None), Message.ack_result.is_(None),
+            Message.created_at >= now - CHECK_FOR,
             (AxisOutbound.next_check_at.is_(None)) | (AxisOutbound.next_check_at <= now))
             .group_by(AxisOutbound.axis_doc_id, Message.kind).limit(limit)).all()
     for doc_id, kind in rows:

@@ -40,6 +40,8 @@ class AxisWorkerOptions:
     policy: DeliveryPolicy = field(default_factory=DeliveryPolicy)
     poll_base_delay: dt.timedelta = dt.timedelta(seconds=5)
     poll_max_delay: dt.timedelta = dt.timedelta(minutes=10)
+    concurrency: int = 4
+    """Packages sent or received side by side in one pass."""
 
 
 @dataclass
@@ -87,24 +89,27 @@ def axis_pass(
     if axis is None:
         return report
     report.configured = True
-    client = axis.client()
     now = clock()
     if not force and next_poll is not None and next_poll > now:
         return report  # backing off after failures
     cfg = config()
+    client = axis.client()
     try:
         if synced is None or now - synced >= options.directory_every:
             with sessions() as session:
                 report.directory = sync_directory(session, client, actor=WORKER,
                                                   allow=frozenset(cfg.organ_id_allow))
         report.sent = send_due(sessions, blobs, client, from_code=axis.from_code, policy=options.policy,
-                               rng=rng, clock=clock)
+                               rng=rng, clock=clock, concurrency=options.concurrency)
         check_states(sessions, client, clock=clock, report=report.sent)
         report.received = poll_inbox(sessions, blobs, cfg, client, policy=options.policy, rng=rng,
-                                     clock=clock, before_ack=before_ack)
+                                     clock=clock, before_ack=before_ack,
+                                     concurrency=options.concurrency)
     except AxisError as exc:
         report.error = exc.reason()
         log.warning("axis pass: %s", report.error)
+    finally:
+        client.close()
     _note(sessions, error=report.error, polled=True, options=options, rng=rng, now=clock())
     return report
 
