@@ -183,3 +183,13 @@ NOTICE_METADATA = {
 @pytest.fixture
 def notice_metadata() -> dict:
     return json.loads(json.dumps(NOTICE_METADATA))
+
+
+def add_province(session) -> None:  # type: ignore[no-untyped-def]
+    """Put the demo province in the directory (a certificate must name its profile's agency)."""
+    from docsvc.models import Organization
+    from docsvc.pki import demo
+
+    if session.get(Organization, demo.AGENCY_ORGAN_ID) is None:
+        session.add(Organization(organ_id=demo.AGENCY_ORGAN_ID, name=demo.AGENCY_NAME))
+        session.commit()

@@ -164,7 +164,8 @@ def sign_bytes(tools: SigningTools, spec: ProfileSpec, data: bytes, *, role: str
     signer = tools.signer(spec)
     if placement is None and role == "person":
         placement = Placement(search=spec.display_name)
-    picture = Path(spec.picture_path) if spec.picture_path else None
+    picture: Path | bytes | None = spec.picture_png or (
+        Path(spec.picture_path) if spec.picture_path else None)
     warnings: list[Warning_] = []
     current = requested
     while True:
