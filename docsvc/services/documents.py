@@ -23,7 +23,7 @@ from docsvc.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from docsvc.metadata import Metadata, fold, search_text
+from docsvc.metadata import Metadata, check_issuing_body, fold, search_text
 from docsvc.models import (
     SECRECY_ORDER,
     Document,
@@ -119,6 +119,7 @@ def upload_document(
     """
     if not can_create_in(actor, owner_organ_id):
         deny(session, actor, "document.upload", organ_id=owner_organ_id)
+    check_issuing_body(metadata, owner_organ_id)
     hashed = getattr(stream, "sha256", None)  # an api.uploads.HashingSpool hashed it already
     info = inspect_pdf(stream, known=(hashed, stream.size) if isinstance(hashed, str) else None)
     fields = {k: getattr(metadata, k) for k in Metadata.__dataclass_fields__ if k != "owner_organ_id"}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import (
     Blueprint,
@@ -170,6 +171,21 @@ def _not_found(_error: NotFound):  # type: ignore[no-untyped-def]
     return error_page(texts()["not_found"], 404)
 
 
+def safe_next(target: str) -> str:
+    """Return ``target`` when it is a path on this host, else ``/``.
+
+    Browsers drop tabs and line breaks from URLs and read ``\\`` as ``/``, so ``/\t/evil`` and
+    ``/\\evil`` would leave the site; such targets (and any with a scheme or host) go home.
+    """
+    if not target or any(ord(c) < 0x20 or ord(c) == 0x7F or c == "\\" for c in target):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") \
+            or parts.path.startswith("//"):
+        return "/"
+    return urlunsplit(("", "", parts.path, parts.query, ""))
+
+
 @web.route("/login", methods=["GET", "POST"])
 def login():  # type: ignore[no-untyped-def]
     """Show the login form; on POST check the password (5 failures lock the account 15 minutes)."""
@@ -182,8 +198,7 @@ def login():  # type: ignore[no-untyped-def]
         session.clear()
         session["user_id"] = user.id
         session.permanent = True
-        target = request.args.get("next", "")
-        return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+        return redirect(safe_next(request.args.get("next", "")))
     return render_template("login.html")
 
 

@@ -98,6 +98,11 @@ def document_package(session: Session, blobs: BlobStore, document: Document,
     False: a revocation carries no files, so none is read) addressed to ``recipients``."""
     if not document.code_number or not document.code_notation or not document.issued_date:
         raise DocumentNotSendableError(details={"reason": "number_notation_or_date_missing"})
+    if document.direction == "outgoing" and document.organ_id != document.owner_organ_id:
+        # A row from before the rule: never send a package in another agency's name.
+        raise DocumentNotSendableError(details={"reason": "issuing_body_not_owner",
+                                                "organ_id": document.organ_id,
+                                                "owner_organ_id": document.owner_organ_id})
     sender_org = session.get(Organization, document.organ_id)
     sender = edxml_org(sender_org, document.organ_id, document.organ_name, document.place or "")
     to = tuple(edxml_org(session.get(Organization, r), r) for r in recipients)
