@@ -11,6 +11,7 @@ from docsvc.models.identity import (  # noqa: F401
     AuditEntry,
     AuditHead,
     LinkedSystem,
+    LoginThrottle,
     Organization,
     User,
 )

@@ -191,7 +191,9 @@ def login():  # type: ignore[no-untyped-def]
     """Show the login form; on POST check the password (5 failures lock the account 15 minutes)."""
     if request.method == "POST":
         try:
-            user = identity.login(db(), request.form.get("username", ""), request.form.get("password", ""))
+            user = identity.login(db(), request.form.get("username", ""),
+                                  request.form.get("password", ""),
+                                  source=request.remote_addr or "")
         except DocsvcError as exc:
             flash(exc.message(lang()), "error")
             return render_template("login.html"), 401

@@ -98,3 +98,77 @@ def test_login_redirects_only_to_this_host(app, runtime, raw_next, location):
         "username": "vt", "password": PASSWORD, "csrf_token": token})
     assert response.status_code == 302
     assert response.headers["Location"] == location
+
+
+# -- finding 5: usernames cannot be told apart; finding 9: no stranger locks a named account --
+
+
+def test_login_takes_as_long_for_an_unknown_name_as_for_a_real_one(session):
+    """The unknown name pays one argon2 computation too (it answered 40 times faster)."""
+    import time
+
+    from docsvc.errors import AuthenticationError
+    from docsvc.security import OPERATOR
+    from docsvc.services import identity
+
+    identity.add_user(session, OPERATOR, username="vt", roles=["clerk"], organ_id=PROVINCE,
+                      password="mat-khau-rat-dai")
+
+    def timed(name: str) -> float:
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            with pytest.raises(AuthenticationError):
+                identity.login(session, name, "wrong-password", source=f"{name}-probe")
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    real, unknown = timed("vt"), timed("nobody-here")
+    assert unknown > real / 3, (real, unknown)
+
+
+def test_unknown_names_lock_like_real_ones(session):
+    from docsvc.errors import AuthenticationError
+    from docsvc.security import OPERATOR
+    from docsvc.services import identity
+
+    identity.add_user(session, OPERATOR, username="vt", roles=["clerk"], organ_id=PROVINCE,
+                      password="mat-khau-rat-dai")
+    answers = {}
+    for name in ("vt", "nobody-here"):
+        seen = []
+        for _ in range(identity.MAX_FAILED_LOGINS + 1):
+            with pytest.raises(AuthenticationError) as caught:
+                identity.login(session, name, "wrong", source="203.0.113.9")
+            seen.append((caught.value.code, caught.value.details, caught.value.text_en))
+        answers[name] = seen
+    assert answers["vt"] == answers["nobody-here"]
+    assert answers["vt"][-1][1] == {"reason": "locked"}
+
+
+def test_a_stranger_cannot_lock_a_named_person_out(session):
+    from docsvc.errors import AuthenticationError
+    from docsvc.security import OPERATOR
+    from docsvc.services import identity
+
+    identity.add_user(session, OPERATOR, username="vt", roles=["clerk"], organ_id=PROVINCE,
+                      password="mat-khau-rat-dai")
+    for _ in range(identity.MAX_FAILED_LOGINS + 2):
+        with pytest.raises(AuthenticationError):
+            identity.login(session, "vt", "guess", source="198.51.100.7")
+    with pytest.raises(AuthenticationError) as caught:  # locked from the stranger's address
+        identity.login(session, "vt", "mat-khau-rat-dai", source="198.51.100.7")
+    assert caught.value.details == {"reason": "locked"}
+    assert identity.login(session, "vt", "mat-khau-rat-dai", source="10.0.0.5").username == "vt"
+
+
+def test_token_issuing_answers_alike_for_unknown_and_foreign_users(app, runtime):
+    province_admin = _as(app, runtime, "quantri", ["admin"], PROVINCE)
+    make_user(runtime, "xa-vt", ["clerk"], "000.02.02.H48")  # not under the province here
+    clerk = _as(app, runtime, "vt", ["clerk"], PROVINCE)
+    unknown = province_admin.post("/api/v1/users/nobody-here/tokens", json={})
+    foreign = province_admin.post("/api/v1/users/xa-vt/tokens", json={})
+    assert (unknown.status_code, unknown.json["error"]["code"]) == (404, "not_found")
+    assert (foreign.status_code, foreign.json["error"]["code"]) == (404, "not_found")
+    assert clerk.post("/api/v1/users/nobody-here/tokens", json={}).status_code == 403
+    assert clerk.post("/api/v1/users/xa-vt/tokens", json={}).status_code == 403

@@ -38,7 +38,7 @@ def upgrade() -> None:
         sa.Column("pin_file", sa.String(length=500), nullable=True),
         sa.Column("pin_env", sa.String(length=100), nullable=True),
         sa.Column("created_by", sa.String(length=100), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("token_label"),
     )
     op.create_index("ix_signer_token_grants_organ_id", "signer_token_grants", ["organ_id"])
