@@ -23,6 +23,7 @@ from docsvc.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from docsvc.filenames import safe_filename
 from docsvc.metadata import Metadata, check_issuing_body, fold, search_text
 from docsvc.models import (
     SECRECY_ORDER,
@@ -95,7 +96,8 @@ def store_version(
     number = len(document.versions) + 1
     version = DocumentVersion(
         document=document, number=number, kind=kind, sha256=sha256, size=size,
-        media_type=media_type, filename=filename, blob_key=info.key, created_by=actor.label,
+        media_type=media_type, filename=safe_filename(filename) if filename else None,
+        blob_key=info.key, created_by=actor.label,
     )
     session.add(version)
     return version

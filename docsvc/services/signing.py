@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from docsvc.errors import BadRequestError, ConflictError, DocsvcError, NotFoundError
+from docsvc.filenames import safe_filename
 from docsvc.models import Document, DocumentVersion, SignatureRecord
 from docsvc.security import Actor, can_read
 from docsvc.services import audit
@@ -382,7 +383,7 @@ def sign_document(session: Session, blobs: BlobStore, tools: SigningTools, *, do
 
 
 def _signed_filename(filename: str | None, role: str) -> str:
-    stem = (filename or "document.pdf").rsplit(".", 1)[0]
+    stem = safe_filename(filename).rsplit(".", 1)[0]
     return f"{stem}.signed-{role}.pdf"
 
 

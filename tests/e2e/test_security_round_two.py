@@ -172,3 +172,50 @@ def test_token_issuing_answers_alike_for_unknown_and_foreign_users(app, runtime)
     assert (foreign.status_code, foreign.json["error"]["code"]) == (404, "not_found")
     assert clerk.post("/api/v1/users/nobody-here/tokens", json={}).status_code == 403
     assert clerk.post("/api/v1/users/xa-vt/tokens", json={}).status_code == 403
+
+
+# -- finding 6: unsafe file names are normalised where they enter -----------------------------
+
+
+@pytest.mark.parametrize("raw, stored", [
+    ("tb\x00.pdf", "tb.pdf"),
+    ("../../../etc/passwd.pdf", "passwd.pdf"),
+    ("..", "document.pdf"),
+    ("\u202egpj.pdf", "gpj.pdf"),
+    ("thông báo.pdf", "thông báo.pdf"),
+])
+def test_uploaded_file_names_are_made_safe(client, notice_metadata, raw, stored):
+    from docsvc.signing.sample import notice_pdf
+
+    response = post_document(client, notice_metadata, pdf=notice_pdf(), filename=raw)
+    assert response.status_code == 201, response.json
+    assert response.json["versions"][0]["filename"] == stored
+    download = client.get(f"/api/v1/documents/{response.json['id']}/content")
+    assert download.status_code == 200
+    disposition = download.headers["Content-Disposition"]
+    assert "/" not in disposition.split("filename*=")[0] and ".." not in disposition
+    download.close()
+
+
+def test_a_stored_unsafe_name_from_before_still_downloads(client, runtime, notice_metadata):
+    from docsvc.models import DocumentVersion
+
+    doc_id = post_document(client, notice_metadata).json["id"]
+    with runtime.sessions() as session:
+        version = session.query(DocumentVersion).filter_by(document_id=doc_id).one()
+        version.filename = "../x\x00y.pdf"
+        session.commit()
+    download = client.get(f"/api/v1/documents/{doc_id}/content")
+    assert download.status_code == 200
+    assert 'filename="xy.pdf"' in download.headers["Content-Disposition"]
+    download.close()
+
+
+def test_received_and_sent_attachment_names_are_made_safe():
+    from docsvc.filenames import safe_filename
+
+    assert safe_filename("../../evil/thong-bao.pdf") == "thong-bao.pdf"
+    assert safe_filename("..\\..\\windows\\x.pdf") == "x.pdf"
+    assert safe_filename("a\r\nContent-Type: text.pdf") == "aContent-Type: text.pdf"
+    assert safe_filename("x" * 300 + ".pdf") == "x" * 196 + ".pdf"
+    assert safe_filename(None, "01-TB-UBND.pdf") == "01-TB-UBND.pdf"

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from docsvc import exchange as edxml
 from docsvc.errors import BadRequestError
 from docsvc.exchange import VN_TZ, Bussiness, DocumentPackage, ReplacementInfo
+from docsvc.filenames import safe_filename
 from docsvc.metadata import DOCUMENT_TYPES
 from docsvc.models import Document, DocumentLink, Message, Organization, utcnow
 from docsvc.security import Actor, can_read
@@ -131,7 +132,7 @@ def document_package(session: Session, blobs: BlobStore, document: Document,
     with read_verified(blobs, version.blob_key) as stream:
         content = stream.read()
     number = document.number_notation or ""
-    name = version.filename or f"{number.replace('/', '-')}.pdf"
+    name = safe_filename(version.filename, f"{number.replace('/', '-')}.pdf")
     return dataclasses.replace(package, attachments=(edxml.Attachment(
         content_id="1", name=name, content_type=version.media_type, data=content,
         size=len(content), sha256=version.sha256),))
