@@ -35,7 +35,7 @@ from docsvc.models import (
     new_id,
     register_for,
 )
-from docsvc.pdf import PDF_MEDIA_TYPE, inspect_pdf
+from docsvc.pdf import DEFAULT_MAX_PAGES, PDF_MEDIA_TYPE, inspect_pdf
 from docsvc.security import (
     Actor,
     can_create_in,
@@ -112,6 +112,7 @@ def upload_document(
     metadata: Metadata,
     owner_organ_id: str,
     actor: Actor,
+    max_pages: int = DEFAULT_MAX_PAGES,
 ) -> tuple[Document, list[Warning_]]:
     """Create a draft document from a PDF and its metadata.
 
@@ -123,7 +124,8 @@ def upload_document(
         deny(session, actor, "document.upload", organ_id=owner_organ_id)
     check_issuing_body(metadata, owner_organ_id)
     hashed = getattr(stream, "sha256", None)  # an api.uploads.HashingSpool hashed it already
-    info = inspect_pdf(stream, known=(hashed, stream.size) if isinstance(hashed, str) else None)
+    info = inspect_pdf(stream, known=(hashed, stream.size) if isinstance(hashed, str) else None,
+                       max_pages=max_pages)
     fields = {k: getattr(metadata, k) for k in Metadata.__dataclass_fields__ if k != "owner_organ_id"}
     document = Document(
         id=new_id(),

@@ -26,10 +26,16 @@ from flask import (
     url_for,
 )
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
-from docsvc.errors import DocsvcError, PayloadTooLargeError
+from docsvc.errors import (
+    DatabaseUnavailableError,
+    DocsvcError,
+    NestingTooDeepError,
+    PayloadTooLargeError,
+)
 from docsvc.security import Actor, can_create_in
 from docsvc.services import identity
 from docsvc.web.texts import TEXTS
@@ -154,6 +160,18 @@ def _docsvc_error(error: DocsvcError):  # type: ignore[no-untyped-def]
     if error.status >= 500:
         log.error("%s: %s %s", error.code, error.text_en, error.details)
     return error_page(error.message(lang()), error.status, error_lines(error, lang()))
+
+
+@web.errorhandler(OperationalError)
+def _database_busy(error: OperationalError):  # type: ignore[no-untyped-def]
+    # SQLite's "database is locked" under parallel logins, a lost PostgreSQL: retry later.
+    log.error("database unavailable: %s", type(error.orig).__name__)
+    return error_page(DatabaseUnavailableError().message(lang()), 503)
+
+
+@web.errorhandler(RecursionError)
+def _too_deep(_error: RecursionError):  # type: ignore[no-untyped-def]
+    return error_page(NestingTooDeepError().message(lang()), 400)
 
 
 @web.errorhandler(CSRFError)

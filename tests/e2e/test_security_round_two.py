@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from tests.conftest import make_user
+from tests.conftest import make_user, post_multipart
 from tests.e2e.test_api_registry import post_document
 
 PROVINCE, COMMUNE = "000.00.00.H48", "000.01.01.H48"
@@ -219,3 +221,55 @@ def test_received_and_sent_attachment_names_are_made_safe():
     assert safe_filename("a\r\nContent-Type: text.pdf") == "aContent-Type: text.pdf"
     assert safe_filename("x" * 300 + ".pdf") == "x" * 196 + ".pdf"
     assert safe_filename(None, "01-TB-UBND.pdf") == "01-TB-UBND.pdf"
+
+
+# -- finding 7: deep JSON and a locked SQLite database are 4xx/503, not 500 ---------------------
+
+
+def test_metadata_nested_100000_deep_is_a_400(client, notice_metadata):
+    deep = "[" * 100_000 + "]" * 100_000
+    raw = json.dumps(notice_metadata)[:-1] + f', "description": {deep}}}'
+    response = post_document_raw(client, raw)
+    assert response.status_code == 400, response.json
+    assert response.json["error"]["code"] == "nesting_too_deep"
+    assert client.get("/api/v1/documents").json["data"] == []
+    body = client.patch("/api/v1/documents/x", data='{"a": ' + deep + "}",
+                        content_type="application/json")
+    assert body.status_code == 400 and body.json["error"]["code"] == "nesting_too_deep"
+
+
+def post_document_raw(client, metadata: str):
+    from docsvc.signing.sample import notice_pdf
+
+    return post_multipart(client, "/api/v1/documents", {
+        "metadata": metadata, "file": (notice_pdf(), "tb.pdf", "application/pdf")})
+
+
+def test_a_locked_sqlite_database_is_a_503_page_on_the_web(tmp_path, blobs):
+    """Parallel logins on SQLite: the one that waits past the lock timeout sees a clear 503."""
+    import sqlite3
+
+    from docsvc.app import build_runtime, create_app
+    from docsvc.config import Settings
+    from docsvc.db import upgrade
+    from tests.e2e.test_web import PASSWORD, csrf
+
+    settings = Settings(env="test", data_dir=tmp_path / "var", db_timeout_seconds=0.2)
+    settings.data_dir.mkdir(parents=True)
+    rt = build_runtime(settings, blobs=blobs)
+    upgrade(rt.engine)
+    app = create_app(runtime=rt)
+    _web_user(rt)
+    browser = app.test_client()
+    token = csrf(browser.get("/login").data)
+    holder = sqlite3.connect(str(settings.data_dir / "docsvc.sqlite3"))
+    holder.execute("BEGIN IMMEDIATE")  # another worker's write transaction
+    try:
+        response = browser.post("/login", data={"username": "vt", "password": PASSWORD,
+                                                "csrf_token": token})
+    finally:
+        holder.rollback()
+        holder.close()
+    assert response.status_code == 503
+    assert "Cơ sở dữ liệu tạm thời không truy cập được" in response.data.decode()
+    rt.engine.dispose()
