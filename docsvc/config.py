@@ -79,6 +79,10 @@ class Settings:
     """Production only: start without an agency key, sending unsigned packages and receipts."""
     db_timeout_seconds: float = 10.0
     log_level: str = "INFO"
+    max_pdf_pages: int = 5000
+    """Whole-document operations (upload, verification, extraction, check) refuse more pages."""
+    pdf_time_limit_seconds: float = 120.0
+    """Wall-clock budget of one whole-document operation (verification, check of a PDF)."""
 
     @property
     def effective_database_url(self) -> str:
@@ -187,6 +191,9 @@ class Settings:
             exchange_lease_seconds=int(get_number("EXCHANGE_LEASE_SECONDS", 300, int)),
             vxp_prefix=env.get("DOCSVC_VXP_PREFIX", cls.vxp_prefix).strip(),
             vxp_key=get("VXP_KEY"),
+            max_pdf_pages=int(get_number("MAX_PDF_PAGES", cls.max_pdf_pages, int)),
+            pdf_time_limit_seconds=get_number("PDF_TIME_LIMIT", cls.pdf_time_limit_seconds,
+                                              float),
         )
         problems.extend(settings.problems())
         if problems:

@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from flask import Response, request, stream_with_context
 
+from docsvc.filenames import safe_filename
 from docsvc.models import DocumentVersion
 from docsvc.storage.base import CHUNK
 
@@ -23,7 +24,7 @@ def version_response(version: DocumentVersion, stream: BinaryIO, document_id: st
             while chunk := stream.read(CHUNK):
                 yield chunk
 
-    filename = version.filename or f"{document_id}-v{version.number}.pdf"
+    filename = safe_filename(version.filename, f"{document_id}-v{version.number}.pdf")
     ascii_name = filename.encode("ascii", "replace").decode().replace('"', "")
     return Response(
         stream_with_context(chunks()),

@@ -55,6 +55,15 @@ class BadRequestError(DocsvcError):
     message_en = "Bad request."
 
 
+class NestingTooDeepError(BadRequestError):
+    """JSON (or XML) nested deeper than any real payload: refused before it reaches a parser's
+    recursion limit."""
+
+    code = "nesting_too_deep"
+    message_vi = "Dữ liệu JSON lồng nhau quá sâu."
+    message_en = "The JSON is nested too deeply."
+
+
 class InvalidMetadataError(BadRequestError):
     """``details["fields"]`` lists every bad field at once."""
 

@@ -127,6 +127,8 @@ class Metadata:
     arrival_date: dt.date | None = None
     arrival_number: int | None = None
     owner_organ_id: str | None = None
+    joint_organs: list[dict[str, str]] = field(default_factory=list)
+    """Văn bản liên tịch: the other issuing agencies; ``organ_id`` stays the owner."""
 
 
 class _Checker:
@@ -253,6 +255,9 @@ def parse_metadata(raw: Any, *, allowed_organ_ids: frozenset[str] = frozenset())
         c.fail("code_number", "format", "chỉ gồm chữ số / digits only")
 
     recipients = _recipients(c, allowed_organ_ids)
+    joint_organs = _recipients(c, allowed_organ_ids, "joint_organs")
+    if any(j["organ_id"] == organ_id for j in joint_organs):
+        c.fail("joint_organs", "duplicate", "không gồm cơ quan ban hành chính / not the issuing body")
     references = c.string_list("references", 30 * 50)
     metadata: dict[str, Any] = dict(
         organ_name=c.text("organ_name", required=True),
@@ -289,18 +294,31 @@ def parse_metadata(raw: Any, *, allowed_organ_ids: frozenset[str] = frozenset())
     return Metadata(
         direction=direction, organ_id=organ_id, type_name=type_name, type_abbr=type_abbr,
         signer_competence=competence, code_number=code_number, recipients=recipients,
-        references=references, **metadata,
-    )
+        joint_organs=joint_organs, references=references, **metadata,
+    )  # type: ignore[arg-type]
 
 
-def _recipients(c: _Checker, allowed: frozenset[str]) -> list[dict[str, str]]:
-    value = c.raw.get("recipients") or []
-    if not isinstance(value, list):
-        c.fail("recipients", "type", "danh sách {organ_id, organ_name} / list of {organ_id, organ_name}")
+def check_issuing_body(metadata: Metadata, owner_organ_id: str) -> None:
+    """Refuse an outgoing document whose issuing body is not its owner agency (a clerk cannot
+    issue in another agency's name; co-issuers of a joint document go in ``joint_organs``)."""
+    if metadata.direction == "outgoing" and metadata.organ_id != owner_organ_id:
+        raise InvalidMetadataError(details={"fields": [{
+            "field": "organ_id", "code": "not_owner",
+            "message": "cơ quan ban hành của văn bản đi phải là cơ quan sở hữu "
+                       f"({owner_organ_id}); cơ quan liên tịch ghi ở joint_organs / an outgoing "
+                       f"document's issuing body must be its owner ({owner_organ_id}); list "
+                       "co-issuers in joint_organs"}]})
+
+
+def _recipients(c: _Checker, allowed: frozenset[str], field_name: str = "recipients"
+                ) -> list[dict[str, str]]:
+    value = c.raw.get(field_name) or []
+    if not isinstance(value, list) or len(value) > 1000:
+        c.fail(field_name, "type", "danh sách {organ_id, organ_name} / list of {organ_id, organ_name}")
         return []
     result = []
     for index, item in enumerate(value):
-        name = f"recipients[{index}]"
+        name = f"{field_name}[{index}]"
         if not isinstance(item, dict):
             c.fail(name, "type", "đối tượng {organ_id, organ_name} / object")
             continue

@@ -15,6 +15,59 @@ from docsvc.storage import hash_stream
 
 log = logging.getLogger(__name__)
 PDF_MEDIA_TYPE = "application/pdf"
+DEFAULT_MAX_PAGES = 5000
+"""Default of ``DOCSVC_MAX_PDF_PAGES``: more pages are refused (422) by every whole-document
+operation, so one request cannot hold a worker for hours."""
+MAX_PAGE_TREE_DEPTH = 64
+"""Real page trees are a few levels deep; a deeper (or cyclic) one is an attack on parsers."""
+
+
+class PdfTooLargeError(InvalidPdfError):
+    code = "pdf_too_many_pages"
+    message_vi = "Tệp PDF có quá nhiều trang để xử lý."
+    message_en = "The PDF has too many pages to be processed."
+
+
+def check_page_tree(root: object, *, max_pages: int = DEFAULT_MAX_PAGES) -> int:
+    """Walk a pyHanko ``/Pages`` dictionary without recursion; return the number of pages.
+
+    Raises ``PdfTooLargeError`` past ``max_pages`` and ``InvalidPdfError`` for a cycle, a tree
+    deeper than ``MAX_PAGE_TREE_DEPTH`` or a node that is neither a page nor a page tree.
+    """
+    from pyhanko.pdf_utils import generic
+
+    top = root.get_object() if isinstance(root, generic.IndirectObject) else root
+    declared = top.get("/Count") if isinstance(top, generic.DictionaryObject) else None
+    if isinstance(declared, int) and declared > max_pages:
+        raise PdfTooLargeError(details={"pages": int(declared), "max_pages": max_pages})
+    pages = 0
+    seen: set[tuple[int, int]] = set()
+    stack: list[tuple[object, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, generic.IndirectObject):
+            ref = (node.idnum, node.generation)
+            if ref in seen:
+                raise InvalidPdfError(details={"reason": "page tree: cycle"})
+            seen.add(ref)
+            node = node.get_object()
+        if not isinstance(node, generic.DictionaryObject):
+            raise InvalidPdfError(details={"reason": "page tree: not a dictionary"})
+        if depth > MAX_PAGE_TREE_DEPTH:
+            raise InvalidPdfError(details={"reason": "page tree: too deep"})
+        kids = node.get("/Kids")
+        if node.get("/Type") == "/Pages" or kids is not None:
+            kids = kids.get_object() if isinstance(kids, generic.IndirectObject) else kids
+            if not isinstance(kids, generic.ArrayObject):
+                raise InvalidPdfError(details={"reason": "page tree: /Kids"})
+            if pages + len(kids) > max_pages * 4:
+                raise PdfTooLargeError(details={"max_pages": max_pages})
+            stack.extend((kid, depth + 1) for kid in reversed(list(kids.iterate())))
+        else:
+            pages += 1
+            if pages > max_pages:
+                raise PdfTooLargeError(details={"max_pages": max_pages})
+    return pages
 
 
 @dataclass(frozen=True)
@@ -27,7 +80,8 @@ class PdfInfo:
     encrypted: bool
 
 
-def inspect_pdf(stream: BinaryIO, *, known: tuple[str, int] | None = None) -> PdfInfo:
+def inspect_pdf(stream: BinaryIO, *, known: tuple[str, int] | None = None,
+                max_pages: int = DEFAULT_MAX_PAGES) -> PdfInfo:
     """Hash and parse ``stream`` (seekable); raise 415 for non-PDF, 422 for damaged PDF.
 
     ``known`` is (SHA-256, size) when the caller already hashed the bytes while receiving them.
@@ -43,12 +97,12 @@ def inspect_pdf(stream: BinaryIO, *, known: tuple[str, int] | None = None) -> Pd
     stream.seek(0)
     sha256, size = known or hash_stream(stream)
     stream.seek(0)
-    page_count, encrypted = _parse(stream)
+    page_count, encrypted = _parse(stream, max_pages)
     stream.seek(0)
     return PdfInfo(sha256=sha256, size=size, page_count=page_count, encrypted=encrypted)
 
 
-def _parse(stream: BinaryIO) -> tuple[int, bool]:
+def _parse(stream: BinaryIO, max_pages: int) -> tuple[int, bool]:
     # pyHanko raises many exception types on malformed input; each one means "damaged".
     from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.pdf_utils.reader import PdfFileReader
@@ -58,11 +112,13 @@ def _parse(stream: BinaryIO) -> tuple[int, bool]:
         encrypted = reader.encrypt_dict is not None
         if encrypted:
             return 0, True
-        pages = reader.root["/Pages"]
-        count = int(pages["/Count"])
+        pages = reader.root.raw_get("/Pages")
+        count = check_page_tree(pages, max_pages=max_pages)
         if count < 1:
             raise ValueError("document has no pages")
         return count, False
+    except InvalidPdfError:
+        raise
     except (PdfError, ValueError, TypeError, KeyError, IndexError, AttributeError,
             AssertionError, OSError, RecursionError, UnicodeDecodeError) as exc:
         log.info("invalid pdf: %s: %s", type(exc).__name__, exc)

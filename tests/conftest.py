@@ -183,3 +183,34 @@ NOTICE_METADATA = {
 @pytest.fixture
 def notice_metadata() -> dict:
     return json.loads(json.dumps(NOTICE_METADATA))
+
+
+def add_province(session) -> None:  # type: ignore[no-untyped-def]
+    """Put the demo province in the directory (a certificate must name its profile's agency)."""
+    from docsvc.models import Organization
+    from docsvc.pki import demo
+
+    if session.get(Organization, demo.AGENCY_ORGAN_ID) is None:
+        session.add(Organization(organ_id=demo.AGENCY_ORGAN_ID, name=demo.AGENCY_NAME))
+        session.commit()
+
+
+def post_multipart(client, url: str, fields: dict):  # type: ignore[no-untyped-def]
+    """POST a multipart body encoded in memory (the test client's own spooled body file would
+    never be closed); file parts are ``(bytes or stream, filename)`` tuples."""
+    import io
+
+    from werkzeug.datastructures import FileStorage, MultiDict
+    from werkzeug.test import encode_multipart
+
+    data = {}
+    for name, value in fields.items():
+        if isinstance(value, tuple):
+            content = value[0].read() if hasattr(value[0], "read") else value[0]
+            data[name] = FileStorage(io.BytesIO(content), value[1],
+                                     content_type=value[2] if len(value) > 2
+                                     else "application/octet-stream")
+        else:
+            data[name] = value
+    boundary, body = encode_multipart(MultiDict(data))
+    return client.post(url, data=body, content_type=f"multipart/form-data; boundary={boundary}")

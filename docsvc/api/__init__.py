@@ -12,7 +12,12 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
-from docsvc.errors import AuthenticationError, DatabaseUnavailableError, DocsvcError
+from docsvc.errors import (
+    AuthenticationError,
+    DatabaseUnavailableError,
+    DocsvcError,
+    NestingTooDeepError,
+)
 from docsvc.security import Actor
 
 log = logging.getLogger(__name__)
@@ -96,6 +101,12 @@ def _docsvc_error(error: DocsvcError):  # type: ignore[no-untyped-def]
     if error.status >= 500:
         log.error("%s: %s %s", error.code, error.text_en, error.details)
     return error_response(error)
+
+
+@api.errorhandler(RecursionError)
+def _too_deep(_error: RecursionError):  # type: ignore[no-untyped-def]
+    # json.loads (request.get_json, the metadata part) recurses once per nesting level.
+    return error_response(NestingTooDeepError())
 
 
 @api.errorhandler(OperationalError)

@@ -8,7 +8,7 @@ from flask import jsonify, request
 from sqlalchemy import select
 
 from docsvc.api import actor, api, db, runtime
-from docsvc.errors import BadRequestError, PermissionDeniedError
+from docsvc.errors import BadRequestError, NotFoundError, PermissionDeniedError
 from docsvc.models import ApiToken, User
 from docsvc.security import Actor
 from docsvc.services import identity
@@ -66,8 +66,15 @@ def create_user():  # type: ignore[no-untyped-def]
 @api.post("/users/<username>/tokens")
 def issue_user_token(username: str):  # type: ignore[no-untyped-def]
     """Issue a token for a person; the token is in this response only."""
-    user = identity.get_user(db(), username)
-    who = _require_admin_of(user.organ_id)
+    # The same answer for a name that does not exist and one outside the caller's agencies
+    # (404), and 403 for non-administrators whatever the name: no name can be told apart.
+    who = _require_admin_of(None)
+    try:
+        user = identity.get_user(db(), username)
+        _require_admin_of(user.organ_id)
+    except (NotFoundError, PermissionDeniedError):
+        raise NotFoundError("Không tìm thấy người dùng.", "User not found.",
+                            details={"username": username[:64]}) from None
     body = request.get_json(silent=True) or {}
     days = body.get("expires_in_days")
     if days is not None and (not isinstance(days, int) or days < 1):

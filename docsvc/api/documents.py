@@ -49,6 +49,7 @@ def upload_document():  # type: ignore[no-untyped-def]
     document, warnings = svc.upload_document(
         db(), runtime().blobs, stream=cast(BinaryIO, upload.stream), filename=upload.filename,
         metadata=metadata, owner_organ_id=owner, actor=actor(),
+        max_pages=settings.max_pdf_pages,
     )
     return jsonify(_with_warnings(document, warnings)), 201
 

@@ -14,7 +14,8 @@ from docsvc.security import Actor, can_read
 _FIELDS = (
     "direction", "owner_organ_id", "status", "organ_id", "organ_name", "type_name", "type_abbr",
     "code_number", "code_notation", "issued_date", "place", "subject", "language",
-    "signer_competence", "signer_position", "signer_name", "recipients", "to_places", "references",
+    "signer_competence", "signer_position", "signer_name", "recipients", "joint_organs",
+    "to_places", "references",
     "priority", "secrecy", "due_date", "page_amount", "issued_amount", "description",
     "file_catalog", "file_notation", "doc_ordinal", "arrival_date", "arrival_number",
     "created_by", "created_at", "updated_at", "registered_at", "revoked_at", "revoked_reason",

@@ -57,34 +57,58 @@ def list_signers():  # type: ignore[no-untyped-def]
 
 
 _PROFILE_FIELDS = ("id", "role", "display_name", "position", "username", "key_source",
-                   "p12_path", "passphrase_file", "passphrase_env", "pkcs11_token_label",
-                   "pkcs11_key_label", "pkcs11_cert_label", "pin_file", "pin_env", "chain_file",
-                   "picture_path")
+                   "pkcs11_token_label", "pkcs11_key_label", "pkcs11_cert_label")
+_UPLOADS = {"p12": profiles.MAX_P12_BYTES, "picture": profiles.MAX_PICTURE_BYTES,
+            "chain": profiles.MAX_P12_BYTES}
+
+
+def _names_server_path(name: str) -> bool:
+    return name in profiles.SERVER_PATH_FIELDS or name.endswith(("_path", "_file", "_env"))
 
 
 @api.post("/signers")
 def create_signer():  # type: ignore[no-untyped-def]
-    """Register a signer profile (key files and secrets are named, never sent)."""
-    body = _body()
+    """Register a signer profile: multipart with the PKCS#12 (``p12``), its ``passphrase`` and
+    the PNG ``picture``, or a token label the operator granted. Server paths are refused."""
+    multipart = request.mimetype == "multipart/form-data"
+    body: Any = request.form.to_dict() if multipart else _body()
     raw_organ = body.get("organ_id") if isinstance(body, dict) else None
     organ_id = _admin_scope(raw_organ if isinstance(raw_organ, str) else None)
     if not isinstance(body, dict):
-        raise BadRequestError("Cần một đối tượng JSON.", "A JSON object is required.")
-    for secret in ("passphrase", "pin"):
-        if secret in body:
-            raise BadRequestError(
-                "Không gửi mật khẩu/PIN; hãy chỉ ra tệp hoặc biến môi trường chứa nó.",
-                "Do not send the passphrase or PIN; name its file or environment variable.",
-                details={"field": secret})
+        raise BadRequestError("Cần một đối tượng JSON hoặc biểu mẫu.",
+                              "A JSON object or a form is required.")
+    refused = sorted(n for n in {*body, *(request.files if multipart else ())}
+                     if _names_server_path(n))
+    if refused:
+        raise profiles.ServerPathRefusedError(details={"fields": refused})
+    if "pin" in body:
+        raise BadRequestError("Mã PIN của thiết bị ký do người vận hành cấu hình.",
+                              "The token's PIN is configured by the operator.",
+                              details={"field": "pin"})
     values = {name: body.get(name) for name in _PROFILE_FIELDS}
     bad = [n for n, v in values.items() if v is not None and not isinstance(v, str)]
+    passphrase = body.get("passphrase")
+    if passphrase is not None and not isinstance(passphrase, str):
+        bad.append("passphrase")
     if bad:
         raise BadRequestError(details={"fields": [{"field": n, "message": "text"} for n in bad]})
+    uploads: dict[str, bytes | None] = {}
+    for name, limit in _UPLOADS.items():
+        storage = request.files.get(name) if multipart else None
+        data = storage.stream.read(limit + 1) if storage is not None else None
+        if data is not None and len(data) > limit:
+            raise (profiles.InvalidPictureError if name == "picture"
+                   else profiles.InvalidKeyFileError)(details={"field": name})
+        uploads[name] = data
     values["key_source"] = values["key_source"] or "pkcs12"
-    fields: dict[str, Any] = {k: v or "" if k in ("id", "role", "display_name") else v
-                              for k, v in values.items()}  # every value is text or None (above)
-    spec = profiles.ProfileSpec(organ_id=organ_id, **fields)
-    profile = profiles.add_signer_profile(db(), signing_tools(), actor(), spec)
+    spec = profiles.ProfileSpec(organ_id=organ_id, **{k: v or "" if k in (
+        "id", "role", "display_name") else v or None for k, v in values.items()})
+    chain = uploads["chain"]
+    profile = profiles.add_signer_profile(
+        db(), signing_tools(), actor(), spec, p12=uploads["p12"],
+        passphrase=passphrase.encode() if isinstance(passphrase, str) else None,
+        picture=uploads["picture"],
+        chain_pem=chain.decode("ascii", "replace") if chain is not None else None)
     return jsonify(profiles.profile_to_dict(profile)), 201
 
 
@@ -101,12 +125,16 @@ _PROFILE = {"type": "object", "properties": {
     "id": {"type": "string"}, "role": {"enum": ["person", "agency"]},
     "organ_id": {"type": "string"}, "display_name": {"type": "string"},
     "position": {"type": "string"}, "username": {"type": "string"},
-    "key_source": {"enum": ["pkcs12", "pkcs11"]}, "p12_path": {"type": "string"},
-    "passphrase_file": {"type": "string"}, "passphrase_env": {"type": "string"},
-    "pkcs11_token_label": {"type": "string"}, "pkcs11_key_label": {"type": "string"},
-    "pin_file": {"type": "string"}, "pin_env": {"type": "string"},
-    "chain_file": {"type": "string"}, "picture_path": {"type": "string"},
-}}
+    "key_source": {"enum": ["pkcs12", "pkcs11"]},
+    "p12": {"type": "string", "format": "binary", "description": "PKCS#12 file (stored sealed)"},
+    "passphrase": {"type": "string", "description": "its passphrase (stored sealed)"},
+    "picture": {"type": "string", "format": "binary", "description": "transparent PNG"},
+    "chain": {"type": "string", "format": "binary", "description": "PEM CA certificates"},
+    "pkcs11_token_label": {"type": "string",
+                           "description": "a token the operator granted to the agency"},
+    "pkcs11_key_label": {"type": "string"}, "pkcs11_cert_label": {"type": "string"},
+}, "description": "server paths (*_path, *_file, *_env) are refused with 422 "
+                  "server_path_refused"}
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -145,7 +173,8 @@ OPENAPI_PATHS: dict[str, Any] = {
                               **{str(s): _ERROR for s in (401, 403)}}},
         "post": {"summary": "Register a signer profile (administrators)",
                  "requestBody": {"required": True,
-                                 "content": {"application/json": {"schema": _PROFILE}}},
+                                 "content": {"multipart/form-data": {"schema": _PROFILE},
+                                             "application/json": {"schema": _PROFILE}}},
                  "responses": {"201": _json(_PROFILE, "Created"),
                                **{str(s): _ERROR for s in (400, 401, 403, 409, 422, 503)}}},
     },

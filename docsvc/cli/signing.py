@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from docsvc.cli import _Context, main, pass_ctx
-from docsvc.errors import ConfigError
+from docsvc.errors import ConfigError, DocsvcError
 from docsvc.security import OPERATOR
 
 _LEVELS = click.Choice(["B-B", "B-T", "B-LT", "B-LTA"])
@@ -112,21 +112,84 @@ def signers() -> None:
 @click.option("--picture", "picture_path", type=click.Path(exists=True, dir_okay=False),
               default=None, help="Transparent PNG: blue signature or red seal.")
 @click.option("--replace", is_flag=True, help="Overwrite an existing profile with this id.")
+@click.option("--allow-certificate-mismatch", "certificate_override", is_flag=True,
+              help="Accept a certificate whose organisation is not the agency's (recorded).")
 @pass_ctx
-def signers_add(ctx: _Context, profile_id: str, replace: bool, **values: str | None) -> None:
-    """Register PROFILE_ID after opening its key once (passphrases are never stored)."""
+def signers_add(ctx: _Context, profile_id: str, replace: bool, certificate_override: bool,
+                **values: str | None) -> None:
+    """Register PROFILE_ID after opening its key once. The PKCS#12, its passphrase (sealed),
+    the picture and the chain are read now and stored in the database, so every instance
+    reaches them; a token's PIN stays in the file or variable named here."""
     from docsvc.services.signers import ProfileSpec, add_signer_profile
 
     key_source = "pkcs11" if values.get("pkcs11_key_label") else "pkcs12"
     absolute = {k: str(Path(v).resolve()) if v and k.endswith(("_path", "_file")) else v
                 for k, v in values.items()}
-    spec = ProfileSpec(id=profile_id, key_source=key_source, **absolute)  # type: ignore[arg-type]
+    spec = ProfileSpec(id=profile_id, key_source=key_source,  # type: ignore[arg-type]
+                       certificate_override=certificate_override, **absolute)
     rt = ctx.runtime
     with rt.sessions() as session:
         profile = add_signer_profile(session, rt.signing, OPERATOR, spec,
                                      replace=replace)
         click.echo(f"signer profile {profile.id} added: {profile.certificate_subject}, valid "
                    f"until {profile.certificate_not_after:%Y-%m-%d}", err=True)
+
+
+@signers.command("allow-token")
+@click.argument("token_label")
+@click.option("--org", "organ_id", required=True, help="The agency whose admins may use it.")
+@click.option("--pin-file", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option("--pin-env", default=None, help="NAME of the variable holding the PIN.")
+@pass_ctx
+def signers_allow_token(ctx: _Context, token_label: str, organ_id: str, pin_file: str | None,
+                        pin_env: str | None) -> None:
+    """Let the administrators of --org name the PKCS#11 token TOKEN_LABEL in their profiles."""
+    from docsvc.services.signers import grant_token
+
+    with ctx.runtime.sessions() as session:
+        grant_token(session, OPERATOR, token_label=token_label, organ_id=organ_id,
+                    pin_file=str(Path(pin_file).resolve()) if pin_file else None,
+                    pin_env=pin_env)
+    click.echo(f"token {token_label} granted to {organ_id}", err=True)
+
+
+@signers.command("import-keys")
+@click.argument("profile_ids", nargs=-1)
+@click.option("--allow-certificate-mismatch", "certificate_override", is_flag=True,
+              help="Accept certificates whose organisation is not the agency's (recorded).")
+@pass_ctx
+def signers_import_keys(ctx: _Context, profile_ids: tuple[str, ...],
+                        certificate_override: bool) -> None:
+    """Store the key files, pictures and chains of path-based profiles in the database (all
+    such profiles without arguments), checking each certificate against its agency again;
+    profiles deactivated by the upgrade are active again once imported."""
+    from sqlalchemy import or_, select
+
+    from docsvc.models import SignerProfile
+    from docsvc.services.signers import import_profile_files
+
+    rt = ctx.runtime
+    tools = rt.signing
+    failed = 0
+    with rt.sessions() as session:
+        ids = list(profile_ids) or list(session.execute(
+            select(SignerProfile.id).where(or_(SignerProfile.p12_path.isnot(None),
+                                               SignerProfile.picture_path.isnot(None),
+                                               SignerProfile.chain_file.isnot(None)))
+        ).scalars())
+        for profile_id in ids:
+            try:
+                profile = import_profile_files(session, tools, OPERATOR, profile_id,
+                                               certificate_override=certificate_override)
+            except DocsvcError as exc:
+                session.rollback()
+                failed += 1
+                click.echo(f"{profile_id}: {exc.code}: {exc.text_en} {exc.details}", err=True)
+                continue
+            click.echo(f"{profile.id}: stored ({profile.certificate_subject})", err=True)
+    tools.close()
+    if failed:
+        raise SystemExit(1)
 
 
 @signers.command("list")

@@ -12,6 +12,7 @@ from docsvc.models.identity import (  # noqa: F401
     AuditEntry,
     AuditHead,
     LinkedSystem,
+    LoginThrottle,
     Organization,
     User,
 )

@@ -97,6 +97,21 @@ class ApiToken(Base):
     system: Mapped[LinkedSystem | None] = relationship(lazy="joined")
 
 
+class LoginThrottle(Base):
+    """Failed password logins of one name from one source: five in a row lock that pair (not
+    the account) for a while, so a stranger cannot lock out a named person, and unknown names
+    behave exactly like real ones."""
+
+    __tablename__ = "login_throttle"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """The client address (after the trusted proxy), ``cli`` or empty."""
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class AuditEntry(Base):
     """One link of the audit hash chain: ``entry_hash = SHA-256(prev_hash ‖ canonical fields)``."""
 

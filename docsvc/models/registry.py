@@ -107,6 +107,8 @@ class Document(Base):
     file_notation: Mapped[str | None] = mapped_column(String(20))
     doc_ordinal: Mapped[int | None] = mapped_column(Integer)
     recipients: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    joint_organs: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, default=list)
+    """Văn bản liên tịch: the other issuing agencies (``organ_id`` is the owner's)."""
     to_places: Mapped[list[str]] = mapped_column(JSON, default=list)
     references: Mapped[list[str]] = mapped_column(JSON, default=list)
     """Number/notation of documents this one refers to, e.g. ``168/TB-UBND``."""

@@ -1,20 +1,23 @@
 """Signing models: signer profiles (who signs, with which key and picture) and the record of
 each signature applied to a document version.
 
-Passphrases and PINs are never stored: a profile names the file or the environment variable
-that holds them.
+Key material enters by upload: the PKCS#12 and its passphrase are stored sealed (AES-256-GCM
+with a key derived from ``DOCSVC_SECRET_KEY``), the picture as validated PNG bytes, so every
+instance reaches them. Token keys are named by a label the operator granted to the agency
+(``SignerTokenGrant``); the PIN's file or variable is the operator's, never the API's. The path
+columns remain for profiles the operator registered before (read on the operator's machine).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from docsvc.models.registry import Base, DocumentVersion, utcnow
 
-__all__ = ["KEY_SOURCES", "PROFILE_ROLES", "SignatureRecord", "SignerProfile"]
+__all__ = ["KEY_SOURCES", "PROFILE_ROLES", "SignatureRecord", "SignerProfile", "SignerTokenGrant"]
 
 PROFILE_ROLES = ("person", "agency")
 KEY_SOURCES = ("pkcs12", "pkcs11")
@@ -49,6 +52,16 @@ class SignerProfile(Base):
     """PEM file of CA certificates to embed (tokens often hold only the signer's certificate)."""
     picture_path: Mapped[str | None] = mapped_column(String(500))
     """Blue signature picture (person) or red seal (agency), transparent PNG; demo default if empty."""
+    p12_sealed: Mapped[str | None] = mapped_column(Text)
+    """The uploaded PKCS#12, sealed (see the module docstring); never returned by any face."""
+    passphrase_sealed: Mapped[str | None] = mapped_column(Text)
+    """Its passphrase, sealed with the same key and bound to the profile id."""
+    chain_pem: Mapped[str | None] = mapped_column(Text)
+    """CA certificates to embed (PEM), uploaded or read once by the operator."""
+    picture_png: Mapped[bytes | None] = mapped_column(LargeBinary)
+    """The uploaded picture (PNG checked on upload); preferred over ``picture_path``."""
+    certificate_override: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """The operator accepted a certificate whose organisation is not the profile's agency."""
     certificate_sha256: Mapped[str | None] = mapped_column(String(64))
     """Fingerprint of the certificate seen when the profile was added; a swapped key is refused."""
     certificate_subject: Mapped[str | None] = mapped_column(String(300))
@@ -59,6 +72,21 @@ class SignerProfile(Base):
     created_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SignerTokenGrant(Base):
+    """A PKCS#11 token the operator allowed one agency's administrators to name in a profile."""
+
+    __tablename__ = "signer_token_grants"
+
+    token_label: Mapped[str] = mapped_column(String(100), primary_key=True)
+    organ_id: Mapped[str] = mapped_column(String(13), index=True)
+    pin_file: Mapped[str | None] = mapped_column(String(500))
+    """Where the operator keeps the token's PIN (a file on every instance) …"""
+    pin_env: Mapped[str | None] = mapped_column(String(100))
+    """… or the environment variable that holds it."""
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class SignatureRecord(Base):

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from docsvc.errors import BadRequestError, ConflictError
-from docsvc.metadata import Metadata, parse_metadata, search_text
+from docsvc.metadata import Metadata, check_issuing_body, parse_metadata, search_text
 from docsvc.models import Document, Message
 from docsvc.security import Actor
 from docsvc.services import audit
@@ -93,6 +93,8 @@ def correct_metadata(session: Session, *, document_id: str, changes: Any, actor:
                      details={"locked": locked})
         session.commit()
         raise FieldsLockedError(details={"fields": locked})
+    if "organ_id" in changed or "direction" in changed:
+        check_issuing_body(checked, document.owner_organ_id)
     if not changed:
         session.commit()  # release the row lock: nothing to record
         return document, [], []

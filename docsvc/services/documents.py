@@ -23,7 +23,8 @@ from docsvc.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from docsvc.metadata import Metadata, fold, search_text
+from docsvc.filenames import safe_filename
+from docsvc.metadata import Metadata, check_issuing_body, fold, search_text
 from docsvc.models import (
     SECRECY_ORDER,
     Document,
@@ -34,7 +35,7 @@ from docsvc.models import (
     new_id,
     register_for,
 )
-from docsvc.pdf import PDF_MEDIA_TYPE, inspect_pdf
+from docsvc.pdf import DEFAULT_MAX_PAGES, PDF_MEDIA_TYPE, inspect_pdf
 from docsvc.security import (
     Actor,
     can_create_in,
@@ -95,7 +96,8 @@ def store_version(
     number = len(document.versions) + 1
     version = DocumentVersion(
         document=document, number=number, kind=kind, sha256=sha256, size=size,
-        media_type=media_type, filename=filename, blob_key=info.key, created_by=actor.label,
+        media_type=media_type, filename=safe_filename(filename) if filename else None,
+        blob_key=info.key, created_by=actor.label,
     )
     session.add(version)
     return version
@@ -110,6 +112,7 @@ def upload_document(
     metadata: Metadata,
     owner_organ_id: str,
     actor: Actor,
+    max_pages: int = DEFAULT_MAX_PAGES,
 ) -> tuple[Document, list[Warning_]]:
     """Create a draft document from a PDF and its metadata.
 
@@ -119,8 +122,10 @@ def upload_document(
     """
     if not can_create_in(actor, owner_organ_id):
         deny(session, actor, "document.upload", organ_id=owner_organ_id)
+    check_issuing_body(metadata, owner_organ_id)
     hashed = getattr(stream, "sha256", None)  # an api.uploads.HashingSpool hashed it already
-    info = inspect_pdf(stream, known=(hashed, stream.size) if isinstance(hashed, str) else None)
+    info = inspect_pdf(stream, known=(hashed, stream.size) if isinstance(hashed, str) else None,
+                       max_pages=max_pages)
     fields = {k: getattr(metadata, k) for k in Metadata.__dataclass_fields__ if k != "owner_organ_id"}
     document = Document(
         id=new_id(),

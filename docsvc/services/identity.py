@@ -19,6 +19,7 @@ from docsvc.models import (
     SECRECY_LEVELS,
     ApiToken,
     LinkedSystem,
+    LoginThrottle,
     Organization,
     User,
     utcnow,
@@ -233,31 +234,53 @@ def authenticate_token(session: Session, token: str) -> Actor:
                  system_id=system.id, client_cert_sha256=system.client_cert_sha256)
 
 
-def login(session: Session, username: str, password: str, *, now: dt.datetime | None = None) -> User:
-    """Check a password; lock the account for 15 minutes after 5 failures in a row."""
+def login(session: Session, username: str, password: str, *, source: str = "",
+          now: dt.datetime | None = None) -> User:
+    """Check a password; five failures in a row of one name from one ``source`` (the client
+    address) lock that pair for 15 minutes.
+
+    Unknown names, inactive users and real ones take the same time (one argon2 computation),
+    get the same answers and lock out the same way, so the answers tell no name apart; and a
+    stranger's failures do not lock the person out from their own address.
+    """
     now = now or utcnow()
-    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
-    anonymous = Actor(kind="user", name=username, organ_id=user.organ_id if user else None)
-    if user is not None and user.locked_until is not None and user.locked_until > now:
+    name = username[:64]
+    source = source[:64]
+    user = session.execute(select(User).where(User.username == name)).scalar_one_or_none()
+    anonymous = Actor(kind="user", name=name, organ_id=user.organ_id if user else None)
+    throttle = session.get(LoginThrottle, (name, source))
+    locked_until = throttle.locked_until if throttle is not None else None
+    if locked_until is not None and locked_until.tzinfo is None:
+        locked_until = locked_until.replace(tzinfo=dt.UTC)
+    if locked_until is not None and locked_until > now:
         check_password(None, password)
-        audit.record(session, anonymous, "login", object_type="user", object_id=username,
-                     outcome="refused", details={"reason": "locked"})
+        audit.record(session, anonymous, "login", object_type="user", object_id=name,
+                     outcome="refused", details={"reason": "locked", "source": source})
         session.commit()
         raise AuthenticationError("Tài khoản tạm khóa do đăng nhập sai nhiều lần; thử lại sau.",
                                   "Account locked after repeated failures; try again later.",
                                   details={"reason": "locked"})
-    if user is None or not user.active or not check_password(user.password_hash, password):
-        if user is not None:
-            user.failed_logins += 1
-            if user.failed_logins >= MAX_FAILED_LOGINS:
-                user.locked_until = now + LOCKOUT
-                user.failed_logins = 0
-        audit.record(session, anonymous, "login", object_type="user", object_id=username,
-                     outcome="failure")
+    known = user is not None and user.active
+    if not (check_password(user.password_hash, password) if known and user is not None
+            else check_password(None, password)):
+        if throttle is None:
+            throttle = LoginThrottle(username=name, source=source, failures=0)
+            session.add(throttle)
+        throttle.failures = (throttle.failures or 0) + 1
+        throttle.updated_at = now
+        if throttle.failures >= MAX_FAILED_LOGINS:
+            throttle.locked_until = now + LOCKOUT
+            throttle.failures = 0
+        audit.record(session, anonymous, "login", object_type="user", object_id=name,
+                     outcome="failure", details={"source": source})
         session.commit()
         raise AuthenticationError("Sai tên đăng nhập hoặc mật khẩu.", "Wrong username or password.")
+    assert user is not None
+    if throttle is not None:
+        session.delete(throttle)
     user.failed_logins = 0
     user.locked_until = None
-    audit.record(session, anonymous, "login", object_type="user", object_id=username)
+    audit.record(session, anonymous, "login", object_type="user", object_id=name,
+                 details={"source": source})
     session.commit()
     return user

@@ -9,6 +9,7 @@ refusing with 409 when another signature landed on the same version meanwhile.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -20,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from docsvc.errors import BadRequestError, ConflictError, DocsvcError, NotFoundError
+from docsvc.filenames import safe_filename
 from docsvc.models import Document, DocumentVersion, SignatureRecord
 from docsvc.security import Actor, can_read
 from docsvc.services import audit
@@ -116,6 +118,10 @@ def parse_signature_request(body: Any) -> SignatureRequest:
                             allow_lower_level=allow, based_on=based_on, copy_form=copy_form)
 
 
+MAX_COORDINATE = 14400.0
+"""The largest page side a PDF allows (200 inches at 72 points): boxes beyond it are refused."""
+
+
 def parse_placement(raw: Any) -> Placement:
     """Read ``{"page", "box": [x1, y1, x2, y2], "field", "search"}``; raise ``ValueError``."""
     if not isinstance(raw, dict) or set(raw) - {"page", "box", "field", "search"}:
@@ -126,8 +132,10 @@ def parse_placement(raw: Any) -> Placement:
     if box is not None:
         if (not isinstance(box, list) or len(box) != 4
                 or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in box)
+                or not all(math.isfinite(v) and abs(v) <= MAX_COORDINATE for v in box)
                 or box[0] >= box[2] or box[1] >= box[3]):
-            raise ValueError("box: [x1, y1, x2, y2] in points with x1 < x2 and y1 < y2")
+            raise ValueError("box: [x1, y1, x2, y2] in points with x1 < x2 and y1 < y2, "
+                             f"each within ±{MAX_COORDINATE:g}")
         box = tuple(float(v) for v in box)
     for name in ("field", "search"):
         if raw.get(name) is not None and not isinstance(raw[name], str):
@@ -164,7 +172,8 @@ def sign_bytes(tools: SigningTools, spec: ProfileSpec, data: bytes, *, role: str
     signer = tools.signer(spec)
     if placement is None and role == "person":
         placement = Placement(search=spec.display_name)
-    picture = Path(spec.picture_path) if spec.picture_path else None
+    picture: Path | bytes | None = spec.picture_png or (
+        Path(spec.picture_path) if spec.picture_path else None)
     warnings: list[Warning_] = []
     current = requested
     while True:
@@ -381,7 +390,7 @@ def sign_document(session: Session, blobs: BlobStore, tools: SigningTools, *, do
 
 
 def _signed_filename(filename: str | None, role: str) -> str:
-    stem = (filename or "document.pdf").rsplit(".", 1)[0]
+    stem = safe_filename(filename).rsplit(".", 1)[0]
     return f"{stem}.signed-{role}.pdf"
 
 

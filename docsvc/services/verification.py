@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from docsvc.config import Settings
 from docsvc.errors import BlobCorruptedError, BlobMissingError, UnsupportedMediaTypeError
+from docsvc.filenames import safe_filename
 from docsvc.models import Document, DocumentVersion, SignatureRecord, VerificationResult
 from docsvc.pdf import PDF_MEDIA_TYPE
 from docsvc.security import Actor
@@ -144,7 +145,7 @@ def verify_upload(session: Session, verifier: Verifier, *, read: Callable[[], by
                  content_sha256=report.sha256,
                  details={"verdict": str(report.verdict), "size": report.size,
                           "signatures": len(report.signatures),
-                          "filename": (filename or "")[:200]})
+                          "filename": safe_filename(filename, "")})
     session.commit()
     return report
 

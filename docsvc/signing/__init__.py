@@ -7,7 +7,13 @@ from docsvc.signing.checks import (
     make_timestamper,
     make_validation_context,
 )
-from docsvc.signing.keys import LoadedKeySigner, TokenSigner, load_pkcs12_signer, read_secret
+from docsvc.signing.keys import (
+    LoadedKeySigner,
+    TokenSigner,
+    load_pkcs12_bytes,
+    load_pkcs12_signer,
+    read_secret,
+)
 from docsvc.signing.placement import Placement
 from docsvc.signing.sign import (
     LEVELS,
@@ -29,6 +35,7 @@ __all__ = [
     "TokenSigner",
     "check_signer",
     "existing_signatures",
+    "load_pkcs12_bytes",
     "load_pkcs12_signer",
     "make_timestamper",
     "make_validation_context",

@@ -92,9 +92,15 @@ def load_pkcs12_signer(p12_path: str | Path, *, passphrase: bytes | None = None,
         raise SignerUnavailableError(
             f"Không đọc được tệp khóa {p12_path}.", f"Cannot read key file {p12_path}.",
         ) from exc
+    return load_pkcs12_bytes(data, passphrase, chain=_load_chain(chain_files))
+
+
+def load_pkcs12_bytes(data: bytes, passphrase: bytes, *,
+                      chain: Iterable[asn1_x509.Certificate] = ()) -> LoadedKeySigner:
+    """Open PKCS#12 bytes (an uploaded or stored key) into a reusable signer."""
     try:
         key, cert, extra = pkcs12.load_key_and_certificates(data, passphrase)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         raise WrongPinError(details={"key_source": "pkcs12"}) from exc
     if not isinstance(key, RSAPrivateKey | EllipticCurvePrivateKey) or cert is None:
         raise SignerUnavailableError(
@@ -103,7 +109,7 @@ def load_pkcs12_signer(p12_path: str | Path, *, passphrase: bytes | None = None,
         )
     registry = SimpleCertificateStore()
     registry.register_multiple([translate_pyca_cryptography_cert_to_asn1(c) for c in extra])
-    registry.register_multiple(_load_chain(chain_files))
+    registry.register_multiple(list(chain))
     return LoadedKeySigner(translate_pyca_cryptography_cert_to_asn1(cert), key, registry)
 
 
@@ -118,7 +124,8 @@ class TokenSigner:
                  slot_no: int | None = None, pin: bytes | None = None,
                  pin_file: str | Path | None = None, pin_env: str | None = None,
                  environ: Mapping[str, str] | None = None,
-                 chain_files: Iterable[str | Path] = ()) -> None:
+                 chain_files: Iterable[str | Path] = (),
+                 chain: Iterable[asn1_x509.Certificate] = ()) -> None:
         import pkcs11  # deferred: python-pkcs11 is only needed for token users
         from pyhanko.config.pkcs11 import TokenCriteria
         from pyhanko.sign.pkcs11 import PKCS11Signer, open_pkcs11_session
@@ -150,7 +157,7 @@ class TokenSigner:
 
         self.signer: Signer = _LockedSigner(
             self.session, cert_label=cert_label or key_label, key_label=key_label,
-            ca_chain=_load_chain(chain_files), other_certs_to_pull=None,
+            ca_chain=[*chain, *_load_chain(chain_files)], other_certs_to_pull=None,
         )
         try:
             # Load the key and certificate now, once, so the first signature is not slower.

@@ -27,7 +27,8 @@ from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator import errors as cv_errors
 
-from docsvc.errors import BadRequestError, DocsvcError
+from docsvc.errors import BadRequestError, DocsvcError, InvalidPdfError
+from docsvc.pdf import DEFAULT_MAX_PAGES, check_page_tree
 from docsvc.signing import appearance
 from docsvc.signing.checks import SIGNER_KEY_USAGE, async_check_signer, rejection_from
 from docsvc.signing.errors import (
@@ -64,10 +65,10 @@ class ExistingSignature:
     box: Box | None
 
 
-def _open(raw: bytes) -> IncrementalPdfFileWriter:
+def _open(raw: bytes, max_pages: int = DEFAULT_MAX_PAGES) -> IncrementalPdfFileWriter:
     try:
         writer = IncrementalPdfFileWriter(BytesIO(raw))
-    except (PdfError, ValueError, KeyError, TypeError, IndexError) as exc:
+    except (PdfError, ValueError, KeyError, TypeError, IndexError, RecursionError) as exc:
         raise DamagedPdfError(details={"error": str(exc)[:200]}) from exc
     if writer.prev.encrypted or "/Encrypt" in writer.prev.trailer:
         raise EncryptedPdfError()
@@ -75,7 +76,11 @@ def _open(raw: bytes) -> IncrementalPdfFileWriter:
         writer.root["/Pages"]  # noqa: B018 - touch the page tree to fail early on damage
         if writer.prev.root["/Pages"].get("/Count", 0) < 1:
             raise DamagedPdfError("Tệp PDF không có trang nào.", "The PDF has no pages.")
-    except (PdfError, KeyError) as exc:
+        # A cyclic or very deep page tree sends pyHanko's recursive walk into a RecursionError.
+        check_page_tree(writer.prev.root.raw_get("/Pages"), max_pages=max_pages)
+    except InvalidPdfError as exc:
+        raise DamagedPdfError(details=exc.details) from exc
+    except (PdfError, KeyError, RecursionError) as exc:
         raise DamagedPdfError(details={"error": str(exc)[:200]}) from exc
     return writer
 

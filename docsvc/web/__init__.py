@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import (
     Blueprint,
@@ -25,10 +26,16 @@ from flask import (
     url_for,
 )
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
-from docsvc.errors import DocsvcError, PayloadTooLargeError
+from docsvc.errors import (
+    DatabaseUnavailableError,
+    DocsvcError,
+    NestingTooDeepError,
+    PayloadTooLargeError,
+)
 from docsvc.security import Actor, can_create_in
 from docsvc.services import identity
 from docsvc.web.texts import TEXTS
@@ -155,6 +162,18 @@ def _docsvc_error(error: DocsvcError):  # type: ignore[no-untyped-def]
     return error_page(error.message(lang()), error.status, error_lines(error, lang()))
 
 
+@web.errorhandler(OperationalError)
+def _database_busy(error: OperationalError):  # type: ignore[no-untyped-def]
+    # SQLite's "database is locked" under parallel logins, a lost PostgreSQL: retry later.
+    log.error("database unavailable: %s", type(error.orig).__name__)
+    return error_page(DatabaseUnavailableError().message(lang()), 503)
+
+
+@web.errorhandler(RecursionError)
+def _too_deep(_error: RecursionError):  # type: ignore[no-untyped-def]
+    return error_page(NestingTooDeepError().message(lang()), 400)
+
+
 @web.errorhandler(CSRFError)
 def _csrf_error(_error: CSRFError):  # type: ignore[no-untyped-def]
     return error_page(texts()["csrf"], 400)
@@ -170,20 +189,36 @@ def _not_found(_error: NotFound):  # type: ignore[no-untyped-def]
     return error_page(texts()["not_found"], 404)
 
 
+def safe_next(target: str) -> str:
+    """Return ``target`` when it is a path on this host, else ``/``.
+
+    Browsers drop tabs and line breaks from URLs and read ``\\`` as ``/``, so ``/\t/evil`` and
+    ``/\\evil`` would leave the site; such targets (and any with a scheme or host) go home.
+    """
+    if not target or any(ord(c) < 0x20 or ord(c) == 0x7F or c == "\\" for c in target):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") \
+            or parts.path.startswith("//"):
+        return "/"
+    return urlunsplit(("", "", parts.path, parts.query, ""))
+
+
 @web.route("/login", methods=["GET", "POST"])
 def login():  # type: ignore[no-untyped-def]
     """Show the login form; on POST check the password (5 failures lock the account 15 minutes)."""
     if request.method == "POST":
         try:
-            user = identity.login(db(), request.form.get("username", ""), request.form.get("password", ""))
+            user = identity.login(db(), request.form.get("username", ""),
+                                  request.form.get("password", ""),
+                                  source=request.remote_addr or "")
         except DocsvcError as exc:
             flash(exc.message(lang()), "error")
             return render_template("login.html"), 401
         session.clear()
         session["user_id"] = user.id
         session.permanent = True
-        target = request.args.get("next", "")
-        return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+        return redirect(safe_next(request.args.get("next", "")))
     return render_template("login.html")
 
 

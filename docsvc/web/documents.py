@@ -139,7 +139,8 @@ def upload():  # type: ignore[no-untyped-def]
     try:
         doc, warnings = svc.upload_document(db(), runtime().blobs, stream=file.stream,
                                             filename=file.filename, metadata=metadata,
-                                            owner_organ_id=owner, actor=me)
+                                            owner_organ_id=owner, actor=me,
+                                            max_pages=runtime().settings.max_pdf_pages)
     except PermissionDeniedError:
         raise
     except DocsvcError as exc:

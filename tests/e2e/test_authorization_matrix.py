@@ -80,8 +80,9 @@ TABLE = {
                                    system={"*": 403}),
     ("POST", "/api/v1/users"): rule(admin={"own": "ok", "parent": "ok", "sibling": 403},
                                     **NON_ADMINS_FORBIDDEN),
+    # A user outside the admin's agencies answers like an unknown name (404): no enumeration.
     ("POST", "/api/v1/users/<username>/tokens"): rule(
-        admin={"own": "ok", "parent": "ok", "*": 403}, **NON_ADMINS_FORBIDDEN),
+        admin={"own": "ok", "parent": "ok", "*": 404}, **NON_ADMINS_FORBIDDEN),
     ("DELETE", "/api/v1/tokens/<int:token_id>"): rule(
         admin={"own": "ok", "parent": "ok", "*": 403}, **NON_ADMINS_FORBIDDEN),
 }

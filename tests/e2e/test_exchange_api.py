@@ -407,3 +407,23 @@ def test_the_same_send_from_api_and_cli_stores_the_same_arrival_verdict(client, 
             VerificationResult.document_id == d.id)).scalars().all() for d in received}
     assert all(len(v) == 1 for v in verdicts.values()), verdicts
     assert len({v[0] for v in verdicts.values()}) == 1  # the same verdict through both faces
+
+
+def test_a_received_attachment_name_with_folders_is_stored_without_them(client, commune):
+    """Issue 13, finding 6: ``../`` in a received AttachmentName is neither stored, nor echoed
+    in Content-Disposition, nor sent on in our packages."""
+    import dataclasses
+
+    from docsvc.exchange import parse_package as parse
+
+    package = parse(_commune_notice()).package
+    evil = dataclasses.replace(package, attachments=(dataclasses.replace(
+        package.attachments[0], name="../../../etc/passwd.pdf"),))
+    receipt = _submit(commune, build_document_package(evil), key="evil-name")
+    assert receipt.status_code == 201, receipt.json
+    [doc] = client.get("/api/v1/documents", query_string={"direction": "incoming"}).json["data"]
+    full = client.get(f"/api/v1/documents/{doc['id']}").json
+    assert full["versions"][0]["filename"] == "passwd.pdf"
+    download = client.get(f"/api/v1/documents/{doc['id']}/content")
+    assert ".." not in download.headers["Content-Disposition"]
+    download.close()

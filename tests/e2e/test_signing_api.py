@@ -21,7 +21,7 @@ from docsvc.security import OPERATOR
 from docsvc.services.signers import ProfileSpec, SigningTools, add_signer_profile, demo_profile_specs
 from docsvc.signing.appearance import DEMO_SIGNATURE_PICTURE
 from docsvc.signing.sample import notice_pdf
-from tests.conftest import NOTICE_METADATA, make_user
+from tests.conftest import NOTICE_METADATA, add_province, make_user, post_multipart
 from tests.integration.signing import conftest as signing_fixtures
 
 # The demo PKI served on loopback, pdfsig with an NSS db trusting its root, pyHanko validation.
@@ -52,6 +52,7 @@ def world(runtime, app, pki):
     ``revoked``, and clients of the province's clerk, signers, auditor and admin."""
     tools = SigningTools(runtime.settings)
     with runtime.sessions() as session:
+        add_province(session)
         for spec in demo_profile_specs(pki, person_user="viet"):
             add_signer_profile(session, tools, OPERATOR, spec)
         cred = pki["person-revoked"]
@@ -214,24 +215,171 @@ def test_who_may_sign_what(world, who, role, profile, status):
     assert versions(world["vanthu"], doc_id) == ([1, 2] if status == 201 else [1])
 
 
-def test_administrators_manage_signer_profiles(world, pki):
+def _profile_form(cred, **extra):
+    """A multipart profile registration: the PKCS#12, its passphrase and the PNG picture."""
+    form = {"id": "agency-ec", "role": "agency", "display_name": "UBND tỉnh Quảng Ngãi",
+            "passphrase": cred.passphrase_path.read_text().strip(),
+            "p12": (io.BytesIO(cred.p12_path.read_bytes()), "agency.p12"),
+            "picture": (io.BytesIO(DEMO_SIGNATURE_PICTURE.read_bytes()), "seal.png")}
+    form.update(extra)
+    return form
+
+
+def test_administrators_manage_signer_profiles(world, pki, runtime, tmp_path):
     admin = world["quantri"]
     cred = pki["agency-ecdsa"]
-    body = {"id": "agency-ec", "role": "agency", "display_name": "UBND tỉnh Quảng Ngãi",
-            "p12_path": str(cred.p12_path), "passphrase_file": str(cred.passphrase_path),
-            "picture_path": str(DEMO_SIGNATURE_PICTURE)}
-    assert admin.post("/api/v1/signers", json={**body, "passphrase": "x"}).status_code == 400
-    assert world["vanthu"].post("/api/v1/signers", json=body).status_code == 403
-    created = admin.post("/api/v1/signers", json=body)
+    assert post_multipart(admin, "/api/v1/signers", _profile_form(cred, pin="1")).status_code == 400
+    assert post_multipart(world["vanthu"], "/api/v1/signers",
+                          _profile_form(cred)).status_code == 403
+    created = post_multipart(admin, "/api/v1/signers", _profile_form(cred))
     assert created.status_code == 201, created.json
     assert created.json["organ_id"] == PROVINCE and created.json["certificate_sha256"]
-    assert "passphrase" not in created.json
-    assert admin.post("/api/v1/signers", json=body).status_code == 409
-    wrong_org = admin.post("/api/v1/signers", json={**body, "id": "x", "organ_id": "000.01.02.H48"})
+    assert created.json["key_storage"] == "stored" and created.json["has_picture"]
+    assert not {"passphrase", "p12_path", "passphrase_file", "picture_path"} & set(created.json)
+    assert post_multipart(admin, "/api/v1/signers", _profile_form(cred)).status_code == 409
+    wrong_org = post_multipart(admin, "/api/v1/signers",
+                               _profile_form(cred, id="x", organ_id="000.01.02.H48"))
     assert wrong_org.status_code == 403
     listed = admin.get("/api/v1/signers").json["data"]
     assert {p["id"] for p in listed} == {"agency-ec", "demo-agency", "demo-person",
                                          "revoked-person"}
+    # The key and its passphrase are stored sealed: neither appears in the row.
+    from docsvc.models import SignerProfile
+
+    with runtime.sessions() as session:
+        row = session.get(SignerProfile, "agency-ec")
+        passphrase = cred.passphrase_path.read_text().strip()
+        assert row.p12_sealed and passphrase not in row.p12_sealed + row.passphrase_sealed
+        assert row.p12_path is None and row.picture_png == DEMO_SIGNATURE_PICTURE.read_bytes()
     doc_id = upload(world["vanthu"])
     assert sign(world["vanthu"], doc_id, role="attachment", signer="agency-ec",
                 level="B-B").status_code == 201
+
+
+# -- issue 13, finding 1: key material only by upload, bound to the agency ---------------------
+
+
+@pytest.mark.parametrize("field", ["p12_path", "passphrase_file", "passphrase_env",
+                                   "picture_path", "pin_file", "pin_env", "chain_file"])
+@pytest.mark.parametrize("as_form", [False, True])
+def test_server_paths_are_refused_with_no_existence_oracle(world, pki, field, as_form):
+    admin = world["quantri"]
+    cred = pki["person-rsa"]
+    answers = []
+    for value in (str(cred.p12_path), "/etc/passwd", "/nonexistent/key.p12", "HOME"):
+        if as_form:
+            response = post_multipart(admin, "/api/v1/signers", _profile_form(cred, **{field: value}))
+        else:
+            response = admin.post("/api/v1/signers", json={
+                "id": "p", "role": "person", "display_name": "Nguyễn Quốc Việt", field: value})
+        answers.append((response.status_code, response.json["error"]["code"],
+                        response.json["error"]["details"]))
+    assert answers == [(422, "server_path_refused", {"fields": [field]})] * 4
+    assert "p" not in {p["id"] for p in admin.get("/api/v1/signers").json["data"]}
+
+
+def test_a_commune_admin_cannot_register_the_province_key(world, pki, runtime, app):
+    """The attack of the finding: the province's person key uploaded by a commune admin."""
+    commune_admin = app.test_client()
+    commune_admin.environ_base["HTTP_AUTHORIZATION"] = (
+        f"Bearer {make_user(runtime, 'xaadmin', ['admin'], '000.01.01.H48')}")
+    cred = pki["person-rsa"]
+    response = post_multipart(commune_admin, "/api/v1/signers", _profile_form(
+        cred, id="stolen", role="person", display_name="Nguyễn Quốc Việt"))
+    assert response.status_code == 422, response.json
+    assert response.json["error"]["code"] == "certificate_agency_mismatch"
+    assert response.json["error"]["details"]["organ_id"] == "000.01.01.H48"
+    # An override cannot be asked for through the API.
+    again = post_multipart(commune_admin, "/api/v1/signers", _profile_form(
+        cred, id="stolen", role="person", display_name="Nguyễn Quốc Việt",
+        certificate_override="true"))
+    assert again.json["error"]["code"] == "certificate_agency_mismatch"
+    assert commune_admin.get("/api/v1/signers").json["data"] == []
+
+
+@pytest.mark.parametrize("picture, code", [
+    (b"root:x:0:0:root:/root:/bin/bash\n", "invalid_picture"),
+    (b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "invalid_picture"),
+])
+def test_the_picture_must_be_a_png(world, pki, picture, code):
+    response = post_multipart(world["quantri"], "/api/v1/signers", _profile_form(
+        pki["agency-ecdsa"], picture=(io.BytesIO(picture), "seal.png")))
+    assert response.status_code == 422 and response.json["error"]["code"] == code
+
+
+def test_a_wrong_passphrase_or_a_non_pkcs12_upload_is_refused(world, pki):
+    admin = world["quantri"]
+    wrong = post_multipart(admin, "/api/v1/signers", _profile_form(pki["agency-ecdsa"], passphrase="no"))
+    assert wrong.status_code == 422 and wrong.json["error"]["code"] == "wrong_pin"
+    junk = post_multipart(admin, "/api/v1/signers", _profile_form(
+        pki["agency-ecdsa"], p12=(io.BytesIO(b"x" * 70_000), "k.p12")))
+    assert junk.status_code == 422 and junk.json["error"]["code"] == "invalid_key_file"
+
+
+def test_a_token_must_be_granted_to_the_agency(world):
+    response = post_multipart(world["quantri"], "/api/v1/signers", {
+        "id": "tok", "role": "agency", "display_name": "UBND tỉnh Quảng Ngãi",
+        "key_source": "pkcs11", "pkcs11_token_label": "docsvc-test",
+        "pkcs11_key_label": "agency-rsa",
+        "picture": (DEMO_SIGNATURE_PICTURE.read_bytes(), "seal.png")})
+    assert response.status_code == 422 and response.json["error"]["code"] == "token_not_granted"
+
+
+def test_an_uploaded_key_signs_on_an_instance_without_the_files(world, pki, runtime, tmp_path):
+    """The key lives in the database: a fresh process signs after the files are gone."""
+    cred = pki["agency-ecdsa"]
+    copy = tmp_path / "copy.p12"
+    copy.write_bytes(cred.p12_path.read_bytes())
+    form = _profile_form(cred)
+    form["p12"] = (io.BytesIO(copy.read_bytes()), "agency.p12")
+    assert post_multipart(world["quantri"], "/api/v1/signers", form).status_code == 201
+    copy.unlink()
+    tools = SigningTools(runtime.settings)
+    with runtime.sessions() as session:
+        from docsvc.services.signers import get_profile_spec
+        from docsvc.services.signing import sign_bytes
+
+        signed = sign_bytes(tools, get_profile_spec(session, "agency-ec"), notice_pdf(),
+                            role="attachment", level="B-B")
+    tools.close()
+    assert signed.data.startswith(b"%PDF")
+
+
+# -- issue 13, finding 7: what answered 500 now answers 4xx ------------------------------------
+
+
+@pytest.mark.parametrize("box", [[0, 0, 1e308, 1e308], [0, 0, float("inf"), 10],
+                                 [-1e30, 0, 10, 10]])
+def test_an_absurd_placement_box_is_a_400(world, box):
+    doc_id = upload(world["vanthu"])
+    response = world["viet"].post(f"/api/v1/documents/{doc_id}/signatures", data=json.dumps(
+        {"role": "person", "signer": "demo-person", "level": "B-B",
+         "placement": {"page": 1, "box": box}}).replace("Infinity", "1e999"),
+        content_type="application/json")
+    assert response.status_code == 400, response.json
+    assert versions(world["vanthu"], doc_id) == [1]
+
+
+@pytest.mark.parametrize("kind", ["cyclic", "deep"])
+def test_signing_a_stored_pdf_with_a_hostile_page_tree_is_a_422(world, runtime, kind):
+    """Upload refuses these trees now; a row stored before the check is refused at signing."""
+    from docsvc.models import DocumentVersion
+    from docsvc.storage import hash_stream
+    from tests import hostile_pdfs
+
+    data = (hostile_pdfs.cyclic_page_tree() if kind == "cyclic"
+            else hostile_pdfs.deep_page_tree())
+    refused = post_multipart(world["vanthu"], "/api/v1/documents", {
+        "metadata": json.dumps(NOTICE_METADATA), "file": (data, "tb.pdf", "application/pdf")})
+    assert refused.status_code == 422 and refused.json["error"]["code"] == "invalid_pdf"
+    doc_id = upload(world["vanthu"])
+    sha256, size = hash_stream(io.BytesIO(data))
+    info = runtime.blobs.put(io.BytesIO(data), sha256=sha256, size=size)
+    with runtime.sessions() as session:
+        version = session.query(DocumentVersion).filter_by(document_id=doc_id).one()
+        version.sha256, version.size, version.blob_key = sha256, size, info.key
+        session.commit()
+    response = sign(world["viet"], doc_id, role="person", signer="demo-person", level="B-B",
+                    placement={"page": 1, "box": [100, 100, 200, 150]})
+    assert response.status_code == 422, response.json
+    assert versions(world["vanthu"], doc_id) == [1]

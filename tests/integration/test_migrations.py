@@ -13,3 +13,32 @@ def test_migrated_schema_matches_the_models(engine):
         context = MigrationContext.configure(connection, opts={"compare_type": False})
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
+
+
+def test_path_profiles_registered_by_administrators_are_retired(database_url):
+    """Issue 13, finding 1: a profile an admin pointed at server files is not trusted after the
+    upgrade; the operator's own path profiles keep working until ``signers import-keys``."""
+    import sqlalchemy as sa
+
+    from docsvc.db import make_engine
+
+    engine = make_engine(database_url, timeout_seconds=30)
+    upgrade(engine, "0003_signing")
+    upgrade(engine, "0004")
+    upgrade(engine, "0010")
+    rows = [("admin-made", "user:quantri"), ("operator-made", "operator:cli")]
+    with engine.begin() as connection:
+        for profile_id, creator in rows:
+            connection.execute(sa.text(
+                "INSERT INTO signer_profiles (id, role, organ_id, display_name, key_source, "
+                "p12_path, passphrase_file, is_demo, active, created_by, created_at, updated_at) "
+                "VALUES (:id, 'person', '000.01.01.H48', 'X', 'pkcs12', '/srv/k.p12', "
+                "'/srv/k.pass', false, true, :by, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                {"id": profile_id, "by": creator})
+    upgrade(engine)
+    with engine.connect() as connection:
+        active = dict(connection.execute(sa.text(
+            "SELECT id, active FROM signer_profiles WHERE id IN ('admin-made', 'operator-made')")
+        ).all())
+    engine.dispose()
+    assert active == {"admin-made": False, "operator-made": True}

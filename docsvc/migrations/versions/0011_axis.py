@@ -1,7 +1,7 @@
 """upstream axis: configuration, the axis side of sent messages, received packages, origin
 
 Revision ID: 0011_axis
-Revises: 0010
+Revises: 0011
 
 Hand-written. ``axis_settings`` holds the one upstream axis (endpoint, system id, sealed
 secret, poll state); ``axis_outbound`` the axis DocId and delivery state of each message sent
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_axis"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

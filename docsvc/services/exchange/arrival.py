@@ -97,7 +97,7 @@ def _incoming_from(session: Session, blobs: BlobStore, package: DocumentPackage,
                 stream.seek(0)
             store_version(session, blobs, document, stream,
                           kind="original" if attachment is main else "attachment",
-                          filename=_cut(attachment.name, 255), actor=actor, sha256=sha256, size=size,
+                          filename=attachment.name, actor=actor, sha256=sha256, size=size,
                           media_type=(attachment.content_type or "application/octet-stream")[:100])
     return document
 

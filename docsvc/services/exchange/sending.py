@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from docsvc import exchange as edxml
 from docsvc.errors import BadRequestError
 from docsvc.exchange import VN_TZ, Bussiness, DocumentPackage, ReplacementInfo
+from docsvc.filenames import safe_filename
 from docsvc.metadata import DOCUMENT_TYPES
 from docsvc.models import Document, DocumentLink, Message, Organization, utcnow
 from docsvc.security import Actor, can_read
@@ -98,6 +99,11 @@ def document_package(session: Session, blobs: BlobStore, document: Document,
     False: a revocation carries no files, so none is read) addressed to ``recipients``."""
     if not document.code_number or not document.code_notation or not document.issued_date:
         raise DocumentNotSendableError(details={"reason": "number_notation_or_date_missing"})
+    if document.direction == "outgoing" and document.organ_id != document.owner_organ_id:
+        # A row from before the rule: never send a package in another agency's name.
+        raise DocumentNotSendableError(details={"reason": "issuing_body_not_owner",
+                                                "organ_id": document.organ_id,
+                                                "owner_organ_id": document.owner_organ_id})
     sender_org = session.get(Organization, document.organ_id)
     sender = edxml_org(sender_org, document.organ_id, document.organ_name, document.place or "")
     to = tuple(edxml_org(session.get(Organization, r), r) for r in recipients)
@@ -126,7 +132,7 @@ def document_package(session: Session, blobs: BlobStore, document: Document,
     with read_verified(blobs, version.blob_key) as stream:
         content = stream.read()
     number = document.number_notation or ""
-    name = version.filename or f"{number.replace('/', '-')}.pdf"
+    name = safe_filename(version.filename, f"{number.replace('/', '-')}.pdf")
     return dataclasses.replace(package, attachments=(edxml.Attachment(
         content_id="1", name=name, content_type=version.media_type, data=content,
         size=len(content), sha256=version.sha256),))

@@ -8,6 +8,7 @@ invisible (or shadow this one).
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,13 @@ from docsvc.signing.appearance import DEMO_SIGNATURE_PICTURE
 from docsvc.signing.errors import WrongPinError
 from docsvc.storage import read_verified
 from tests.unit.signing_service.conftest import PROVINCE, SIGNER, versions_of
+
+
+@pytest.fixture(autouse=True)
+def province_in_directory(session) -> None:
+    from tests.conftest import add_province
+
+    add_province(session)
 
 
 @pytest.fixture
@@ -81,3 +89,39 @@ def test_a_wrong_pin_is_refused_when_the_profile_is_added(session, token_tools, 
         add_signer_profile(session, token_tools, OPERATOR,
                            replace(_token_spec(softhsm_token), id="wrong", pin_file=str(wrong)))
     assert caught.value.status == 422
+
+
+def test_an_admin_names_only_a_token_the_operator_granted_to_the_agency(
+        session, blobs, token_tools, softhsm_token, make_notice):
+    """Issue 13, finding 1: token labels come from the operator's grants, PINs never from the API."""
+    from docsvc.errors import PermissionDeniedError
+    from docsvc.security import Actor
+    from docsvc.services.signers import ServerPathRefusedError, TokenNotGrantedError, grant_token
+
+    admin = Actor(kind="user", name="quantri", organ_id=PROVINCE, roles=frozenset({"admin"}))
+    spec = replace(_token_spec(softhsm_token), id="granted", pin_file=None, chain_file=None,
+                   picture_path=None)
+    with pytest.raises(TokenNotGrantedError):
+        add_signer_profile(session, token_tools, admin, spec,
+                           picture=DEMO_SIGNATURE_PICTURE.read_bytes())
+    with pytest.raises(ServerPathRefusedError):  # the PIN file is the operator's to name
+        add_signer_profile(session, token_tools, admin,
+                           replace(spec, pin_file=str(softhsm_token["pin_file"])))
+    with pytest.raises(PermissionDeniedError):
+        grant_token(session, admin, token_label=softhsm_token["token_label"],
+                    organ_id=PROVINCE, pin_file=str(softhsm_token["pin_file"]), pin_env=None)
+    grant_token(session, OPERATOR, token_label=softhsm_token["token_label"], organ_id="000.01.01.H48",
+                pin_file=str(softhsm_token["pin_file"]), pin_env=None)
+    with pytest.raises(TokenNotGrantedError):  # granted to another agency
+        add_signer_profile(session, token_tools, admin, spec,
+                           picture=DEMO_SIGNATURE_PICTURE.read_bytes())
+    grant_token(session, OPERATOR, token_label=softhsm_token["token_label"], organ_id=PROVINCE,
+                pin_file=str(softhsm_token["pin_file"]), pin_env=None)
+    chain = softhsm_token["chain_files"][0]
+    profile = add_signer_profile(session, token_tools, admin, spec,
+                                 picture=DEMO_SIGNATURE_PICTURE.read_bytes(),
+                                 chain_pem=Path(chain).read_text())
+    assert profile.key_source == "pkcs11" and profile.pin_file == str(softhsm_token["pin_file"])
+    outcome = sign_document(session, blobs, token_tools, document_id=make_notice(),
+                            actor=SIGNER, request=SignatureRequest(role="person", signer="granted"))
+    assert outcome.version.number == 2

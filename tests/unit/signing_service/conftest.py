@@ -13,7 +13,7 @@ from docsvc.security import OPERATOR, Actor
 from docsvc.services.documents import register_document, upload_document
 from docsvc.services.signers import SigningTools, add_signer_profile, demo_profile_specs
 from docsvc.signing.sample import notice_pdf
-from tests.conftest import NOTICE_METADATA
+from tests.conftest import NOTICE_METADATA, add_province
 from tests.integration.signing import conftest as signing_fixtures
 
 # The demo PKI served on loopback (OCSP, CRL, TSA).
@@ -27,6 +27,11 @@ CLERK = Actor(kind="user", name="vanthu", organ_id=PROVINCE, roles=frozenset({"c
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     return Settings(env="test", data_dir=tmp_path / "var")
+
+
+@pytest.fixture(autouse=True)
+def province_in_directory(session) -> None:
+    add_province(session)
 
 
 @pytest.fixture

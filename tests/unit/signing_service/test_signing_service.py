@@ -274,8 +274,11 @@ def test_encrypted_pdf_is_refused(session, blobs, tools, profiles, make_notice, 
     assert len(versions_of(session, doc_id)) == 1
 
 
-def test_demo_keys_are_refused_in_production(session, profiles, tmp_path, notice_bytes):
-    production = SigningTools(Settings(env="production", data_dir=tmp_path / "prod"))
+def test_demo_keys_are_refused_in_production(session, profiles, settings, tmp_path, notice_bytes):
+    from docsvc.services.delivery import key_material
+
+    production = SigningTools(Settings(env="production", data_dir=tmp_path / "prod",
+                                       secret_key=key_material(settings)))
     with pytest.raises(DemoKeyRefusedError):
         sign_bytes(production, get_profile_spec(session, "demo-person"), notice_bytes,
                    role="person")
@@ -295,7 +298,7 @@ def test_profiles_refuse_bad_configuration(session, tools, pki, tmp_path):
         add_signer_profile(session, tools, OPERATOR, ProfileSpec(
             id="bad id!", role="boss", organ_id="", display_name="", key_source="pkcs12"))
     assert {p["field"] for p in caught.value.details["fields"]} >= {
-        "id", "role", "organ_id", "display_name", "p12_path", "passphrase", "picture_path"}
+        "id", "role", "organ_id", "display_name", "p12", "picture"}
     add_signer_profile(session, tools, OPERATOR, _spec_for(pki, "person-rsa", profile_id="p"))
     with pytest.raises(SignerExistsError):
         add_signer_profile(session, tools, OPERATOR, _spec_for(pki, "person-rsa", profile_id="p"))
@@ -304,8 +307,12 @@ def test_profiles_refuse_bad_configuration(session, tools, pki, tmp_path):
 def test_a_swapped_key_file_is_refused(session, blobs, tools, profiles, pki, make_notice):
     spec = get_profile_spec(session, "demo-person")
     other = pki["person-ecdsa"]
-    swapped = replace(spec, p12_path=str(other.p12_path), passphrase_file=str(other.passphrase_path))
+    from docsvc.services.signers import seal_key
     from docsvc.signing.errors import SignerUnavailableError
+
+    key, passphrase = seal_key(tools, spec.id, other.p12_path.read_bytes(),
+                               other.passphrase_path.read_bytes().strip())
+    swapped = replace(spec, p12_sealed=key, passphrase_sealed=passphrase)
 
     with pytest.raises(SignerUnavailableError) as caught:
         sign_bytes(tools, swapped, b"", role="person")
@@ -335,3 +342,25 @@ def test_a_good_request_is_parsed():
                                        "based_on": 2})
     assert request.placement.box == (1.0, 2.0, 3.0, 4.0) and request.placement.page == -1
     assert (request.level, request.based_on, request.allow_lower_level) == ("B-LT", 2, False)
+
+
+def test_a_foreign_certificate_needs_the_operators_explicit_override(session, tools, pki):
+    """Issue 13, finding 1: the province's person key is not the commune's, even for the
+    operator, unless overridden (``signers add --allow-certificate-mismatch``)."""
+    from docsvc.services.signers import CertificateAgencyMismatchError
+
+    commune = replace(_spec_for(pki, "person-rsa", profile_id="xa"), organ_id="000.01.01.H48")
+    with pytest.raises(CertificateAgencyMismatchError) as caught:
+        add_signer_profile(session, tools, OPERATOR, commune)
+    assert caught.value.details["certificate_organisation"] == "UBND tỉnh Quảng Ngãi"
+    admin = Actor(kind="user", name="a", organ_id="000.01.01.H48", roles=frozenset({"admin"}))
+    with pytest.raises(PermissionDeniedError):
+        add_signer_profile(session, tools, admin, replace(
+            commune, p12_path=None, passphrase_file=None, picture_path=None,
+            certificate_override=True))
+    profile = add_signer_profile(session, tools, OPERATOR,
+                                 replace(commune, certificate_override=True))
+    assert profile.certificate_override and profile.p12_sealed and profile.p12_path is None
+    entry = session.execute(select(AuditEntry).where(AuditEntry.action == "signer.add")
+                            .order_by(AuditEntry.seq.desc())).scalars().first()
+    assert entry.details["certificate_override"] is True
