@@ -65,7 +65,10 @@ class Settings:
     vxp_prefix: str = "/vxp"
     """Path under which the national axis SDK (VXP) operations are served; empty disables them."""
     vxp_key: str = field(default="", repr=False)
-    """Encrypts the VXP shared secrets at rest; empty: ``secret_key`` (or the development key)."""
+    """Former key of the VXP secrets: a sealing key after ``sealing_keys`` (see ``sealing_keys()``)."""
+    sealing_keys: tuple[str, ...] = field(default=(), repr=False)
+    """Keys that seal stored secrets (peer tokens, VXP secrets), newest first: the first seals,
+    all open; see the function ``sealing_keys``."""
     db_timeout_seconds: float = 10.0
     log_level: str = "INFO"
 
@@ -154,6 +157,7 @@ class Settings:
             exchange_lease_seconds=int(get_number("EXCHANGE_LEASE_SECONDS", 300, int)),
             vxp_prefix=env.get("DOCSVC_VXP_PREFIX", cls.vxp_prefix).strip(),
             vxp_key=get("VXP_KEY"),
+            sealing_keys=tuple(k.strip() for k in get("SEALING_KEYS").split(",") if k.strip()),
         )
         problems.extend(settings.problems())
         if problems:
@@ -200,6 +204,49 @@ class Settings:
             problems.append(f"DOCSVC_VXP_PREFIX: a path like /vxp (empty disables), got {self.vxp_prefix!r}")
         if self.vxp_key and len(self.vxp_key) < 32:
             problems.append("DOCSVC_VXP_KEY: a random key of 32+ characters")
+        if any(len(key) < 32 for key in self.sealing_keys):
+            problems.append("DOCSVC_SEALING_KEYS: comma-separated random keys of 32+ characters each")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             problems.append(f"DOCSVC_LOG_LEVEL: DEBUG, INFO, WARNING or ERROR, got {self.log_level!r}")
         return problems
+
+
+def development_secret(settings: Settings) -> str:
+    """Return a random key kept in the data folder (development and tests only): it signs web
+    sessions and seals stored secrets when no key is configured."""
+    import secrets
+
+    path = settings.data_dir / "secret_key"
+    try:
+        if path.exists():
+            return path.read_text().strip()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+    except OSError:
+        return secrets.token_urlsafe(48)  # sessions then last as long as this process
+
+
+def session_secret(settings: Settings) -> str:
+    """Return the key that signs web sessions: ``DOCSVC_SECRET_KEY``, else the development key."""
+    return settings.secret_key or development_secret(settings)
+
+
+def sealing_keys(settings: Settings) -> tuple[str, ...]:
+    """Return the keys that seal stored secrets, the one that seals first.
+
+    ``DOCSVC_SEALING_KEYS`` (newest first), then ``DOCSVC_VXP_KEY`` and ``DOCSVC_SECRET_KEY``
+    (32+ characters; else the development key, refused in production by ``problems()``): the
+    keys that sealed before stay able to open, so configuring a new first key loses nothing.
+    """
+    secret = settings.secret_key if len(settings.secret_key) >= 32 else ""
+    if not secret and settings.env != "production":
+        secret = development_secret(settings)
+    candidates = [*settings.sealing_keys, settings.vxp_key, secret]
+    keys = tuple(dict.fromkeys(k for k in candidates if len(k) >= 32))
+    if not keys:
+        raise ConfigError("Cần DOCSVC_SEALING_KEYS hoặc DOCSVC_SECRET_KEY để mã hóa bí mật lưu trữ.",
+                          "DOCSVC_SEALING_KEYS or DOCSVC_SECRET_KEY is needed to seal stored secrets.")
+    return keys

@@ -165,7 +165,8 @@ def exchange_trace(ctx: _Context, document_id: str) -> None:
 @pass_ctx
 def directory_set_endpoint(ctx: _Context, organ_id: str, url: str, token_stdin: bool) -> None:
     """Reach ORGAN_ID by push: its docsvc runs at URL (base URL, e.g. https://xa.example)."""
-    from docsvc.services.delivery import key_material, set_endpoint
+    from docsvc.sealing import sealer_from_settings
+    from docsvc.services.delivery import set_endpoint
 
     rt = ctx.runtime
     token = sys.stdin.readline().strip() if token_stdin else None
@@ -173,7 +174,7 @@ def directory_set_endpoint(ctx: _Context, organ_id: str, url: str, token_stdin: 
         raise click.ClickException("--token-stdin: no token on standard input")
     with rt.sessions() as session:
         set_endpoint(session, OPERATOR, organ_id=organ_id, url=url, token=token,
-                     material=key_material(rt.settings) if token else None)
+                     sealer=sealer_from_settings(rt.settings) if token else None)
     click.echo(f"{organ_id}: push to {url}" + (" (token stored)" if token else ""), err=True)
 
 

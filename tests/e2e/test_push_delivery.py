@@ -22,8 +22,9 @@ from docsvc.cli import main
 from docsvc.config import Settings
 from docsvc.db import upgrade
 from docsvc.models import Delivery, Document, Message, PeerCredential
+from docsvc.sealing import sealer_from_settings
 from docsvc.security import OPERATOR
-from docsvc.services.delivery import DeliveryPolicy, deliver_due, key_material, set_endpoint
+from docsvc.services.delivery import DeliveryPolicy, deliver_due, set_endpoint
 from docsvc.services.directory import seed_demo
 from docsvc.services.identity import add_system
 from tests.conftest import make_user
@@ -95,7 +96,7 @@ def _link(sender: Instance, sender_organ: str, receiver: Instance, receiver_orga
         _, token = add_system(session, OPERATOR, organ_id=sender_organ, name=f"docsvc {sender_organ}")
     with sender.runtime.sessions() as session:
         set_endpoint(session, OPERATOR, organ_id=receiver_organ, url=receiver.url + "/", token=token,
-                     material=key_material(sender.runtime.settings))
+                     sealer=sealer_from_settings(sender.runtime.settings))
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from werkzeug.wrappers import Request, Response
 from docsvc.config import Settings
 from docsvc.errors import ConfigError
 from docsvc.models import Delivery, Message, PeerCredential, TransportEvent
+from docsvc.sealing import PEER_TOKEN, Sealer, sealer_from_settings
 from docsvc.security import OPERATOR
 from docsvc.services import delivery as push
 from docsvc.services.exchange import document_trace, send_document
@@ -82,7 +83,7 @@ def settings(tmp_path) -> Settings:
 
 def _point_at(session, settings, url: str, token: str | None = TOKEN) -> None:
     push.set_endpoint(session, OPERATOR, organ_id=PEER, url=url, token=token,
-                      material=push.key_material(settings))
+                      sealer=sealer_from_settings(settings))
 
 
 def _queue(session, blobs, config, world, count: int = 1) -> list[str]:
@@ -139,13 +140,13 @@ def test_retry_after_takes_seconds_or_an_http_date(header, expected):
 
 
 def test_tokens_are_sealed_bound_to_their_organisation_and_need_the_key():
-    sealed = push.seal_token(TOKEN, "k" * 40, organ_id=PEER)
+    sealed = Sealer(["k" * 40]).seal(TOKEN, purpose=PEER_TOKEN, subject=PEER)
     assert TOKEN not in sealed
-    assert push.open_token(sealed, "k" * 40, organ_id=PEER) == TOKEN
+    assert Sealer(["k" * 40]).open(sealed, purpose=PEER_TOKEN, subject=PEER) == TOKEN
     with pytest.raises(ConfigError):
-        push.open_token(sealed, "other" * 10, organ_id=PEER)
+        Sealer(["other" * 10]).open(sealed, purpose=PEER_TOKEN, subject=PEER)
     with pytest.raises(ConfigError):
-        push.open_token(sealed, "k" * 40, organ_id="000.01.03.H48")
+        Sealer(["k" * 40]).open(sealed, purpose=PEER_TOKEN, subject="000.01.03.H48")
 
 
 @pytest.mark.parametrize(("url", "expected"), [
@@ -164,7 +165,7 @@ def test_set_endpoint_stores_the_token_sealed(session, world, settings):
     _point_at(session, settings, "https://xa.example")
     row = session.get(PeerCredential, PEER)
     assert TOKEN not in row.sealed_token
-    assert push.open_token(row.sealed_token, push.key_material(settings), organ_id=PEER) == TOKEN
+    assert sealer_from_settings(settings).open(row.sealed_token, purpose=PEER_TOKEN, subject=PEER) == TOKEN
 
 
 def test_a_2xx_delivers_with_the_token_and_the_message_id_as_idempotency_key(
