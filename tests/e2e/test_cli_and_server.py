@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 from docsvc.cli import main
 from docsvc.samples import notice_pdf
-from tests.conftest import NOTICE_METADATA
-from tests.integration.conftest import free_port, wait_for_port
+from tests.support.data import NOTICE_METADATA
+from tests.support.net import free_port, wait_for_port
 
 
 @pytest.fixture

@@ -22,9 +22,9 @@ from werkzeug.test import encode_multipart
 from docsvc.cli import main
 from docsvc.config import Settings
 from docsvc.models import AuditEntry, Document, VerificationResult
-from tests.conftest import NOTICE_METADATA, make_user
-from tests.unit.verification_service.conftest import revoke
-from tests.unit.verify.conftest import build_pki, make_pdf
+from tests.support.data import NOTICE_METADATA, make_user
+from tests.support.pdf import make_pdf
+from tests.support.pki import build_pki, revoke
 
 
 @pytest.fixture(scope="module")

@@ -41,8 +41,9 @@ from docsvc.security import OPERATOR
 from docsvc.services.directory import seed_demo
 from docsvc.services.identity import add_system
 from docsvc.vxp.auth import decrypt_secret, generate_secret
-from tests.e2e.test_exchange_api import _sign, _upload_and_register
 from tests.e2e.test_vxp_protocol import assert_fail, assert_ok
+from tests.support.worlds import add_signed_version as _sign
+from tests.support.worlds import upload_and_register as _upload_and_register
 from tests.vxp_client import VxpClient, decode_package
 
 PROVINCE, COMMUNE, OTHER = "000.00.00.H48", "000.01.01.H48", "000.01.02.H48"

@@ -5,33 +5,25 @@ signature, ECDSA DER-encoded) still verify."""
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import json
 
 import jwt
 import pytest
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import NameOID
 
 from docsvc.services.exchange import AgencyKey, ExchangeConfig, verify_receipt
 from docsvc.services.exchange.config import make_receipt
+from tests.support.worlds import make_key
 
 BODY = {"kind": "edoc", "message_ids": [7], "sha256": "ab" * 32, "to": ["000.01.01.H48"],
         "received_at": "2026-12-06T09:00:00+07:00", "note": "Đã nhận văn bản"}
 
 
 def _key(private: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey, name: str = "UBND tỉnh Quảng Ngãi"):
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-            .public_key(private.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=1))
-            .sign(private, hashes.SHA256()))
-    return AgencyKey(private, (cert,))
+    return make_key(name, private)
 
 
 KEYS = {
