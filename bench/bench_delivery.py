@@ -120,8 +120,9 @@ class Instance:
 def _link(sender: Instance, receiver: Instance) -> str:
     """The receiver registers the sender as a linked system; the sender stores its base URL and
     the token (sealed). Return the token."""
+    from docsvc.sealing import sealer_from_settings
     from docsvc.security import OPERATOR
-    from docsvc.services.delivery import key_material, set_endpoint
+    from docsvc.services.delivery import set_endpoint
     from docsvc.services.identity import add_system
 
     with receiver.runtime.sessions() as session:
@@ -129,7 +130,7 @@ def _link(sender: Instance, receiver: Instance) -> str:
                               name=f"docsvc {sender.organ_id}")
     with sender.runtime.sessions() as session:
         set_endpoint(session, OPERATOR, organ_id=receiver.organ_id, url=receiver.url + "/",
-                     token=token, material=key_material(sender.settings))
+                     token=token, sealer=sealer_from_settings(sender.settings))
     return token
 
 

@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from docsvc.samples import notice_pdf  # noqa: E402
 from docsvc.storage import LocalBlobStore  # noqa: E402
-from tests.conftest import NOTICE_METADATA  # noqa: E402
-from tests.integration.conftest import free_port, wait_for_port  # noqa: E402
+from tests.support.data import NOTICE_METADATA  # noqa: E402
+from tests.support.net import free_port, wait_for_port  # noqa: E402
 
 
 def multipart(pdf_path: Path, metadata: dict) -> tuple[str, list[bytes], int, Path]:

@@ -29,9 +29,10 @@ from pyhanko.pdf_utils.reader import PdfFileReader  # noqa: E402
 from pyhanko.sign.validation import validate_pdf_signature  # noqa: E402
 from pyhanko_certvalidator import ValidationContext  # noqa: E402
 
-from tests.conftest import NOTICE_METADATA  # noqa: E402
-from tests.integration.conftest import free_port, wait_for_port  # noqa: E402
-from tests.unit.verify.conftest import build_pki, make_pdf  # noqa: E402
+from tests.support.data import NOTICE_METADATA  # noqa: E402
+from tests.support.net import free_port, wait_for_port  # noqa: E402
+from tests.support.pdf import make_pdf
+from tests.support.pki import build_pki  # noqa: E402
 
 TOKEN = ""
 

@@ -14,7 +14,7 @@ from flask import Flask, g
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from docsvc.config import Settings
+from docsvc.config import Settings, session_secret
 from docsvc.db import make_engine, make_session_factory
 from docsvc.storage import BlobStore, make_blob_store
 
@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.request_class = UploadRequest
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,
-        SECRET_KEY=settings.secret_key or development_secret(settings),
+        SECRET_KEY=session_secret(settings),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.env == "production",
@@ -138,41 +138,14 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
 
 def _vxp_blueprint(runtime: Runtime):  # type: ignore[no-untyped-def]
     """Return the national axis SDK face over the same exchange services as the REST API."""
+    from docsvc.sealing import sealer_from_settings
     from docsvc.vxp import make_vxp_blueprint
     from docsvc.vxp.adapter import ExchangeVxpBackend
 
     settings = runtime.settings
-    backend = ExchangeVxpBackend(runtime, keys=vxp_key_material(settings), config=lambda: runtime.exchange)
+    backend = ExchangeVxpBackend(runtime, sealer=sealer_from_settings(settings),
+                                 config=lambda: runtime.exchange)
     return make_vxp_blueprint(settings.vxp_prefix, backend, zone=settings.zone)
-
-
-def vxp_key_material(settings: Settings) -> tuple[str, ...]:
-    """Return the keys that seal VXP secrets, the one to encrypt with first.
-
-    ``DOCSVC_VXP_KEY`` when set, else ``DOCSVC_SECRET_KEY`` (32+ characters), else the
-    development key in the data folder; the secret key stays a candidate for decryption, so
-    secrets sealed before a dedicated VXP key was configured still open.
-    """
-    secret = settings.secret_key if len(settings.secret_key) >= 32 else development_secret(settings)
-    candidates = [settings.vxp_key, secret]
-    return tuple(dict.fromkeys(k for k in candidates if len(k) >= 32))
-
-
-def development_secret(settings: Settings) -> str:
-    """Return a random session key kept in the data folder (development and tests only)."""
-    import secrets
-
-    path = settings.data_dir / "secret_key"
-    try:
-        if path.exists():
-            return path.read_text().strip()
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        path.write_text(key)
-        path.chmod(0o600)
-        return key
-    except OSError:
-        return secrets.token_urlsafe(48)  # sessions then last as long as this process
 
 
 def _security_headers(response):  # type: ignore[no-untyped-def]

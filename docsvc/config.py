@@ -77,6 +77,10 @@ class Settings:
     """Its passphrase (``DOCSVC_AGENCY_KEY_PASSPHRASE`` or a file in ``…_PASSPHRASE_FILE``)."""
     allow_unsigned_packages: bool = False
     """Production only: start without an agency key, sending unsigned packages and receipts."""
+    """Former key of the VXP secrets: a sealing key after ``sealing_keys`` (see ``sealing_keys()``)."""
+    sealing_keys: tuple[str, ...] = field(default=(), repr=False)
+    """Keys that seal stored secrets (peer tokens, VXP secrets), newest first: the first seals,
+    all open; see the function ``sealing_keys``."""
     db_timeout_seconds: float = 10.0
     log_level: str = "INFO"
     max_pdf_pages: int = 5000
@@ -194,6 +198,7 @@ class Settings:
             max_pdf_pages=int(get_number("MAX_PDF_PAGES", cls.max_pdf_pages, int)),
             pdf_time_limit_seconds=get_number("PDF_TIME_LIMIT", cls.pdf_time_limit_seconds,
                                               float),
+            sealing_keys=tuple(k.strip() for k in get("SEALING_KEYS").split(",") if k.strip()),
         )
         problems.extend(settings.problems())
         if problems:
@@ -250,6 +255,49 @@ class Settings:
             problems.append("DOCSVC_AGENCY_KEY_FILE: production signs edXML packages and receipts "
                             "with the agency's own key (PKCS#12); set it, or say "
                             "DOCSVC_ALLOW_UNSIGNED_PACKAGES=true to send them unsigned")
+        if any(len(key) < 32 for key in self.sealing_keys):
+            problems.append("DOCSVC_SEALING_KEYS: comma-separated random keys of 32+ characters each")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             problems.append(f"DOCSVC_LOG_LEVEL: DEBUG, INFO, WARNING or ERROR, got {self.log_level!r}")
         return problems
+
+
+def development_secret(settings: Settings) -> str:
+    """Return a random key kept in the data folder (development and tests only): it signs web
+    sessions and seals stored secrets when no key is configured."""
+    import secrets
+
+    path = settings.data_dir / "secret_key"
+    try:
+        if path.exists():
+            return path.read_text().strip()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+    except OSError:
+        return secrets.token_urlsafe(48)  # sessions then last as long as this process
+
+
+def session_secret(settings: Settings) -> str:
+    """Return the key that signs web sessions: ``DOCSVC_SECRET_KEY``, else the development key."""
+    return settings.secret_key or development_secret(settings)
+
+
+def sealing_keys(settings: Settings) -> tuple[str, ...]:
+    """Return the keys that seal stored secrets, the one that seals first.
+
+    ``DOCSVC_SEALING_KEYS`` (newest first), then ``DOCSVC_VXP_KEY`` and ``DOCSVC_SECRET_KEY``
+    (32+ characters; else the development key, refused in production by ``problems()``): the
+    keys that sealed before stay able to open, so configuring a new first key loses nothing.
+    """
+    secret = settings.secret_key if len(settings.secret_key) >= 32 else ""
+    if not secret and settings.env != "production":
+        secret = development_secret(settings)
+    candidates = [*settings.sealing_keys, settings.vxp_key, secret]
+    keys = tuple(dict.fromkeys(k for k in candidates if len(k) >= 32))
+    if not keys:
+        raise ConfigError("Cần DOCSVC_SEALING_KEYS hoặc DOCSVC_SECRET_KEY để mã hóa bí mật lưu trữ.",
+                          "DOCSVC_SEALING_KEYS or DOCSVC_SECRET_KEY is needed to seal stored secrets.")
+    return keys

@@ -54,8 +54,29 @@ def _tune_sqlite(engine: Engine, timeout_seconds: float) -> None:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Return the factory of units of work (one session per request or command)."""
-    return sessionmaker(engine, expire_on_commit=False)
+    """Return the factory of units of work (one session per request or command).
+
+    Each session notes in ``info["written"]`` whether its open transaction has flushed writes
+    (``has_writes``), so that nothing rolls back a caller's work unseen.
+    """
+    factory = sessionmaker(engine, expire_on_commit=False)
+    event.listen(factory, "after_flush", _note_written)
+    event.listen(factory, "after_commit", _forget_written)
+    event.listen(factory, "after_rollback", _forget_written)
+    return factory
+
+
+def _note_written(session: Session, _context: object) -> None:
+    session.info["written"] = True
+
+
+def _forget_written(session: Session) -> None:
+    session.info.pop("written", None)
+
+
+def has_writes(session: Session) -> bool:
+    """Tell whether the session holds changes not yet committed (pending or flushed)."""
+    return bool(session.new or session.dirty or session.deleted or session.info.get("written"))
 
 
 @contextmanager

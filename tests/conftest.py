@@ -22,6 +22,7 @@ from docsvc.config import Settings
 from docsvc.db import make_engine, make_session_factory, upgrade
 from docsvc.samples import notice_pdf
 from docsvc.storage import MemoryBlobStore
+from tests.support.data import NOTICE_METADATA, make_user
 
 POSTGRES_URL = os.environ.get(
     "DOCSVC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -124,18 +125,6 @@ def app(runtime: Runtime):  # type: ignore[no-untyped-def]
     return app
 
 
-def make_user(runtime: Runtime, username: str, roles: list[str], organ_id: str = "000.00.00.H48",
-              **kwargs) -> str:
-    """Create a person and return a fresh API token of theirs."""
-    from docsvc.security import OPERATOR
-    from docsvc.services.identity import add_user, issue_token
-
-    with runtime.sessions() as session:
-        add_user(session, OPERATOR, username=username, roles=roles, organ_id=organ_id, **kwargs)
-        token, _ = issue_token(session, OPERATOR, username=username)
-    return token
-
-
 @pytest.fixture
 def clerk_token(runtime: Runtime) -> str:
     """A token of a clerk of UBND tỉnh Quảng Ngãi (000.00.00.H48)."""
@@ -159,25 +148,6 @@ def client(app, clerk_token):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def sample_pdf() -> bytes:
     return notice_pdf()
-
-
-NOTICE_METADATA = {
-    "direction": "outgoing",
-    "organ_id": "000.00.00.H48",
-    "organ_name": "UBND tỉnh Quảng Ngãi",
-    "type_name": "Thông báo",
-    "code_notation": "TB-UBND",
-    "issued_date": "2018-06-19",
-    "place": "Quảng Ngãi",
-    "subject": "Kết luận của Chủ tịch UBND tỉnh về cải cách hành chính",
-    "signer_competence": "KT.",
-    "signer_position": "Phó Chánh Văn phòng",
-    "signer_name": "Nguyễn Quốc Việt",
-    "recipients": [{"organ_id": "000.00.53.H48", "organ_name": "Sở Nội vụ"}],
-    "to_places": ["Như trên", "Lưu: VT"],
-    "references": ["168/TB-UBND"],
-    "priority": 1,
-}
 
 
 @pytest.fixture

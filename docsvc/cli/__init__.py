@@ -137,6 +137,25 @@ def check(ctx: _Context, as_json: bool) -> None:
         sys.exit(1)
 
 
+@main.group()
+def secrets() -> None:
+    """Stored secrets (peer tokens, VXP secrets)."""
+
+
+@secrets.command("reseal")
+@pass_ctx
+def secrets_reseal(ctx: _Context) -> None:
+    """Seal every stored secret again with the first sealing key (after adding a new key)."""
+    from docsvc.sealing import sealer_from_settings
+    from docsvc.services.maintenance import reseal_secrets
+
+    rt = ctx.runtime
+    with rt.sessions() as session:
+        report = reseal_secrets(session, sealer_from_settings(rt.settings), OPERATOR)
+    click.echo(f"resealed {report.peer_tokens} peer tokens and {report.vxp_secrets} VXP secrets; "
+               f"{report.current} already current")
+
+
 def _where(row: dict) -> str:
     if "message_id" in row:
         return f"exchange package of message {row['message_id']}"
@@ -350,7 +369,7 @@ def systems() -> None:
 def systems_add(ctx: _Context, organ_id: str, name: str, client_cert_sha256: str | None,
                 xml_cert: Path | None, vxp_system_id: str | None, vxp_secret_stdin: bool) -> None:
     """Register a linked system for ORGAN_ID and print its token alone on stdout."""
-    from docsvc.app import vxp_key_material
+    from docsvc.sealing import sealer_from_settings
     from docsvc.services.identity import add_system
     from docsvc.vxp.auth import generate_secret
 
@@ -365,7 +384,7 @@ def systems_add(ctx: _Context, organ_id: str, name: str, client_cert_sha256: str
             session, OPERATOR, organ_id=organ_id, name=name, client_cert_sha256=client_cert_sha256,
             xml_signing_cert=xml_cert.read_text() if xml_cert else None,
             allowed_organ_ids=rt.settings.organ_id_allow, vxp_system_id=vxp_system_id,
-            vxp_secret=secret, vxp_key_material=vxp_key_material(rt.settings)[0] if secret else None)
+            vxp_secret=secret, sealer=sealer_from_settings(rt.settings) if secret else None)
         click.echo(f"system {system.id} ({system.name}) added for {organ_id}", err=True)
     if vxp_system_id is not None and not vxp_secret_stdin:
         click.echo(f"VXP system id {vxp_system_id}, secret (shown once, give it to the agency): {secret}",

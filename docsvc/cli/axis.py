@@ -56,14 +56,14 @@ def _read_secret(stdin: bool, file: Path | None, env: str | None) -> str | None:
 def axis_set(ctx: _Context, endpoint: str, system_id: str, secret_stdin: bool, secret_file: Path | None,
              secret_env: str | None, from_code: str | None) -> None:
     """Configure the axis; the secret is stored sealed and never printed."""
-    from docsvc.app import vxp_key_material
+    from docsvc.config import sealing_keys
     from docsvc.services.axis.config import set_axis
 
     secret = _read_secret(secret_stdin, secret_file, secret_env)
     rt = ctx.runtime
     with rt.sessions() as session:
         set_axis(session, OPERATOR, endpoint=endpoint, system_id=system_id, secret=secret,
-                 keys=vxp_key_material(rt.settings), from_code=from_code)
+                 keys=sealing_keys(rt.settings), from_code=from_code)
     click.echo(f"axis: {endpoint} as {system_id}" + (" (secret stored sealed)" if secret else ""), err=True)
 
 
@@ -71,12 +71,12 @@ def axis_set(ctx: _Context, endpoint: str, system_id: str, secret_stdin: bool, s
 @pass_ctx
 def axis_test(ctx: _Context) -> None:
     """Make one authenticated call and say what is wrong, if anything (exit 1 on failure)."""
-    from docsvc.app import vxp_key_material
+    from docsvc.config import sealing_keys
     from docsvc.services.axis.config import AxisNotConfiguredError, load_axis, test_axis
 
     rt = ctx.runtime
     with rt.sessions() as session:
-        config = load_axis(session, vxp_key_material(rt.settings),
+        config = load_axis(session, sealing_keys(rt.settings),
                            timeout=rt.settings.network_timeout_seconds)
     if config is None:
         raise AxisNotConfiguredError()
@@ -104,14 +104,14 @@ def axis_status_command(ctx: _Context) -> None:
 @pass_ctx
 def axis_sync_directory(ctx: _Context) -> None:
     """Bring the axis's units into the directory (origin axis; entries made here are kept)."""
-    from docsvc.app import vxp_key_material
     from docsvc.axis import AxisError
+    from docsvc.config import sealing_keys
     from docsvc.services.axis.config import AxisNotConfiguredError, load_axis
     from docsvc.services.axis.directory import sync_directory
 
     rt = ctx.runtime
     with rt.sessions() as session:
-        config = load_axis(session, vxp_key_material(rt.settings),
+        config = load_axis(session, sealing_keys(rt.settings),
                            timeout=rt.settings.network_timeout_seconds * 3)
         if config is None:
             raise AxisNotConfiguredError()

@@ -162,7 +162,8 @@ def exchange_trace(ctx: _Context, document_id: str) -> None:
 @pass_ctx
 def directory_set_endpoint(ctx: _Context, organ_id: str, url: str, token_stdin: bool) -> None:
     """Reach ORGAN_ID by push: its docsvc runs at URL (base URL, e.g. https://xa.example)."""
-    from docsvc.services.delivery import key_material, set_endpoint
+    from docsvc.sealing import sealer_from_settings
+    from docsvc.services.delivery import set_endpoint
 
     rt = ctx.runtime
     token = sys.stdin.readline().strip() if token_stdin else None
@@ -170,7 +171,7 @@ def directory_set_endpoint(ctx: _Context, organ_id: str, url: str, token_stdin: 
         raise click.ClickException("--token-stdin: no token on standard input")
     with rt.sessions() as session:
         set_endpoint(session, OPERATOR, organ_id=organ_id, url=url, token=token,
-                     material=key_material(rt.settings) if token else None)
+                     sealer=sealer_from_settings(rt.settings) if token else None)
     click.echo(f"{organ_id}: push to {url}" + (" (token stored)" if token else ""), err=True)
 
 
@@ -205,27 +206,16 @@ def worker(ctx: _Context, once: bool, interval: float) -> None:
 
 def _axis_worker(rt, *, once: bool, interval: float, should_stop):  # type: ignore[no-untyped-def]
     """Run the axis's share of the worker: one pass now (``--once``) or a thread beside the push loop."""
-    from docsvc.app import vxp_key_material
+    from docsvc.config import sealing_keys
     from docsvc.services.axis.worker import AxisWorkerOptions, axis_pass, start_axis_thread
-    from docsvc.services.exchange import config_from_settings, load_demo_agency_key
-    from docsvc.services.verification import make_verifier
 
     settings = rt.settings
-    cache: dict[str, object] = {}
-
-    def verifier():  # type: ignore[no-untyped-def]
-        if "verifier" not in cache:
-            cache["verifier"] = make_verifier(settings)
-        return cache["verifier"]
 
     def config():  # type: ignore[no-untyped-def]
-        if "cfg" not in cache:
-            cache["cfg"] = config_from_settings(settings, agency_key=load_demo_agency_key(settings),
-                                                verifier=verifier)
-        return cache["cfg"]
+        return rt.exchange  # the runtime's: the same agency key and arrival verifier as the API
 
     options = AxisWorkerOptions(timeout=settings.network_timeout_seconds * 3)
-    keys = vxp_key_material(settings)
+    keys = sealing_keys(settings)
     if once:
         report = axis_pass(rt.sessions, rt.blobs, keys, config, options=options, force=True)
         if report.configured:

@@ -168,7 +168,7 @@ class PeerCredential(Base):
     organ_id: Mapped[str] = mapped_column(String(13), primary_key=True)
     """The peer organisation whose endpoint accepts this token."""
     sealed_token: Mapped[str] = mapped_column(Text)
-    """AES-256-GCM over the token (``docsvc.services.delivery.seal_token``); never in clear."""
+    """Sealed by ``docsvc.sealing`` (purpose ``peer-token``); never in clear."""
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

@@ -71,7 +71,7 @@ class LinkedSystem(Base):
     vxp_system_id: Mapped[str | None] = mapped_column(String(100), unique=True)
     """``XroadVnpt-systemid`` the system sends through the national axis SDK (VXP face)."""
     vxp_secret_sealed: Mapped[str | None] = mapped_column(Text)
-    """The SDK's shared secret, encrypted (``docsvc.vxp.auth.encrypt_secret``): HMAC needs it whole."""
+    """The SDK's shared secret, sealed by ``docsvc.sealing`` (purpose ``vxp-secret``): HMAC needs it whole."""
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

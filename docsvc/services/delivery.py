@@ -1,4 +1,5 @@
-"""Push delivery between docsvc instances: the outbox worker and the peer credentials it uses.
+"""Push delivery between docsvc instances: the outbox use cases (set a peer's endpoint and
+token, deliver what is due, run the worker). HTTP goes through ``docsvc.exchange.peers``.
 
 A message to an organisation with an ``endpoint_url`` waits in ``exchange_deliveries`` (state
 ``queued``). Workers claim due rows under a row lock and a lease, POST the stored edXML to the
@@ -9,31 +10,24 @@ workers may restart or run side by side.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import email.utils
 import hashlib
 import json
 import logging
 import random
-import secrets
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.client import HTTPException
-from typing import Any, BinaryIO, Protocol
+from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from docsvc.errors import BadRequestError, ConfigError, DocsvcError, NotFoundError
+from docsvc.errors import BadRequestError, DocsvcError, NotFoundError
+from docsvc.exchange.peers import Http, PeerResponse, PeerUnreachableError, requests_http
 from docsvc.models import Delivery, Message, Organization, PeerCredential, TransportEvent, utcnow
+from docsvc.sealing import PEER_TOKEN, Sealer, sealer_from_settings
 from docsvc.security import Actor
 from docsvc.services import audit
 from docsvc.storage import BlobStore, read_verified
@@ -42,7 +36,6 @@ log = logging.getLogger(__name__)
 
 SUBMIT_PATH = "/api/v1/exchange/messages"
 RETRYABLE_STATUSES = frozenset({408, 429})
-_SEAL_PREFIX = "v1:"
 
 
 # -- policy -------------------------------------------------------------------------------------
@@ -89,50 +82,12 @@ def parse_retry_after(value: str | None, now: dt.datetime) -> dt.timedelta | Non
 
 
 # -- peer credentials ---------------------------------------------------------------------------
-
-
-def key_material(settings: Any) -> str:
-    """Return the secret that seals peer tokens: ``DOCSVC_SECRET_KEY`` (32+ characters), else
-    the development key kept in the data folder (refused in production by the settings check)."""
-    if len(settings.secret_key) >= 32:
-        return str(settings.secret_key)
-    if settings.env == "production":
-        raise ConfigError("Cần DOCSVC_SECRET_KEY để mã hóa khóa truy cập của hệ thống ngang hàng.",
-                          "DOCSVC_SECRET_KEY is needed to seal peer tokens.")
-    from docsvc.app import development_secret  # the one keeper of the development key
-
-    return development_secret(settings)
-
-
-def _aead(material: str) -> AESGCM:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-               info=b"docsvc peer token v1").derive(material.encode())
-    return AESGCM(key)
-
-
-def seal_token(token: str, material: str, *, organ_id: str) -> str:
-    """Encrypt a peer token for storage (AES-256-GCM, bound to the organisation)."""
-    nonce = secrets.token_bytes(12)
-    sealed = _aead(material).encrypt(nonce, token.encode(), organ_id.encode())
-    return _SEAL_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
-
-
-def open_token(sealed: str, material: str, *, organ_id: str) -> str:
-    """Decrypt a sealed peer token; raise ConfigError when the key does not open it."""
-    try:
-        if not sealed.startswith(_SEAL_PREFIX):
-            raise ValueError(sealed[:3])
-        raw = base64.urlsafe_b64decode(sealed[len(_SEAL_PREFIX):])
-        return _aead(material).decrypt(raw[:12], raw[12:], organ_id.encode()).decode()
-    except (InvalidTag, ValueError) as exc:
-        raise ConfigError("Không mở được khóa truy cập đã lưu (khóa bí mật đã đổi?).",
-                          "The stored peer token cannot be opened (was the secret key changed?).",
-                          details={"organ_id": organ_id}) from exc
+# Peer tokens are sealed by docsvc.sealing (purpose PEER_TOKEN, bound to the OrganId).
 
 
 def set_endpoint(
     session: Session, actor: Actor, *, organ_id: str, url: str, token: str | None,
-    material: str | None,
+    sealer: Sealer | None,
 ) -> Organization:
     """Reach ``organ_id`` by push at ``url`` (its docsvc's base URL) with ``token`` (sealed).
 
@@ -152,9 +107,9 @@ def set_endpoint(
         token = token.strip()
         if not token or len(token) > 500 or any(c.isspace() for c in token):
             raise BadRequestError("Khóa truy cập không hợp lệ.", "Invalid token.")
-        if material is None:
+        if sealer is None:
             raise BadRequestError("Thiếu khóa mã hóa.", "No key to seal the token.")
-        sealed = seal_token(token, material, organ_id=organ_id)
+        sealed = sealer.seal(token, purpose=PEER_TOKEN, subject=organ_id)
         credential = session.get(PeerCredential, organ_id)
         if credential is None:
             session.add(PeerCredential(organ_id=organ_id, sealed_token=sealed))
@@ -171,49 +126,6 @@ def submit_url(endpoint_url: str) -> str:
     """Return the submission URL of a peer whose base URL is ``endpoint_url``."""
     base = endpoint_url.rstrip("/")
     return base if base.endswith(SUBMIT_PATH) else base + SUBMIT_PATH
-
-
-# -- HTTP ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PeerResponse:
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-
-
-class PeerUnreachableError(Exception):
-    """The peer could not be reached or did not answer (connection refused, timeout …)."""
-
-
-class Http(Protocol):
-    def __call__(self, url: str, body: BinaryIO, headers: Mapping[str, str],
-                 timeout: float) -> PeerResponse: ...
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a redirected POST would lose its body: report the 3xx instead
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
-
-
-def urllib_http(url: str, body: BinaryIO, headers: Mapping[str, str], timeout: float) -> PeerResponse:
-    """POST ``body`` with the standard library; HTTP errors are answers, not exceptions."""
-    if not url.startswith(("http://", "https://")):
-        raise PeerUnreachableError(f"not an http(s) URL: {url[:100]}")
-    request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")  # noqa: S310
-    try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            return PeerResponse(response.status, dict(response.headers.items()), response.read())
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return PeerResponse(exc.code, dict(exc.headers.items()), exc.read())
-    except (urllib.error.URLError, OSError, HTTPException) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise PeerUnreachableError(f"{type(reason).__name__}: {reason}"[:300]) from exc
 
 
 # -- the worker ---------------------------------------------------------------------------------
@@ -380,13 +292,14 @@ def _tokens(session: Session, settings: Any, organ_ids: set[str]) -> dict[str, s
     rows = list(rows)
     if not rows:
         return {}
-    material = key_material(settings)
-    return {row.organ_id: open_token(row.sealed_token, material, organ_id=row.organ_id) for row in rows}
+    sealer = sealer_from_settings(settings)
+    return {row.organ_id: sealer.open(row.sealed_token, purpose=PEER_TOKEN, subject=row.organ_id)
+            for row in rows}
 
 
 def deliver_due(
     sessions: sessionmaker[Session], blobs: BlobStore, settings: Any, *,
-    now: dt.datetime | None = None, http: Http = urllib_http, policy: DeliveryPolicy | None = None,
+    now: dt.datetime | None = None, http: Http = requests_http, policy: DeliveryPolicy | None = None,
     rng: random.Random | None = None, limit: int | None = None,
     clock: Callable[[], dt.datetime] | None = None,
 ) -> DeliveryReport:
@@ -438,7 +351,7 @@ def _release(session: Session, claims: list[_Claim], at: dt.datetime) -> list[st
 
 def run_worker(
     sessions: sessionmaker[Session], blobs: BlobStore, settings: Any, *, once: bool = False,
-    interval: float = 5.0, http: Http = urllib_http, policy: DeliveryPolicy | None = None,
+    interval: float = 5.0, http: Http = requests_http, policy: DeliveryPolicy | None = None,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> DeliveryReport:
     """Deliver due messages until ``should_stop()`` (or one pass with ``once``); return the total.

@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from docsvc.db import has_writes
 from docsvc.errors import (
     BadRequestError,
     ContentRevokedError,
@@ -180,9 +181,15 @@ def duplicate_warnings(session: Session, document: Document) -> list[Warning_]:
 
 
 def deny(session: Session, actor: Actor, action: str, *, document: Document | None = None,
-         organ_id: str | None = None) -> None:
-    """Record a refused action, then raise ``PermissionDeniedError``."""
-    session.rollback()
+         organ_id: str | None = None) -> NoReturn:
+    """Record a refused action, then raise ``PermissionDeniedError``.
+
+    Call it before the use case writes anything: it ends the caller's transaction (which holds
+    only reads and row locks) and commits the record alone; after writes it raises
+    ``RuntimeError`` instead of discarding them. (The record cannot go through a session of its
+    own while the caller's transaction is open: SQLite transactions begin IMMEDIATE, one writer.)
+    """
+    _end_read_only(session, action)
     audit.record(session, actor, action, object_type="document" if document else None,
                  object_id=document.id if document else None, outcome="denied",
                  organ_id=organ_id or (document.owner_organ_id if document else None))
@@ -192,12 +199,19 @@ def deny(session: Session, actor: Actor, action: str, *, document: Document | No
 
 def refuse(session: Session, actor: Actor, action: str, document: Document, error: Exception,
            **details: Any) -> NoReturn:
-    """Undo what is pending, record the refused action in the trail, raise ``error``."""
-    session.rollback()
+    """Record the refused action in the trail, then raise ``error`` (before any write: see deny)."""
+    _end_read_only(session, action)
     audit.record(session, actor, action, object_type="document", object_id=document.id,
                  organ_id=document.owner_organ_id, outcome="refused", details=details)
     session.commit()
     raise error
+
+
+def _end_read_only(session: Session, action: str) -> None:
+    """End a transaction that only read and locked; refuse to throw away a caller's writes."""
+    if has_writes(session):
+        raise RuntimeError(f"{action}: a refusal after writes would discard them; refuse first")
+    session.rollback()
 
 
 def _not_found(document_id: str) -> NotFoundError:
@@ -205,10 +219,11 @@ def _not_found(document_id: str) -> NotFoundError:
                          details={"document_id": document_id})
 
 
-def get_document(session: Session, document_id: str, actor: Actor) -> Document:
+def readable_document(session: Session, document_id: str, actor: Actor) -> Document:
     """Return the document the actor may read, or raise ``NotFoundError`` (existence not revealed).
 
-    Reads of secret documents are recorded in the audit trail.
+    A read of a secret document is recorded in the audit trail, in the caller's transaction:
+    the use case that reads commits it (``get_document``, ``open_version``, ``history``).
     """
     document = session.get(Document, document_id)
     if document is None or not can_read(actor, document):
@@ -217,6 +232,14 @@ def get_document(session: Session, document_id: str, actor: Actor) -> Document:
         audit.record(session, actor, "document.read_secret", object_type="document",
                      object_id=document.id, organ_id=document.owner_organ_id,
                      details={"secrecy": document.secrecy})
+    return document
+
+
+def get_document(session: Session, document_id: str, actor: Actor) -> Document:
+    """Return the document the actor may read (``readable_document``); the read of a secret
+    document is committed to the trail, any other read commits nothing."""
+    document = readable_document(session, document_id, actor)
+    if document.is_secret:
         session.commit()
     return document
 
@@ -370,8 +393,10 @@ def open_version(
     attachment: bool = False,
 ) -> tuple[DocumentVersion, BinaryIO]:
     """Return a version of the main file (the latest by default), or with ``attachment`` one of
-    the document's attachments, and its bytes, checked against their hash."""
-    document = get_document(session, document_id, actor)
+    the document's attachments, and its bytes, checked against their hash.
+
+    The read of a secret document is committed to the trail once the version is found."""
+    document = readable_document(session, document_id, actor)
     if number is None:
         version = document.latest_version
     else:
@@ -385,7 +410,10 @@ def open_version(
                                 details={"document_id": document_id, "version": number})
     if version.revoked_at is not None:
         raise ContentRevokedError(details={"document_id": document_id, "version": version.number})
-    return version, read_verified(blobs, version.blob_key)
+    stream = read_verified(blobs, version.blob_key)
+    if document.is_secret:
+        session.commit()
+    return version, stream
 
 
 def register_rows(
@@ -415,7 +443,9 @@ def history(session: Session, *, document_id: str, actor: Actor) -> Sequence[Any
     """Return the audit entries of a document, for auditors and its owning clerks."""
     from docsvc.security import can_read_history
 
-    document = get_document(session, document_id, actor)
+    document = readable_document(session, document_id, actor)
     if not can_read_history(actor, document):
         raise PermissionDeniedError()
+    if document.is_secret:
+        session.commit()
     return audit.document_history(session, document_id)

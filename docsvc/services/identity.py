@@ -24,6 +24,7 @@ from docsvc.models import (
     User,
     utcnow,
 )
+from docsvc.sealing import VXP_SECRET, Sealer
 from docsvc.security import (
     Actor,
     check_password,
@@ -146,7 +147,7 @@ VXP_SECRET_MIN = 16
 
 
 def _seal_vxp_secret(session: Session, system_id: str, secret: str | None,
-                     key_material: str | None) -> str:
+                     sealer: Sealer | None) -> str:
     """Check a VXP system id and secret and return the secret sealed for storage."""
     if not VXP_SYSTEM_ID.fullmatch(system_id):
         raise BadRequestError("Mã hệ thống VXP chỉ gồm chữ, số, '.', '_', '-' (tối đa 100).",
@@ -160,26 +161,24 @@ def _seal_vxp_secret(session: Session, system_id: str, secret: str | None,
         raise BadRequestError(
             f"Bí mật VXP dài {VXP_SECRET_MIN}–200 ký tự, không có khoảng trắng đầu/cuối.",
             f"A VXP secret has {VXP_SECRET_MIN}-200 characters, no surrounding spaces.")
-    if not key_material:
+    if sealer is None:
         raise BadRequestError("Thiếu khóa mã hóa bí mật VXP.", "No key to encrypt the VXP secret.")
-    from docsvc.vxp.auth import encrypt_secret
-
-    return encrypt_secret(secret, key_material, system_id=system_id)
+    return sealer.seal(secret, purpose=VXP_SECRET, subject=system_id)
 
 
 def add_system(
     session: Session, actor: Actor, *, organ_id: str, name: str,
     client_cert_sha256: str | None = None, xml_signing_cert: str | None = None,
     allowed_organ_ids: frozenset[str] = frozenset(), vxp_system_id: str | None = None,
-    vxp_secret: str | None = None, vxp_key_material: str | None = None,
+    vxp_secret: str | None = None, sealer: Sealer | None = None,
 ) -> tuple[LinkedSystem, str]:
     """Register a linked system for ``organ_id`` and give it a token (returned in clear once).
 
     With ``vxp_system_id`` the system may also use the national axis SDK's protocol: its
-    ``vxp_secret`` is stored encrypted with ``vxp_key_material`` (both then required).
+    ``vxp_secret`` is stored sealed by ``sealer`` (both then required).
     """
     _check_organ_id(organ_id, allowed_organ_ids)
-    sealed = (_seal_vxp_secret(session, vxp_system_id, vxp_secret, vxp_key_material)
+    sealed = (_seal_vxp_secret(session, vxp_system_id, vxp_secret, sealer)
               if vxp_system_id is not None else None)
     ensure_organization(session, organ_id, name)
     system = LinkedSystem(organ_id=organ_id, name=nfc(name), client_cert_sha256=client_cert_sha256,

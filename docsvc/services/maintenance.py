@@ -1,4 +1,5 @@
-"""Operator use cases: compare the rows with the blob store (``docsvc check``)."""
+"""Operator use cases: compare the rows with the blob store (``docsvc check``); seal the stored
+secrets again with the current key (``docsvc secrets reseal``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from docsvc.errors import BlobCorruptedError, BlobMissingError
-from docsvc.models import Document, DocumentVersion, Message
+from docsvc.models import Document, DocumentVersion, LinkedSystem, Message, PeerCredential
+from docsvc.sealing import PEER_TOKEN, VXP_SECRET, Sealer
+from docsvc.security import Actor
+from docsvc.services import audit
 from docsvc.storage import BlobStore, read_verified
 
 
@@ -89,3 +93,44 @@ def _check_packages(session: Session, blobs: BlobStore, report: StorageReport,
         report.packages += 1
         _check_bytes(blobs, key, {"message_id": message_id, "key": key}, report)
     report.revoked_packages = len(removed - referenced)
+
+
+@dataclass(frozen=True)
+class ResealReport:
+    """How many stored secrets were sealed again, and how many already used the current key."""
+
+    peer_tokens: int
+    vxp_secrets: int
+    current: int
+
+
+def reseal_secrets(session: Session, sealer: Sealer, actor: Actor) -> ResealReport:
+    """Seal every stored secret (peer tokens, VXP secrets) with the sealer's current key.
+
+    Opens each with any configured key, first-format values included, so after it the retired
+    keys can leave the configuration. Raises SealError (nothing changed) when one does not
+    open. Commits once.
+    """
+    peers = vxp = current = 0
+    for credential in session.execute(select(PeerCredential).order_by(PeerCredential.organ_id)).scalars():
+        if sealer.is_current(credential.sealed_token):
+            current += 1
+            continue
+        credential.sealed_token = sealer.reseal(credential.sealed_token, purpose=PEER_TOKEN,
+                                                subject=credential.organ_id)
+        peers += 1
+    systems = (select(LinkedSystem).where(LinkedSystem.vxp_secret_sealed.is_not(None))
+               .order_by(LinkedSystem.id))
+    for system in session.execute(systems).scalars():
+        assert system.vxp_secret_sealed is not None and system.vxp_system_id is not None
+        if sealer.is_current(system.vxp_secret_sealed):
+            current += 1
+            continue
+        system.vxp_secret_sealed = sealer.reseal(system.vxp_secret_sealed, purpose=VXP_SECRET,
+                                                 subject=system.vxp_system_id)
+        vxp += 1
+    if peers or vxp:
+        audit.record(session, actor, "secrets.reseal", object_type="instance", object_id="sealing",
+                     details={"peer_tokens": peers, "vxp_secrets": vxp})
+    session.commit()
+    return ResealReport(peer_tokens=peers, vxp_secrets=vxp, current=current)

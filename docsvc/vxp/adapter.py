@@ -15,12 +15,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from docsvc.errors import AuthenticationError, ConfigError, PermissionDeniedError
+from docsvc.errors import AuthenticationError, PermissionDeniedError
 from docsvc.models import Document, LinkedSystem, Message
+from docsvc.sealing import VXP_SECRET, Sealer
 from docsvc.security import Actor
 from docsvc.services import directory as dirsvc
 from docsvc.services import exchange as svc
-from docsvc.vxp.auth import decrypt_secret
 from docsvc.vxp.backend import (
     AckStatus,
     Agency,
@@ -42,15 +42,13 @@ _RECEIVE_STATUS = {None: "initial", "received": "done", "rejected": "fail"}
 class ExchangeVxpBackend:
     """:class:`docsvc.vxp.backend.VxpBackend` over the exchange and directory services."""
 
-    def __init__(self, runtime: Any, *, keys: Sequence[str],
+    def __init__(self, runtime: Any, *, sealer: Sealer,
                  config: Callable[[], svc.ExchangeConfig]) -> None:
-        """``runtime``: sessions and blobs; ``keys``: the secret-sealing keys, current first;
+        """``runtime``: sessions and blobs; ``sealer``: opens the stored VXP secrets;
         ``config``: returns the exchange configuration the REST face uses (same agency key,
         same verifier of received documents)."""
-        if not keys:
-            raise ConfigError("Không có khóa giải mã bí mật VXP.", "No key to decrypt VXP secrets.")
         self._runtime = runtime
-        self._keys = tuple(keys)
+        self._sealer = sealer
         self.config = config
 
     @staticmethod
@@ -75,7 +73,7 @@ class ExchangeVxpBackend:
             if row.client_cert_sha256 and not self._presents_certificate(row.client_cert_sha256):
                 log.warning("VXP %s: pinned TLS client certificate not presented", system_id)
                 return None
-            secret = decrypt_secret(row.vxp_secret_sealed, self._keys, system_id=system_id)
+            secret = self._sealer.open(row.vxp_secret_sealed, purpose=VXP_SECRET, subject=system_id)
             return VxpSystem(system_id=system_id, organ_id=row.organ_id, secret=secret)
 
     def _presents_certificate(self, pinned: str) -> bool:

@@ -1,13 +1,12 @@
 """Authentication of SDK requests (VXP-PROTOCOL.md §2.3) and encryption of the shared secrets.
 
 The SDK signs a compact JSON of its parameters with HMAC-SHA256 keyed by the secret *text*, so
-the server must hold the secret itself: it is kept encrypted at rest (AES-256-GCM, key derived
-from configuration with HKDF, bound to the system id) and decrypted only to verify a request.
+the server must hold the secret itself: it is kept sealed at rest (``docsvc.sealing``, bound to
+the system id) and opened only to verify a request.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -18,12 +17,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NoReturn
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-from docsvc.errors import AuthenticationError, ConfigError
+from docsvc.errors import AuthenticationError
+from docsvc.sealing import VXP_SECRET, Sealer
 from docsvc.vxp.backend import VxpSystem
 
 log = logging.getLogger(__name__)
@@ -236,9 +231,8 @@ def _read_timestamp(
 
 
 # -- secrets at rest ---------------------------------------------------------------------------
-
-_SEALED_PREFIX = "vxp1:"  # format marker of a sealed secret
-_HKDF_INFO = b"docsvc/vxp/system-secret/v1"
+# The secrets are sealed by docsvc.sealing (one sealer for every stored secret, with rotation);
+# these two keep the VXP names for callers that hold key material rather than a Sealer.
 
 
 def generate_secret() -> str:
@@ -246,27 +240,10 @@ def generate_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
-def _derive_key(key_material: str) -> bytes:
-    if len(key_material) < 32:
-        raise ConfigError("Khóa mã hóa bí mật VXP quá ngắn (cần ≥ 32 ký tự).",
-                          "The VXP secret encryption key is too short (32+ characters).")
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(
-        key_material.encode("utf-8"))
-
-
-def _aad(system_id: str) -> bytes:
-    return b"docsvc-vxp-secret\x00" + system_id.encode("utf-8")
-
-
-def encrypt_secret(secret: str, key_material: str, *, system_id: str) -> str:
-    """Return ``secret`` encrypted for storage (AES-256-GCM, bound to ``system_id``).
-
-    ``key_material`` is configuration (``DOCSVC_SECRET_KEY`` or a dedicated key); the AES key
-    is derived from it with HKDF, so the same material can sign sessions without key reuse.
-    """
-    nonce = secrets.token_bytes(12)
-    sealed = AESGCM(_derive_key(key_material)).encrypt(nonce, secret.encode("utf-8"), _aad(system_id))
-    return _SEALED_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+def encrypt_secret(secret: str, key_material: str | Sequence[str], *, system_id: str) -> str:
+    """Return ``secret`` sealed for storage with the first key, bound to ``system_id``."""
+    keys = [key_material] if isinstance(key_material, str) else list(key_material)
+    return Sealer(keys).seal(secret, purpose=VXP_SECRET, subject=system_id)
 
 
 def decrypt_secret(token: str, key_material: str | Sequence[str], *, system_id: str) -> str:
@@ -274,19 +251,5 @@ def decrypt_secret(token: str, key_material: str | Sequence[str], *, system_id: 
 
     Raises ``ConfigError`` when no key opens it (wrong key, another system's row, tampering).
     """
-    if not token.startswith(_SEALED_PREFIX):
-        raise ConfigError("Bí mật VXP lưu trữ không đúng định dạng.", "Stored VXP secret has a bad format.")
-    try:
-        blob = base64.urlsafe_b64decode(token[len(_SEALED_PREFIX):].encode("ascii"))
-    except (ValueError, UnicodeEncodeError) as exc:
-        raise ConfigError("Bí mật VXP lưu trữ không đúng định dạng.",
-                          "Stored VXP secret has a bad format.") from exc
     keys = [key_material] if isinstance(key_material, str) else list(key_material)
-    for material in keys:
-        try:
-            plain = AESGCM(_derive_key(material)).decrypt(blob[:12], blob[12:], _aad(system_id))
-        except InvalidTag:
-            continue
-        return plain.decode("utf-8")
-    raise ConfigError("Không giải mã được bí mật VXP: sai khóa cấu hình hoặc dữ liệu bị sửa.",
-                      "Cannot decrypt the VXP secret: wrong configured key or tampered data.")
+    return Sealer(keys).open(token, purpose=VXP_SECRET, subject=system_id)

@@ -16,7 +16,7 @@ from docsvc.config import Settings
 from docsvc.db import upgrade
 from docsvc.samples import notice_pdf
 from docsvc.storage import LocalBlobStore
-from tests.conftest import make_user
+from tests.support.data import make_user
 
 
 def post_document(client, metadata, pdf=None, filename="tb-185.pdf"):
@@ -179,7 +179,7 @@ def test_storage_down_is_503_and_nothing_committed(tmp_path, notice_metadata):
 
 
 def test_database_down_is_503(tmp_path, notice_metadata):
-    from tests.integration.conftest import free_port
+    from tests.support.net import free_port
 
     url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/docsvc"
     settings = Settings(env="test", data_dir=tmp_path, database_url=url, db_timeout_seconds=2)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import make_user
 from tests.e2e.test_api_registry import post_document
+from tests.support.data import make_user
 
 
 @pytest.mark.parametrize("header", [None, "Bearer", "Bearer dsv_not-a-real-token", "Basic dnQ6eA=="])

@@ -23,10 +23,10 @@ from werkzeug.test import encode_multipart
 from docsvc.samples import notice_pdf
 from docsvc.security import OPERATOR
 from docsvc.services.identity import add_system, ensure_organization
-from tests.conftest import NOTICE_METADATA, make_user
 from tests.e2e.authz import exchange as authz_exchange
 from tests.e2e.authz import signing as authz_signing
 from tests.e2e.authz import verification as authz_verification
+from tests.support.data import NOTICE_METADATA, make_user
 
 PROVINCE, OWN, SIBLING = "000.00.00.H48", "000.01.01.H48", "000.01.02.H48"
 ORGS = {"own": OWN, "parent": PROVINCE, "sibling": SIBLING}

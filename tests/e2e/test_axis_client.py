@@ -27,8 +27,8 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
-from docsvc.app import vxp_key_material
 from docsvc.cli import main
+from docsvc.config import sealing_keys
 from docsvc.exchange import ParseLimits
 from docsvc.models import AxisInbound, AxisOutbound, Delivery, Document, Message, Organization, utcnow
 from docsvc.samples import notice_pdf
@@ -58,7 +58,7 @@ def _exchange_config(instance: Instance):  # type: ignore[no-untyped-def]
 
 def run_pass(instance: Instance, **kwargs):  # type: ignore[no-untyped-def]
     rt = instance.runtime
-    return axis_pass(rt.sessions, rt.blobs, vxp_key_material(rt.settings),
+    return axis_pass(rt.sessions, rt.blobs, sealing_keys(rt.settings),
                      lambda: _exchange_config(instance), options=OPTIONS, force=True, **kwargs)
 
 
@@ -71,11 +71,11 @@ def world(tmp_path) -> Iterator[tuple[Instance, Instance, str]]:
     with axis.runtime.sessions() as session:
         add_system(session, OPERATOR, organ_id=PROVINCE, name="docsvc tỉnh Quảng Ngãi",
                    vxp_system_id=SYSTEM_ID, vxp_secret=secret,
-                   vxp_key_material=vxp_key_material(axis.runtime.settings)[0])
+                   sealer=sealer_from_settings(axis.runtime.settings))
     axis.start()
     with province.runtime.sessions() as session:
         set_axis(session, OPERATOR, endpoint=axis.url + "/vxp", system_id=SYSTEM_ID, secret=secret,
-                 keys=vxp_key_material(province.runtime.settings))
+                 keys=sealing_keys(province.runtime.settings))
     try:
         yield province, axis, secret
     finally:
@@ -196,7 +196,7 @@ def test_refused_package_is_acknowledged_fail_with_the_reason(world):
     _, message = _send(axis, _commune_clerk(axis), COMMUNE, "UBND xã Tịnh Ấn", PROVINCE)
     tiny = dataclasses.replace(_exchange_config(province), limits=ParseLimits(max_bytes=2000))
     rt = province.runtime
-    report = axis_pass(rt.sessions, rt.blobs, vxp_key_material(rt.settings), lambda: tiny,
+    report = axis_pass(rt.sessions, rt.blobs, sealing_keys(rt.settings), lambda: tiny,
                        options=OPTIONS, force=True)
     assert report.received.refused == [message["id"]]
     assert _incoming(province, PROVINCE) == 0
@@ -218,7 +218,8 @@ def test_sigkill_between_filing_and_acknowledging_neither_loses_nor_duplicates(w
     script = textwrap.dedent(f"""
         import os, signal
         from pathlib import Path
-        from docsvc.app import build_runtime, vxp_key_material
+        from docsvc.app import build_runtime
+        from docsvc.config import sealing_keys
         from docsvc.config import Settings
         from docsvc.services import exchange as svc
         from docsvc.services.axis.worker import AxisWorkerOptions, axis_pass
@@ -227,7 +228,7 @@ def test_sigkill_between_filing_and_acknowledging_neither_loses_nor_duplicates(w
         rt = build_runtime(settings)
         def die(doc_id):
             os.kill(os.getpid(), signal.SIGKILL)
-        axis_pass(rt.sessions, rt.blobs, vxp_key_material(settings),
+        axis_pass(rt.sessions, rt.blobs, sealing_keys(settings),
                   lambda: svc.config_from_settings(settings), options=AxisWorkerOptions(timeout=10),
                   force=True, before_ack=die)
     """)

@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 from docsvc.cli import main
 from docsvc.samples import notice_pdf
-from tests.conftest import NOTICE_METADATA
-from tests.integration.conftest import free_port, wait_for_port
+from tests.support.data import NOTICE_METADATA
+from tests.support.net import free_port, wait_for_port
 
 
 @pytest.fixture
@@ -77,6 +77,36 @@ def test_check_reports_missing_corrupted_and_orphans(runner, tmp_path):
     assert f"ERROR missing bytes: document {ids[0]['id']} v1" in result.stdout
     assert f"ERROR corrupted bytes: document {ids[1]['id']} v1" in result.stdout
     assert f"INFO orphan blob: {orphan.name}" in result.stdout
+
+
+def test_secrets_reseal_moves_stored_secrets_to_the_new_key(runner, tmp_path, monkeypatch):
+    from sqlalchemy import select
+
+    from docsvc.app import build_runtime
+    from docsvc.config import Settings
+    from docsvc.models import LinkedSystem
+    from docsvc.sealing import VXP_SECRET, Sealer
+
+    old, new = "o" * 40, "n" * 40
+    monkeypatch.setenv("DOCSVC_VXP_KEY", old)
+    assert invoke(runner, "init").exit_code == 0
+    added = runner.invoke(main, ["systems", "add", "000.01.01.H48", "--name", "QLVB xã",
+                                 "--vxp-system-id", "vxp.tinhan.01", "--vxp-secret-stdin"],
+                          input="commune-shared-secret-01\n", catch_exceptions=False)
+    assert added.exit_code == 0, added.output
+    monkeypatch.setenv("DOCSVC_SEALING_KEYS", new)
+    resealed = invoke(runner, "secrets", "reseal")
+    assert resealed.exit_code == 0, resealed.output
+    assert "resealed 0 peer tokens and 1 VXP secrets; 0 already current" in resealed.output
+    assert "1 already current" in invoke(runner, "secrets", "reseal").output
+    rt = build_runtime(Settings.from_env({"DOCSVC_DATA_DIR": str(tmp_path / "var")}))
+    try:
+        with rt.sessions() as session:
+            sealed = session.execute(select(LinkedSystem.vxp_secret_sealed)).scalar_one()
+    finally:
+        rt.engine.dispose()
+    assert Sealer([new]).open(sealed, purpose=VXP_SECRET, subject="vxp.tinhan.01") == \
+        "commune-shared-secret-01"
 
 
 def test_cli_reports_errors_cleanly(runner, tmp_path):

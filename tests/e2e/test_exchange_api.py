@@ -6,14 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
-import json
 from dataclasses import replace
 
 import pytest
 from sqlalchemy import func, select, update
-from werkzeug.datastructures import FileStorage, MultiDict
-from werkzeug.test import encode_multipart
 
 from docsvc.exchange import (
     VN_TZ,
@@ -31,14 +27,15 @@ from docsvc.exchange import (
     build_status_package,
     parse_package,
 )
-from docsvc.models import Document, IdempotencyKey, Message
+from docsvc.models import IdempotencyKey, Message
 from docsvc.models import Organization as OrgRow
 from docsvc.samples import notice_pdf
 from docsvc.security import OPERATOR
 from docsvc.services.directory import seed_demo
-from docsvc.services.documents import store_version
 from docsvc.services.identity import add_system
-from tests.conftest import NOTICE_METADATA
+from tests.support.data import NOTICE_METADATA
+from tests.support.worlds import add_signed_version as _sign
+from tests.support.worlds import upload_and_register as _upload_and_register
 
 PROVINCE, COMMUNE, OTHER = "000.00.00.H48", "000.01.01.H48", "000.01.02.H48"
 
@@ -52,27 +49,6 @@ def commune(runtime, app):
     client = app.test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
     return client
-
-
-def _upload_and_register(client) -> dict:
-    boundary, body = encode_multipart(MultiDict({
-        "metadata": json.dumps(NOTICE_METADATA),
-        "file": FileStorage(io.BytesIO(notice_pdf()), "tb.pdf", content_type="application/pdf")}))
-    doc = client.post("/api/v1/documents", data=body,
-                      content_type=f"multipart/form-data; boundary={boundary}").json
-    assert client.post(f"/api/v1/documents/{doc['id']}/register").status_code == 200
-    return doc
-
-
-def _sign(runtime, document_id: str) -> None:
-    """Add a version of kind 'signed' (the signing API is wired separately)."""
-    data = notice_pdf(["signed copy"])
-    with runtime.sessions() as session:
-        document = session.get(Document, document_id)
-        store_version(session, runtime.blobs, document, io.BytesIO(data), kind="signed",
-                      filename="185-TB-UBND.signed.pdf", actor=OPERATOR,
-                      sha256=hashlib.sha256(data).hexdigest(), size=len(data))
-        session.commit()
 
 
 @pytest.fixture

@@ -31,7 +31,8 @@ from docsvc.samples import notice_pdf
 from docsvc.security import OPERATOR
 from docsvc.services.directory import seed_demo
 from docsvc.services.identity import add_system
-from tests.e2e.test_exchange_api import _sign, _upload_and_register
+from tests.support.worlds import add_signed_version as _sign
+from tests.support.worlds import upload_and_register as _upload_and_register
 
 PROVINCE, COMMUNE = "000.00.00.H48", "000.01.01.H48"
 

@@ -21,9 +21,11 @@ from docsvc.samples import notice_pdf
 from docsvc.security import OPERATOR
 from docsvc.services.directory import seed_demo
 from docsvc.services.documents import store_version
-from tests.conftest import NOTICE_METADATA, make_user
-from tests.e2e.test_exchange_api import _sign, _upload_and_register
-from tests.e2e.test_push_delivery import Instance, _deliver, _instance, _link
+from tests.e2e.test_push_delivery import _deliver
+from tests.support.data import NOTICE_METADATA, make_user
+from tests.support.worlds import Instance, link, new_instance
+from tests.support.worlds import add_signed_version as _sign
+from tests.support.worlds import upload_and_register as _upload_and_register
 
 PROVINCE, COMMUNE = "000.00.00.H48", "000.01.01.H48"
 
@@ -156,10 +158,10 @@ def test_openapi_lists_update_and_the_replacement_fields(client):
 
 @pytest.fixture
 def pair(tmp_path) -> Iterator[tuple[Instance, Instance]]:
-    province = _instance(tmp_path / "province", PROVINCE)
-    commune = _instance(tmp_path / "commune", COMMUNE)
-    _link(province, PROVINCE, commune, COMMUNE)
-    _link(commune, COMMUNE, province, PROVINCE)
+    province = new_instance(tmp_path / "province", PROVINCE)
+    commune = new_instance(tmp_path / "commune", COMMUNE)
+    link(province, PROVINCE, commune, COMMUNE)
+    link(commune, COMMUNE, province, PROVINCE)
     try:
         yield province, commune
     finally:

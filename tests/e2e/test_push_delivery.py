@@ -6,104 +6,33 @@ returns."""
 from __future__ import annotations
 
 import datetime as dt
-import socket
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, update
-from werkzeug.serving import make_server
 
-from docsvc.app import Runtime, build_runtime, create_app
+from docsvc.app import build_runtime, create_app
 from docsvc.cli import main
 from docsvc.config import Settings
-from docsvc.db import upgrade
 from docsvc.models import Delivery, Document, Message, PeerCredential
 from docsvc.security import OPERATOR
-from docsvc.services.delivery import DeliveryPolicy, deliver_due, key_material, set_endpoint
-from docsvc.services.directory import seed_demo
+from docsvc.services.delivery import DeliveryPolicy, deliver_due
 from docsvc.services.identity import add_system
-from tests.conftest import make_user
-from tests.e2e.test_exchange_api import _sign, _upload_and_register
+from tests.support.worlds import Instance, link, new_instance
+from tests.support.worlds import add_signed_version as _sign
+from tests.support.worlds import upload_and_register as _upload_and_register
 
 PROVINCE, COMMUNE = "000.00.00.H48", "000.01.01.H48"
 POLICY = DeliveryPolicy(base_delay=dt.timedelta(seconds=1), max_delay=dt.timedelta(seconds=4))
 
 
-@dataclass
-class Instance:
-    runtime: Runtime
-    app: object
-    port: int
-    server: object | None = None
-    thread: threading.Thread | None = None
-    token: str | None = None
-
-    def clerk(self):  # type: ignore[no-untyped-def]
-        """A test client of the instance's clerk (created on first use)."""
-        if self.token is None:
-            self.token = make_user(self.runtime, "vanthu", ["clerk"])
-        client = self.app.test_client()
-        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {self.token}"
-        return client
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.thread.join(10)
-            self.server.server_close()
-            self.server = None
-
-    def count(self, stmt) -> int:  # type: ignore[no-untyped-def]
-        with self.runtime.sessions() as session:
-            return session.execute(stmt).scalar_one()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _instance(folder: Path, organ_id: str) -> Instance:
-    settings = Settings(env="test", data_dir=folder, organ_id=organ_id, secret_key=f"{organ_id}-" * 4)
-    folder.mkdir(parents=True)
-    runtime = build_runtime(settings)
-    upgrade(runtime.engine)
-    with runtime.sessions() as session:
-        seed_demo(session, OPERATOR)
-    app = create_app(runtime=runtime)
-    app.testing = True
-    return Instance(runtime, app, _free_port())
-
-
-def _link(sender: Instance, sender_organ: str, receiver: Instance, receiver_organ: str) -> None:
-    """The receiver registers the sender as a linked system; the sender stores the token."""
-    with receiver.runtime.sessions() as session:
-        _, token = add_system(session, OPERATOR, organ_id=sender_organ, name=f"docsvc {sender_organ}")
-    with sender.runtime.sessions() as session:
-        set_endpoint(session, OPERATOR, organ_id=receiver_organ, url=receiver.url + "/", token=token,
-                     material=key_material(sender.runtime.settings))
-
-
 @pytest.fixture
 def pair(tmp_path) -> Iterator[tuple[Instance, Instance]]:
-    province = _instance(tmp_path / "province", PROVINCE)
-    commune = _instance(tmp_path / "commune", COMMUNE)
-    _link(province, PROVINCE, commune, COMMUNE)
-    _link(commune, COMMUNE, province, PROVINCE)
+    province = new_instance(tmp_path / "province", PROVINCE)
+    commune = new_instance(tmp_path / "commune", COMMUNE)
+    link(province, PROVINCE, commune, COMMUNE)
+    link(commune, COMMUNE, province, PROVINCE)
     try:
         yield province, commune
     finally:
@@ -192,7 +121,7 @@ def test_a_receiver_down_for_a_while_gets_the_document_exactly_once(pair):
 
 
 def test_cli_set_endpoint_and_worker_once(tmp_path, monkeypatch):
-    commune = _instance(tmp_path / "commune", COMMUNE)
+    commune = new_instance(tmp_path / "commune", COMMUNE)
     province_dir = tmp_path / "province"
     province_dir.mkdir()
     for name, value in {"ENV": "test", "DATA_DIR": str(province_dir), "SECRET_KEY": "p" * 40}.items():

@@ -21,8 +21,9 @@ from docsvc.security import OPERATOR
 from docsvc.services.signers import ProfileSpec, SigningTools, add_signer_profile, demo_profile_specs
 from docsvc.signing.appearance import DEMO_SIGNATURE_PICTURE
 from docsvc.signing.sample import notice_pdf
-from tests.conftest import NOTICE_METADATA, add_province, make_user, post_multipart
-from tests.integration.signing import conftest as signing_fixtures
+from tests.conftest import add_province, post_multipart
+from tests.support import signing as signing_fixtures
+from tests.support.data import NOTICE_METADATA, make_user
 
 # The demo PKI served on loopback, pdfsig with an NSS db trusting its root, pyHanko validation.
 served_pki, pki, responders = (signing_fixtures.served_pki, signing_fixtures.pki,

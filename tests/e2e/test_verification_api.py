@@ -22,9 +22,9 @@ from werkzeug.test import encode_multipart
 from docsvc.cli import main
 from docsvc.config import Settings
 from docsvc.models import AuditEntry, Document, VerificationResult
-from tests.conftest import NOTICE_METADATA, make_user
-from tests.unit.verification_service.conftest import revoke
-from tests.unit.verify.conftest import build_pki, make_pdf
+from tests.support.data import NOTICE_METADATA, make_user
+from tests.support.pdf import make_pdf
+from tests.support.pki import build_pki, revoke
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +167,15 @@ def test_linked_system_may_not_verify_files(app, runtime, signed):
     with runtime.sessions() as session:
         _, token = add_system(session, OPERATOR, organ_id="000.00.53.H48", name="Sở Nội vụ")
     response = verify(app.test_client(), signed, Authorization=f"Bearer {token}")
-    assert response.status_code == 403
+    assert response.status_code == 403 and response.json["error"]["code"] == "forbidden"
+    assert response.json["error"]["message"]
+    assert "verdict" not in response.json and "signatures" not in response.json
+    with runtime.sessions() as session:
+        entries = session.execute(select(AuditEntry).where(
+            AuditEntry.action == "verification.run")).scalars().all()
+        assert [(e.outcome, e.actor_kind, e.content_sha256) for e in entries] == [
+            ("denied", "system", None)]  # the refusal is recorded; the file was never read
+        assert session.execute(select(VerificationResult)).first() is None
 
 
 # -- stored versions -----------------------------------------------------------------------------
@@ -241,10 +249,22 @@ def test_other_organisation_gets_404(app, runtime, client, signed):
     token = make_user(runtime, "khac", ["clerk"], "000.01.02.H48")
     other = app.test_client()
     other.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    unknown = "0" * len(doc_id) if doc_id.isalnum() else "no-such-document"
     for path in (f"/api/v1/documents/{doc_id}/versions/1/verification",
                  f"/api/v1/documents/{doc_id}/versions/1/signatures/1/signed-revision"):
-        assert other.get(path).status_code == 404
-    assert client.get(f"/api/v1/documents/{doc_id}/versions/7/verification").status_code == 404
+        refused = other.get(path)
+        assert refused.status_code == 404 and refused.json["error"]["code"] == "not_found"
+        # the same answer as for a document that does not exist: existence is not revealed
+        missing = other.get(path.replace(doc_id, unknown))
+        assert missing.status_code == 404
+        assert refused.json["error"]["message"] == missing.json["error"]["message"]
+        assert refused.json["error"]["details"] == {
+            k: (doc_id if v == unknown else v) for k, v in missing.json["error"]["details"].items()}
+    with runtime.sessions() as session:  # nothing was verified or stored for the stranger
+        assert session.execute(select(VerificationResult)).first() is None
+    absent = client.get(f"/api/v1/documents/{doc_id}/versions/7/verification")
+    assert absent.status_code == 404 and absent.json["error"]["code"] == "not_found"
+    assert absent.json["error"]["details"] == {"document_id": doc_id, "version": 7}
 
 
 def test_openapi_lists_the_verification_paths(anonymous):

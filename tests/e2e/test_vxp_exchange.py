@@ -15,9 +15,9 @@ from click.testing import CliRunner
 from sqlalchemy import func, select, update
 from werkzeug.serving import make_server
 
-from docsvc.app import create_app, vxp_key_material
+from docsvc.app import create_app
 from docsvc.cli import main
-from docsvc.config import Settings
+from docsvc.config import Settings, sealing_keys
 from docsvc.exchange import (
     VN_TZ,
     Attachment,
@@ -36,12 +36,14 @@ from docsvc.exchange import (
 )
 from docsvc.models import LinkedSystem, Message
 from docsvc.samples import notice_pdf
+from docsvc.sealing import sealer_from_settings
 from docsvc.security import OPERATOR
 from docsvc.services.directory import seed_demo
 from docsvc.services.identity import add_system
 from docsvc.vxp.auth import decrypt_secret, generate_secret
-from tests.e2e.test_exchange_api import _sign, _upload_and_register
 from tests.e2e.test_vxp_protocol import assert_fail, assert_ok
+from tests.support.worlds import add_signed_version as _sign
+from tests.support.worlds import upload_and_register as _upload_and_register
 from tests.vxp_client import VxpClient, decode_package
 
 PROVINCE, COMMUNE, OTHER = "000.00.00.H48", "000.01.01.H48", "000.01.02.H48"
@@ -75,7 +77,7 @@ def _add_vxp_system(runtime, endpoint: str, organ_id: str, system_id: str, name:
     secret = generate_secret()
     with runtime.sessions() as session:
         add_system(session, OPERATOR, organ_id=organ_id, name=name, vxp_system_id=system_id,
-                   vxp_secret=secret, vxp_key_material=vxp_key_material(runtime.settings)[0])
+                   vxp_secret=secret, sealer=sealer_from_settings(runtime.settings))
     return Agency(endpoint, system_id, secret, organ_id)
 
 
@@ -294,7 +296,7 @@ def test_the_secret_is_stored_sealed(commune, runtime):
         row = session.execute(select(LinkedSystem).where(
             LinkedSystem.vxp_system_id == commune.system_id)).scalar_one()
     assert commune.secret not in row.vxp_secret_sealed
-    keys = vxp_key_material(runtime.settings)
+    keys = sealing_keys(runtime.settings)
     assert decrypt_secret(row.vxp_secret_sealed, keys, system_id=commune.system_id) == commune.secret
 
 

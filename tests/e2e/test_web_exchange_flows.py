@@ -15,9 +15,9 @@ from docsvc.models import AuditEntry, Document, DocumentLink, DocumentVersion, M
 from docsvc.security import OPERATOR
 from docsvc.services.directory import seed_demo
 from docsvc.services.identity import add_user
-from tests.e2e.test_exchange_api import _sign
 from tests.e2e.test_web import PASSWORD, login
 from tests.e2e.test_web_workflow import flashes, new_document, page, post
+from tests.support.worlds import add_signed_version as _sign
 
 PROVINCE, COMMUNE, SO_NOI_VU = "000.00.00.H48", "000.01.01.H48", "000.00.53.H48"
 WARNING = "Nội dung văn bản sẽ bị xóa ở nơi nhận"

@@ -22,7 +22,7 @@ from docsvc.services.identity import add_user
 from docsvc.services.signers import SigningTools, add_signer_profile, demo_profile_specs
 from docsvc.signing.sample import notice_pdf
 from tests.e2e.test_web import PASSWORD, csrf, login
-from tests.integration.signing import conftest as signing_fixtures
+from tests.support import signing as signing_fixtures
 
 served_pki, pki, responders = (signing_fixtures.served_pki, signing_fixtures.pki,
                                signing_fixtures.responders)

@@ -11,7 +11,7 @@ import pytest
 from docsvc.errors import BlobCorruptedError, BlobMissingError, StorageUnavailableError
 from docsvc.storage import LocalBlobStore, MemoryBlobStore, VerifiedBytes, read_verified
 from docsvc.storage.s3 import S3BlobStore
-from tests.integration.conftest import free_port
+from tests.support.net import free_port
 
 
 @pytest.fixture(params=["memory", "local", pytest.param("s3", marks=pytest.mark.s3)])

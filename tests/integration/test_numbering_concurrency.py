@@ -14,7 +14,7 @@ from docsvc.models import RegisterEntry
 from docsvc.samples import notice_pdf
 from docsvc.services import documents as svc
 from docsvc.storage import MemoryBlobStore
-from tests.conftest import NOTICE_METADATA
+from tests.support.data import NOTICE_METADATA
 from tests.unit.test_registry import CLERK
 
 WORKERS = 24

@@ -6,7 +6,7 @@ import pytest
 
 from docsvc.errors import InvalidMetadataError
 from docsvc.metadata import fold, parse_metadata, resolve_type
-from tests.conftest import NOTICE_METADATA
+from tests.support.data import NOTICE_METADATA
 
 
 def test_valid_notice_is_parsed_and_typed():

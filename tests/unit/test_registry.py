@@ -22,7 +22,7 @@ from docsvc.samples import notice_pdf
 from docsvc.security import Actor
 from docsvc.services import documents as svc
 from docsvc.storage import LocalBlobStore
-from tests.conftest import NOTICE_METADATA
+from tests.support.data import NOTICE_METADATA
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 CLERK = Actor(kind="user", name="vanthu", organ_id="000.00.00.H48", roles=frozenset({"clerk"}))

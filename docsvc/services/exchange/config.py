@@ -13,9 +13,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
+from joserfc import jws
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, RSAKey
 
 from docsvc import exchange as edxml
 from docsvc.errors import ConfigError
@@ -122,47 +126,93 @@ def config_from_settings(settings: Any, *, agency_key: AgencyKey | None = None,
 
 
 # -- receipts -----------------------------------------------------------------------------------
+# A receipt is JSON: the body (what was received) and a "signature" object whose "jws" is a JWS
+# compact serialization (RFC 7515) by the agency key. Its payload is the canonical JSON of the
+# body and its protected header names the certificate (x5t#S256) sent beside it, so any JOSE
+# library checks it: verify the JWS with the certificate's key, then compare payload and body.
+# Receipts stored before 2026-12 carry "value" instead (a raw signature over the canonical JSON,
+# ECDSA values DER-encoded); verify_receipt still checks those.
+
+RECEIPT_JWS_TYPE = "docsvc-receipt+jws"
+_EC_ALGORITHMS = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
 
 
 def _canonical(body: dict[str, Any]) -> bytes:
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def _algorithm(key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey | Any) -> str | None:
+    """Return the JWS algorithm for a public key (RS256; ES256/384/512 by curve), None if none."""
+    if isinstance(key, rsa.RSAPublicKey):
+        return "RS256"
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return _EC_ALGORITHMS.get(key.curve.name)
+    return None
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
 def make_receipt(cfg: ExchangeConfig, body: dict[str, Any]) -> dict[str, Any]:
-    """Return ``body`` with a signature by the agency key over its canonical JSON (if configured)."""
+    """Return ``body`` with a JWS by the agency key over its canonical JSON (if configured)."""
     key = cfg.agency_key
     if key is None:
         return {**body, "signature": None,
                 "signature_note": "no agency key configured: this receipt is not signed"}
-    data = _canonical(body)
-    if isinstance(key.key, rsa.RSAPrivateKey):
-        value, algorithm = key.key.sign(data, padding.PKCS1v15(), hashes.SHA256()), "RS256"
-    else:
-        value, algorithm = key.key.sign(data, ec.ECDSA(hashes.SHA256())), "ES256"
+    algorithm = _algorithm(key.key.public_key())
+    if algorithm is None:
+        raise ValueError(f"the agency key cannot sign a JWS: {key.key.public_key()!r}")
+    certificate = key.chain[0].public_bytes(Encoding.DER)
+    # The certificate itself goes beside the JWS ("certificate"), not in an x5c header: JOSE
+    # libraries cap the protected header (joserfc at 512 bytes) and a chain does not fit.
+    header = {"alg": algorithm, "typ": RECEIPT_JWS_TYPE,
+              "x5t#S256": _b64url(hashlib.sha256(certificate).digest())}
+    jwk = (RSAKey if isinstance(key.key, rsa.RSAPrivateKey) else ECKey).import_key(key.key)
+    token = jws.serialize_compact(header, _canonical(body), jwk, algorithms=[algorithm])
     return {**body, "signature": {
-        "algorithm": algorithm, "value": base64.b64encode(value).decode(),
-        "certificate": base64.b64encode(key.chain[0].public_bytes(Encoding.DER)).decode(),
+        "algorithm": algorithm, "jws": token,
+        "certificate": base64.b64encode(certificate).decode(),
         "certificate_sha256": key.certificate_sha256,
-        "covers": "canonical JSON (sorted keys, no spaces, UTF-8) of the receipt without "
-                  "signature and signature_note",
+        "covers": "JWS compact serialization (RFC 7515); its payload is the canonical JSON "
+                  "(sorted keys, no spaces, UTF-8) of the receipt without signature and "
+                  "signature_note",
     }}
 
 
 def verify_receipt(receipt: dict[str, Any], certificate: x509.Certificate) -> bool:
     """Tell whether a signed receipt is intact and signed by ``certificate``'s key."""
     signature = receipt.get("signature")
-    if not signature:
+    if not isinstance(signature, dict):
         return False
-    body = {k: v for k, v in receipt.items() if k not in ("signature", "signature_note")}
-    raw = base64.b64decode(signature["value"])
+    body = _canonical({k: v for k, v in receipt.items() if k not in ("signature", "signature_note")})
     public = certificate.public_key()
+    algorithm = _algorithm(public)
+    if algorithm is None:
+        return False
+    if "jws" in signature:
+        return _verify_jws(signature["jws"], public, algorithm, body)
+    return _verify_legacy(signature, public, body)
+
+
+def _verify_jws(token: Any, public: Any, algorithm: str, body: bytes) -> bool:
+    jwk = (RSAKey if isinstance(public, rsa.RSAPublicKey) else ECKey).import_key(public)
     try:
+        checked = jws.deserialize_compact(token, jwk, algorithms=[algorithm])
+    except (JoseError, ValueError, TypeError):
+        return False
+    return checked.headers().get("alg") == algorithm and checked.payload == body
+
+
+def _verify_legacy(signature: dict[str, Any], public: Any, body: bytes) -> bool:
+    """Check a receipt of the first format: "value" = base64 of a PKCS#1 v1.5 or DER ECDSA
+    signature (SHA-256) over the canonical JSON."""
+    try:
+        raw = base64.b64decode(signature["value"], validate=True)
         if isinstance(public, rsa.RSAPublicKey):
-            public.verify(raw, _canonical(body), padding.PKCS1v15(), hashes.SHA256())
-        elif isinstance(public, ec.EllipticCurvePublicKey):
-            public.verify(raw, _canonical(body), ec.ECDSA(hashes.SHA256()))
+            public.verify(raw, body, padding.PKCS1v15(), hashes.SHA256())
         else:
-            return False
-    except Exception:  # noqa: BLE001 - cryptography raises InvalidSignature; any failure = False
+            public.verify(raw, body, ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, KeyError, TypeError, ValueError):
         return False
     return True

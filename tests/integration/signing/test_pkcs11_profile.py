@@ -20,7 +20,7 @@ from docsvc.signing import existing_signatures
 from docsvc.signing.appearance import DEMO_SIGNATURE_PICTURE
 from docsvc.signing.errors import WrongPinError
 from docsvc.storage import read_verified
-from tests.unit.signing_service.conftest import PROVINCE, SIGNER, versions_of
+from tests.support.signing import PROVINCE, SIGNER, versions_of
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +39,7 @@ def make_notice(session, blobs):
     from docsvc.metadata import parse_metadata
     from docsvc.services.documents import register_document, upload_document
     from docsvc.signing.sample import notice_pdf
-    from tests.conftest import NOTICE_METADATA
+    from tests.support.data import NOTICE_METADATA
 
     def make() -> str:
         document, _ = upload_document(

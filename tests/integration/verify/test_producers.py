@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from docsvc.verify import Indication, validate_pdf
-
-from .conftest import kit
+from tests.support.pdf import make_pdf
+from tests.support.pki import issue, vn_name
 
 SIGNPDF_PACKAGES = ["@signpdf/signpdf@3.3.0", "@signpdf/signer-p12@3.3.0",
                     "@signpdf/placeholder-plain@3.3.0"]
@@ -78,7 +78,7 @@ def _pdfsig_sign(nss_db: Path, nick: str, pdf: bytes, tmp_path: Path) -> bytes:
 
 @pytest.mark.parametrize("nick", ["person", "agency"])
 def test_pdfsig_signature_passes_with_signer_and_time(pki, trust, nss_db, tmp_path, nick):
-    signed = _pdfsig_sign(nss_db, nick, kit.make_pdf(), tmp_path)
+    signed = _pdfsig_sign(nss_db, nick, make_pdf(), tmp_path)
     report = validate_pdf(signed, trust)
     who = getattr(pki, nick)
     _assert_passed_as(report, who, sub_filter="/adbe.pkcs7.detached")
@@ -92,14 +92,14 @@ def test_pdfsig_signature_passes_with_signer_and_time(pki, trust, nss_db, tmp_pa
 def test_pdfsig_signature_is_not_trusted_without_its_root(nss_db, tmp_path):
     from docsvc.verify import TrustStore
 
-    report = validate_pdf(_pdfsig_sign(nss_db, "person", kit.make_pdf(), tmp_path), TrustStore())
+    report = validate_pdf(_pdfsig_sign(nss_db, "person", make_pdf(), tmp_path), TrustStore())
     sig = report.signatures[0]
     assert sig.intact and sig.crypto_valid
     assert (sig.indication, sig.trust_anchor) == (Indication.INDETERMINATE, None)
 
 
 def test_pdfsig_tampered_byte_fails(nss_db, trust, tmp_path):
-    signed = bytearray(_pdfsig_sign(nss_db, "person", kit.make_pdf(), tmp_path))
+    signed = bytearray(_pdfsig_sign(nss_db, "person", make_pdf(), tmp_path))
     at = signed.index(b"Van ban thu nghiem")
     signed[at] = ord("X")
     sig = validate_pdf(bytes(signed), trust).signatures[0]
@@ -130,9 +130,9 @@ def signpdf_modules(request, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def ascii_issued(pki):
     """An RSA signer under an intermediate CA whose name is ASCII (see the test below why)."""
-    ca = kit._issue(kit._name("Test Issuing CA", org="Test Agency"),
+    ca = issue(vn_name("Test Issuing CA", org="Test Agency"),
                     rsa.generate_private_key(65537, 2048), pki.root, ca=True)
-    signer = kit._issue(kit._name("Nguyễn Văn An", title="Chủ tịch"),
+    signer = issue(vn_name("Nguyễn Văn An", title="Chủ tịch"),
                         rsa.generate_private_key(65537, 2048), ca)
     return signer, ca
 
@@ -158,7 +158,7 @@ def _signpdf_sign(modules: Path, who, chain, pdf: bytes, tmp_path: Path, sub_fil
 def test_signpdf_signature_passes_with_signer_and_time(pki, trust, signpdf_modules,
                                                        ascii_issued, tmp_path, sub_filter):
     signer, ca = ascii_issued
-    signed = _signpdf_sign(signpdf_modules, signer, [ca, pki.root], kit.make_pdf(), tmp_path,
+    signed = _signpdf_sign(signpdf_modules, signer, [ca, pki.root], make_pdf(), tmp_path,
                            sub_filter)
     report = validate_pdf(signed, trust)
     _assert_passed_as(report, signer, sub_filter=f"/{sub_filter}")
@@ -171,7 +171,7 @@ def test_signpdf_with_non_ascii_issuer_name_has_no_signing_certificate(
     """node-forge re-encodes the issuer name of IssuerAndSerialNumber from its own parse and
     mangles non-ASCII UTF8String values ("tỉnh" becomes "tá»\\x89nh"), so the SignerInfo names
     a certificate that is not in the CMS. The signature cannot be attributed: not passed."""
-    signed = _signpdf_sign(signpdf_modules, pki.person, [pki.root], kit.make_pdf(), tmp_path,
+    signed = _signpdf_sign(signpdf_modules, pki.person, [pki.root], make_pdf(), tmp_path,
                            "adbe.pkcs7.detached")
     report = validate_pdf(signed, trust)
     (sig,) = report.signatures

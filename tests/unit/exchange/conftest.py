@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
 
 from docsvc.exchange import (
     Attachment,
@@ -28,6 +24,7 @@ from docsvc.exchange import (
     load_schemas,
     make_document_id,
 )
+from tests.support.pki import Identity, make_identity
 from tests.support.refdata import refdata_dir
 
 # The real packages live in the shared reference data beside the checkout (not copied here:
@@ -114,32 +111,6 @@ def status() -> StatusPackage:
 @pytest.fixture(scope="session")
 def schemas():
     return load_schemas()
-
-
-@dataclass(frozen=True)
-class Identity:
-    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
-    cert: x509.Certificate
-
-
-def make_identity(key, common_name: str, *, days: int = 30) -> Identity:
-    name = x509.Name([
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "UBND tỉnh Quảng Ngãi"),
-        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-    ])  # fmt: skip
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=2))
-        .not_valid_after(now + timedelta(days=days))
-        .sign(key, hashes.SHA256())
-    )
-    return Identity(key, cert)
 
 
 @pytest.fixture(scope="session")

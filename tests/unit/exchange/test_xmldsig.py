@@ -19,8 +19,9 @@ from docsvc.exchange import (
     verify_package,
 )
 from docsvc.exchange.model import DS_NS
+from tests.support.pki import make_identity
 
-from .conftest import load_sample, make_identity
+from .conftest import load_sample
 
 E = f"{{{NS}}}"
 DS = f"{{{DS_NS}}}"

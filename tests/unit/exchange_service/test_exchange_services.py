@@ -26,7 +26,7 @@ from docsvc.models import AuditEntry, Document, LinkedSystem, Message, StatusEve
 from docsvc.security import OPERATOR
 from docsvc.services import exchange as svc
 from docsvc.storage import read_verified
-from tests.unit.exchange_service.conftest import HOSTED, PROVINCE, PULLING, make_key, signed_notice
+from tests.support.worlds import HOSTED, PROVINCE, PULLING, make_key, signed_notice
 
 
 def _bytes(blobs, message: Message) -> bytes:
@@ -225,7 +225,7 @@ def test_two_pullers_never_lease_the_same_message(sessions, blobs, config):
     import threading
 
     from docsvc.services.directory import seed_demo
-    from tests.unit.exchange_service.conftest import world_in
+    from tests.support.worlds import world_in
 
     with sessions() as session:
         seed_demo(session, OPERATOR)

@@ -39,7 +39,7 @@ from docsvc.services.maintenance import check_storage
 from docsvc.services.verification import Verifier
 from docsvc.storage import read_verified
 from docsvc.verify import load_trust
-from tests.unit.exchange_service.conftest import HOSTED, PROVINCE, PULLING, signed_notice
+from tests.support.worlds import HOSTED, PROVINCE, PULLING, signed_notice
 
 
 def _package(number: str, *, doc_type: int = 0, reason: str = "", target: str = "",

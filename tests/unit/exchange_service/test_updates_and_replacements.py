@@ -22,7 +22,7 @@ from docsvc.services.documents import store_version
 from docsvc.services.exchange import flows
 from docsvc.services.exchange.sending import content_fingerprint
 from docsvc.storage import read_verified
-from tests.unit.exchange_service.conftest import HOSTED, PROVINCE, PULLING, make_key, signed_notice
+from tests.support.worlds import HOSTED, PROVINCE, PULLING, make_key, signed_notice
 
 OTHER = "000.00.53.H48"  # Sở Nội vụ: pulls, never got the replaced documents
 
@@ -382,8 +382,8 @@ def signed_notice_of(session, blobs, clerk) -> str:
     """A registered, signed outgoing notice of the clerk's own agency."""
     from docsvc.metadata import parse_metadata
     from docsvc.services.documents import register_document, upload_document
-    from tests.conftest import NOTICE_METADATA
-    from tests.unit.exchange_service.conftest import ZONE
+    from tests.support.data import NOTICE_METADATA
+    from tests.support.worlds import ZONE
 
     metadata = parse_metadata({**NOTICE_METADATA, "organ_id": clerk.organ_id,
                                "organ_name": "UBND xã Tịnh Ấn"})

@@ -20,7 +20,7 @@ from docsvc.security import OPERATOR
 from docsvc.services import directory as dirsvc
 from docsvc.services import exchange as svc
 from docsvc.storage import read_verified
-from tests.unit.exchange_service.conftest import HOSTED, PROVINCE, PULLING, signed_notice
+from tests.support.worlds import HOSTED, PROVINCE, PULLING, signed_notice
 
 E = f"{{{NS}}}"
 

@@ -1,5 +1,6 @@
-"""Fixtures of the verification service tests: the verifier's test PKI (tests/unit/verify), a
-trust folder per test that a test may change, and stored documents with signed versions.
+"""Fixtures of the verification service tests: the test PKI (``tests.support.pki``), a trust
+folder per test that a test may change (``revoke`` writes CRLs into it), and stored documents
+with signed versions.
 """
 
 from __future__ import annotations
@@ -7,24 +8,21 @@ from __future__ import annotations
 import hashlib
 import io
 import shutil
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 
 from docsvc.config import Settings
 from docsvc.metadata import parse_metadata
 from docsvc.models import Document
-from docsvc.security import Actor
 from docsvc.services.documents import store_version, upload_document
 from docsvc.services.verification import Verifier, make_verifier
-from tests.conftest import NOTICE_METADATA
-from tests.unit.verify.conftest import NOW, TestPki, build_pki, make_pdf
+from tests.support.data import NOTICE_METADATA, PROVINCE_CLERK
+from tests.support.pdf import make_pdf
+from tests.support.pki import TestPki, build_pki
 
 PROVINCE = "000.00.00.H48"
-CLERK = Actor(kind="user", name="vanthu", organ_id=PROVINCE, roles=frozenset({"clerk"}))
+CLERK = PROVINCE_CLERK
 
 
 @pytest.fixture(scope="session")
@@ -54,23 +52,6 @@ def trust_dir(test_pki, tmp_path) -> Path:
 @pytest.fixture
 def verifier(trust_dir) -> Verifier:
     return make_verifier(Settings(env="test", trust_dirs=(trust_dir,)))
-
-
-def revoke(pki: TestPki, folder: Path, *who) -> Path:
-    """Write into ``folder`` a CRL of the test root revoking ``who`` since an hour ago."""
-    builder = (x509.CertificateRevocationListBuilder().issuer_name(pki.root.cert.subject)
-               .last_update(NOW - timedelta(minutes=1)).next_update(NOW + timedelta(days=7))
-               .add_extension(x509.CRLNumber(2), critical=False)
-               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                   pki.root.key.public_key()), critical=False))
-    for identity in who:
-        builder = builder.add_revoked_certificate(
-            x509.RevokedCertificateBuilder().serial_number(identity.cert.serial_number)
-            .revocation_date(NOW - timedelta(hours=1)).build())
-    path = folder / "revoked.crl"
-    path.write_bytes(builder.sign(pki.root.key, hashes.SHA256())
-                     .public_bytes(serialization.Encoding.DER))
-    return path
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ from docsvc.models import AuditEntry, Document, VerificationResult
 from docsvc.security import OPERATOR, Actor
 from docsvc.services import verification as svc
 from docsvc.verify import Indication, SignatureNotFoundError, TrustStoreError
-from tests.unit.verification_service.conftest import CLERK, revoke
+from tests.support.data import PROVINCE_CLERK as CLERK
+from tests.support.pki import revoke
 
 SYSTEM = Actor(kind="system", name="lienthong", organ_id="000.00.53.H48")
 STRANGER = Actor(kind="user", name="khac", organ_id="000.01.02.H48", roles=frozenset({"clerk"}))

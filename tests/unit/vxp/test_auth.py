@@ -160,9 +160,9 @@ def test_secrets_are_sealed_per_system_and_open_with_the_right_key_only() -> Non
     for key, system_id in (("x" * 40, "vxp.test.01"), (KEY, "vxp.test.02")):
         with pytest.raises(ConfigError):
             decrypt_secret(sealed, key, system_id=system_id)
-    blob = bytearray(base64.urlsafe_b64decode(sealed.removeprefix("vxp1:")))
-    blob[20] ^= 1
-    tampered = "vxp1:" + base64.urlsafe_b64encode(bytes(blob)).decode()
+    blob = bytearray(base64.urlsafe_b64decode(sealed.removeprefix("f1:")))
+    blob[40] ^= 1
+    tampered = "f1:" + base64.urlsafe_b64encode(bytes(blob)).decode()
     with pytest.raises(ConfigError):
         decrypt_secret(tampered, KEY, system_id="vxp.test.01")
     with pytest.raises(ConfigError):

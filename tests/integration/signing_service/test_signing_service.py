@@ -46,7 +46,7 @@ from docsvc.signing.errors import (
     WrongPinError,
 )
 from docsvc.storage import read_verified
-from tests.unit.signing_service.conftest import CLERK, PROVINCE, SIGNER, versions_of
+from tests.support.signing import CLERK, PROVINCE, SIGNER, versions_of
 
 
 def _read(blobs, key: str) -> bytes:

@@ -8,20 +8,17 @@ import pytest
 
 from docsvc.config import Settings
 from docsvc.metadata import parse_metadata
-from docsvc.models import Document
-from docsvc.security import OPERATOR, Actor
+from docsvc.security import OPERATOR
 from docsvc.services.documents import register_document, upload_document
 from docsvc.services.signers import SigningTools, add_signer_profile, demo_profile_specs
 from docsvc.signing.sample import notice_pdf
-from tests.conftest import NOTICE_METADATA, add_province
-from tests.integration.signing import conftest as signing_fixtures
+from tests.conftest import add_province
+from tests.support import signing
+from tests.support.data import NOTICE_METADATA
 
 # The demo PKI served on loopback (OCSP, CRL, TSA).
-served_pki, pki = signing_fixtures.served_pki, signing_fixtures.pki
-
-PROVINCE = "000.00.00.H48"
-SIGNER = Actor(kind="user", name="viet", organ_id=PROVINCE, roles=frozenset({"signer"}))
-CLERK = Actor(kind="user", name="vanthu", organ_id=PROVINCE, roles=frozenset({"clerk"}))
+served_pki, pki = signing.served_pki, signing.pki
+PROVINCE = signing.PROVINCE
 
 
 @pytest.fixture
@@ -71,8 +68,3 @@ def make_notice(session, blobs, notice_bytes, settings):
         return document.id
 
     return make
-
-
-def versions_of(session, document_id: str) -> list:
-    session.expire_all()
-    return list(session.get(Document, document_id).versions)
