@@ -32,6 +32,7 @@ from docsvc.config import sealing_keys
 from docsvc.exchange import ParseLimits
 from docsvc.models import AxisInbound, AxisOutbound, Delivery, Document, Message, Organization, utcnow
 from docsvc.samples import notice_pdf
+from docsvc.sealing import sealer_from_settings
 from docsvc.security import OPERATOR
 from docsvc.services import exchange as svc
 from docsvc.services.axis.config import set_axis

@@ -361,7 +361,7 @@ def test_the_same_send_from_api_and_cli_stores_the_same_arrival_verdict(client, 
     from click.testing import CliRunner
 
     from docsvc.cli import _Context, main
-    from docsvc.models import VerificationResult
+    from docsvc.models import Document, VerificationResult
     from docsvc.services.identity import add_user
 
     with runtime.sessions() as session:
