@@ -202,10 +202,11 @@ def test_update_refusals_are_precise_and_recorded(session, blobs, config, world)
         flows.update_document(session, blobs, config, document_id=incoming.id, reason="x",
                               actor=world["vanthu-xa"])
     assert "not_outgoing" in info.value.details["reasons"]
-    # an unsigned correction is not sent
+    # an unsigned correction is not sent (a new, unsigned version of the main file; an
+    # attachment would not be one: attachments are not versions)
     data = notice_pdf(["chưa ký"])
     store_version(session, blobs, session.get(Document, doc_id), io.BytesIO(data),
-                  kind="attachment", filename="phu-luc.pdf", actor=clerk,
+                  kind="original", filename="dinh-chinh.pdf", actor=clerk,
                   sha256=hashlib.sha256(data).hexdigest(), size=len(data))
     session.commit()
     with pytest.raises(svc.NotUpdatableError) as info:
