@@ -29,6 +29,8 @@ PEER_TOKEN = "peer-token"  # noqa: S105 - a purpose label, not a secret
 """Purpose: the token a peer docsvc issued for us (subject: its OrganId)."""
 VXP_SECRET = "vxp-secret"  # noqa: S105 - a purpose label, not a secret
 """Purpose: the shared secret of a VXP system (subject: its VXP system id)."""
+SIGNER_KEY = "signer-key"
+"""Purpose: a signer profile's uploaded PKCS#12 and its passphrase (subject: the profile id)."""
 MIN_KEY_LENGTH = 32
 PREFIX = "f1:"
 _FERNET_INFO = b"docsvc/sealing/fernet/v1"

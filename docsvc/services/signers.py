@@ -262,20 +262,22 @@ def _aad(profile_id: str) -> str:
 def seal_key(tools: SigningTools, profile_id: str, p12: bytes, passphrase: bytes
              ) -> tuple[str, str]:
     """Return the PKCS#12 and its passphrase sealed for storage, bound to the profile id."""
-    from docsvc.services.delivery import key_material, seal_token
+    from docsvc.sealing import SIGNER_KEY, sealer_from_settings
 
-    material = key_material(tools.settings)
-    return (seal_token(base64.b64encode(p12).decode(), material, organ_id=_aad(profile_id)),
-            seal_token(base64.b64encode(passphrase).decode(), material, organ_id=_aad(profile_id)))
+    sealer = sealer_from_settings(tools.settings)
+    return (sealer.seal(base64.b64encode(p12).decode(), purpose=SIGNER_KEY, subject=_aad(profile_id)),
+            sealer.seal(base64.b64encode(passphrase).decode(), purpose=SIGNER_KEY,
+                        subject=_aad(profile_id) + ":passphrase"))
 
 
 def _open_sealed(tools: SigningTools, spec: ProfileSpec) -> tuple[bytes, bytes]:
-    from docsvc.services.delivery import key_material, open_token
+    from docsvc.sealing import SIGNER_KEY, sealer_from_settings
 
-    material = key_material(tools.settings)
-    return (base64.b64decode(open_token(spec.p12_sealed or "", material, organ_id=_aad(spec.id))),
-            base64.b64decode(open_token(spec.passphrase_sealed or "", material,
-                                        organ_id=_aad(spec.id))))
+    sealer = sealer_from_settings(tools.settings)
+    return (base64.b64decode(sealer.open(spec.p12_sealed or "", purpose=SIGNER_KEY,
+                                         subject=_aad(spec.id))),
+            base64.b64decode(sealer.open(spec.passphrase_sealed or "", purpose=SIGNER_KEY,
+                                         subject=_aad(spec.id) + ":passphrase")))
 
 
 def _same_name(a: str, b: str) -> bool:

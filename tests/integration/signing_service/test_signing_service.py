@@ -275,10 +275,10 @@ def test_encrypted_pdf_is_refused(session, blobs, tools, profiles, make_notice, 
 
 
 def test_demo_keys_are_refused_in_production(session, profiles, settings, tmp_path, notice_bytes):
-    from docsvc.services.delivery import key_material
+    from docsvc.config import sealing_keys
 
     production = SigningTools(Settings(env="production", data_dir=tmp_path / "prod",
-                                       secret_key=key_material(settings)))
+                                       secret_key=sealing_keys(settings)[0]))
     with pytest.raises(DemoKeyRefusedError):
         sign_bytes(production, get_profile_spec(session, "demo-person"), notice_bytes,
                    role="person")
