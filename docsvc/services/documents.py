@@ -120,7 +120,9 @@ def upload_document(
     if not can_create_in(actor, owner_organ_id):
         deny(session, actor, "document.upload", organ_id=owner_organ_id)
     hashed = getattr(stream, "sha256", None)  # an api.uploads.HashingSpool hashed it already
-    info = inspect_pdf(stream, known=(hashed, stream.size) if isinstance(hashed, str) else None)
+    size = getattr(stream, "size", None)
+    info = inspect_pdf(stream, known=(hashed, size) if isinstance(hashed, str) and isinstance(size, int)
+                       else None)
     fields = {k: getattr(metadata, k) for k in Metadata.__dataclass_fields__ if k != "owner_organ_id"}
     document = Document(
         id=new_id(),
@@ -235,12 +237,13 @@ def lock_for_write(session: Session, document_id: str, actor: Actor, action: str
 def _next_number(session: Session, organ_id: str, register: str, year: int) -> int:
     """Take the next number of a register, holding its counter row locked until commit."""
     dialect = session.get_bind().dialect.name
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
-    session.execute(
-        insert(RegisterCounter)
-        .values(organ_id=organ_id, register=register, year=year, last_number=0)
-        .on_conflict_do_nothing()
-    )
+    row = {"organ_id": organ_id, "register": register, "year": year, "last_number": 0}
+    if dialect == "postgresql":
+        session.execute(postgresql.insert(RegisterCounter).values(row).on_conflict_do_nothing())
+    elif dialect == "sqlite":
+        session.execute(sqlite.insert(RegisterCounter).values(row).on_conflict_do_nothing())
+    else:
+        raise NotImplementedError(f"register numbering on {dialect}")
     counter = session.execute(
         select(RegisterCounter)
         .where(RegisterCounter.organ_id == organ_id, RegisterCounter.register == register,
@@ -368,10 +371,11 @@ def open_version(
     if number is None:
         version = document.latest_version
     else:
-        version = next((v for v in document.versions if v.number == number), None)
-        if version is None:
+        found = next((v for v in document.versions if v.number == number), None)
+        if found is None:
             raise NotFoundError("Không có phiên bản này.", "No such version.",
                                 details={"document_id": document_id, "version": number})
+        version = found
     if version.revoked_at is not None:
         raise ContentRevokedError(details={"document_id": document_id, "version": version.number})
     return version, read_verified(blobs, version.blob_key)

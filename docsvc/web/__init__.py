@@ -14,7 +14,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     current_app,
     flash,
     g,
@@ -27,6 +26,7 @@ from flask import (
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
+from werkzeug.wrappers import Response
 
 from docsvc.errors import DocsvcError, PayloadTooLargeError
 from docsvc.security import Actor, can_create_in
