@@ -288,8 +288,8 @@ def _record(session: Session, claim: _Claim, outcome: _Outcome, policy: Delivery
 
 
 def _tokens(session: Session, settings: Any, organ_ids: set[str]) -> dict[str, str]:
-    rows = session.execute(select(PeerCredential).where(PeerCredential.organ_id.in_(organ_ids))).scalars()
-    rows = list(rows)
+    rows = list(session.execute(
+        select(PeerCredential).where(PeerCredential.organ_id.in_(organ_ids))).scalars())
     if not rows:
         return {}
     sealer = sealer_from_settings(settings)

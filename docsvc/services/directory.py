@@ -159,7 +159,9 @@ def import_directory(
     if problems:
         raise InvalidMetadataError("Danh bạ cơ quan không hợp lệ.", "Invalid directory entries.",
                                    details={"fields": problems})
-    created, updated, unchanged = [], [], []
+    created: list[str] = []
+    updated: list[str] = []
+    unchanged: list[str] = []
     for row in rows:
         org = session.get(Organization, row["organ_id"])
         if org is None:

@@ -125,8 +125,9 @@ def upload_document(
         deny(session, actor, "document.upload", organ_id=owner_organ_id)
     check_issuing_body(metadata, owner_organ_id)
     hashed = getattr(stream, "sha256", None)  # an api.uploads.HashingSpool hashed it already
-    info = inspect_pdf(stream, known=(hashed, stream.size) if isinstance(hashed, str) else None,
-                       max_pages=max_pages)
+    size = getattr(stream, "size", None)
+    known = (hashed, size) if isinstance(hashed, str) and isinstance(size, int) else None
+    info = inspect_pdf(stream, known=known, max_pages=max_pages)
     fields = {k: getattr(metadata, k) for k in Metadata.__dataclass_fields__ if k != "owner_organ_id"}
     document = Document(
         id=new_id(),
@@ -263,12 +264,13 @@ def lock_for_write(session: Session, document_id: str, actor: Actor, action: str
 def _next_number(session: Session, organ_id: str, register: str, year: int) -> int:
     """Take the next number of a register, holding its counter row locked until commit."""
     dialect = session.get_bind().dialect.name
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
-    session.execute(
-        insert(RegisterCounter)
-        .values(organ_id=organ_id, register=register, year=year, last_number=0)
-        .on_conflict_do_nothing()
-    )
+    row = {"organ_id": organ_id, "register": register, "year": year, "last_number": 0}
+    if dialect == "postgresql":
+        session.execute(postgresql.insert(RegisterCounter).values(row).on_conflict_do_nothing())
+    elif dialect == "sqlite":
+        session.execute(sqlite.insert(RegisterCounter).values(row).on_conflict_do_nothing())
+    else:
+        raise NotImplementedError(f"register numbering on {dialect}")
     counter = session.execute(
         select(RegisterCounter)
         .where(RegisterCounter.organ_id == organ_id, RegisterCounter.register == register,
@@ -401,13 +403,14 @@ def open_version(
         version = document.latest_version
     else:
         pool = document.attachments if attachment else document.file_versions
-        version = next((v for v in pool if v.number == number), None)
-        if version is None:
+        found = next((v for v in pool if v.number == number), None)
+        if found is None:
             if attachment:
                 raise NotFoundError("Không có tệp đính kèm này.", "No such attachment.",
                                     details={"document_id": document_id, "attachment": number})
             raise NotFoundError("Không có phiên bản này.", "No such version.",
                                 details={"document_id": document_id, "version": number})
+        version = found
     if version.revoked_at is not None:
         raise ContentRevokedError(details={"document_id": document_id, "version": version.number})
     stream = read_verified(blobs, version.blob_key)

@@ -407,7 +407,8 @@ class SigningTools:
             demo_root = self.settings.pki_dir / "root-ca.pem"
             if self.settings.env != "production" and demo_root.is_file():
                 files += [demo_root, self.settings.pki_dir / "chain.pem"]
-            roots, others = [], []
+            roots: list[asn1_x509.Certificate] = []
+            others: list[asn1_x509.Certificate] = []
             for cert in load_certs_from_pemder([str(p) for p in files if p.is_file()]):
                 (roots if cert.self_signed == "maybe" or cert.self_signed == "yes"
                  else others).append(cert)

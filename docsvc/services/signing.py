@@ -114,6 +114,7 @@ def parse_signature_request(body: Any) -> SignatureRequest:
             problems.append({"field": "placement", "message": str(exc)})
     if problems:
         raise BadRequestError(details={"fields": problems})
+    assert isinstance(role, str) and isinstance(signer, str)  # else a problem above
     return SignatureRequest(role=role, signer=signer, level=level, placement=placement,
                             allow_lower_level=allow, based_on=based_on, copy_form=copy_form)
 

@@ -9,7 +9,7 @@ import functools
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
 from pyhanko.pdf_utils.images import PdfImage
@@ -22,6 +22,9 @@ from pyhanko.pdf_utils.layout import (
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.stamp import StaticStampStyle, TextStampStyle
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
 
 ASSETS = Path(__file__).parent / "assets"
 # Noto Sans has unitsPerEm 1000: pyHanko 0.38 writes widths in font units, so fonts with
@@ -74,7 +77,7 @@ def font_factory() -> GlyphAccumulatorFactory:
 
 
 @functools.lru_cache(maxsize=32)
-def _picture(data: bytes):  # noqa: ANN202 - PIL is imported lazily by pyHanko
+def _picture(data: bytes) -> PILImage:  # PIL is imported lazily by pyHanko
     from PIL import Image
 
     image = Image.open(BytesIO(data))
@@ -123,7 +126,7 @@ def agency_style(picture: Path | bytes = DEMO_SEAL_PICTURE) -> TextStampStyle:
         ),
         inner_content_layout=SimpleBoxLayoutRule(
             x_align=AxisAlignment.ALIGN_MAX, y_align=AxisAlignment.ALIGN_MID,
-            margins=Margins(right=SEAL_SIZE + 2),
+            margins=Margins(right=int(SEAL_SIZE) + 2),
             inner_content_scaling=InnerScaling.SHRINK_TO_FIT,
         ),
         text_box_style=TextBoxStyle(font=font_factory(), font_size=7, border_width=0,

@@ -135,18 +135,18 @@ class TokenSigner:
         criteria = TokenCriteria(label=token_label) if token_label else None
         try:
             try:
-                self.session = open_pkcs11_session(str(module_path), slot_no=slot_no,
-                                                   token_criteria=criteria,
-                                                   user_pin=pin.decode())
+                session = open_pkcs11_session(str(module_path), slot_no=slot_no,
+                                              token_criteria=criteria, user_pin=pin.decode())
             except pkcs11.UserAlreadyLoggedIn:
                 # Login is per token and process: another session of ours already holds it.
-                self.session = open_pkcs11_session(str(module_path), slot_no=slot_no,
-                                                   token_criteria=criteria)
+                session = open_pkcs11_session(str(module_path), slot_no=slot_no,
+                                              token_criteria=criteria)
         except pkcs11.PinIncorrect as exc:
             raise WrongPinError(details={"key_source": "pkcs11"}) from exc
         except (pkcs11.PKCS11Error, OSError, RuntimeError) as exc:
             raise SignerUnavailableError(details={"key_source": "pkcs11",
                                                   "error": type(exc).__name__}) from exc
+        self.session: pkcs11.Session | None = session
         lock = threading.Lock()
 
         class _LockedSigner(PKCS11Signer):
@@ -167,7 +167,7 @@ class TokenSigner:
             cert = self.signer.signing_cert
             if cert is not None and cert.public_key.algorithm == "ec":
                 # SoftHSM and many tokens offer only raw CKM_ECDSA over a digest we compute.
-                self.signer.use_raw_mechanism = True  # type: ignore[attr-defined]
+                self.signer.use_raw_mechanism = True
         except (pkcs11.PKCS11Error, Exception) as exc:
             self.close()
             raise SignerUnavailableError(

@@ -24,6 +24,7 @@ from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, Signer
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+from pyhanko.stamp import BaseStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator import errors as cv_errors
 
@@ -98,17 +99,19 @@ def _pages(reader: PdfFileReader) -> list[generic.DictionaryObject]:
 
 def _page_box(page: generic.DictionaryObject) -> Box:
     box = page.get("/CropBox") or _inherited(page, "/MediaBox")
+    if not isinstance(box, generic.ArrayObject) or len(box) != 4:
+        raise DamagedPdfError(details={"page_box": str(box)[:100]})
     x1, y1, x2, y2 = (float(v) for v in box)
     return (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
 
 
 def _inherited(page: generic.DictionaryObject, key: str) -> generic.PdfObject:
-    node = page
-    while node is not None:
+    node: generic.PdfObject | None = page
+    while isinstance(node, generic.DictionaryObject):
         if key in node:
             return node[key]
-        node = node.get("/Parent")
-        node = node.get_object() if node is not None else None
+        parent = node.get("/Parent")
+        node = parent.get_object() if parent is not None else None
     raise DamagedPdfError(details={"missing": key})
 
 
@@ -130,7 +133,7 @@ def existing_signatures(data: bytes | PdfFileReader) -> list[ExistingSignature]:
     """List the filled signature fields of a PDF (document timestamps excluded)."""
     reader = data if isinstance(data, PdfFileReader) else PdfFileReader(BytesIO(data))
     pages = _pages(reader)
-    page_ids = {p.container_ref.idnum if p.container_ref else None: i for i, p in enumerate(pages)}
+    page_ids = {getattr(p.container_ref, "idnum", None): i for i, p in enumerate(pages)}
     found = []
     for sig in reader.embedded_regular_signatures:
         try:
@@ -225,6 +228,7 @@ def _target(role: str, raw: bytes, reader: PdfFileReader, placement: Placement |
                 "No person signature to place the seal over; give a placement.",
             )
         person = persons[-1]
+        assert person.box is not None  # persons have a box (filtered above)
         index = person.page_index if person.page_index is not None else count - 1
         page_width = _page_box(pages[index])[2]
         return _Target(name, index, appearance.agency_box_over(person.box, page_width), False)
@@ -363,6 +367,7 @@ def sign_pdf_detailed(data: bytes | BinaryIO, *, signer: Signer, role: Role,
     when = signing_time or dt.datetime.now(dt.UTC).replace(microsecond=0)
     params = {"agency": agency_name or _organisation(cert), "signed_at": appearance.iso_vn(when),
               "reference": reference or ""}
+    style: BaseStampStyle
     if role == "person":
         style = appearance.person_style(picture or appearance.DEMO_SIGNATURE_PICTURE)
     elif role == "agency":
@@ -410,4 +415,5 @@ def sign_pdf_detailed(data: bytes | BinaryIO, *, signer: Signer, role: Role,
                 OSError, ValueError) as exc:
             raise _translate(exc, subject) from exc
         break
-    return SignedBytes(out.getvalue() if output is None else None, target.field_name)
+    written = out.getvalue() if output is None and isinstance(out, BytesIO) else None
+    return SignedBytes(written, target.field_name)

@@ -6,24 +6,32 @@ from __future__ import annotations
 
 import hashlib
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypeVar, cast
 
 from asn1crypto import cms, crl, ocsp, x509
 from cryptography import x509 as cx509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPublicKeyTypes
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509 import ocsp as cocsp
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko.sign.validation.status import SignatureStatus
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
+from pyhanko_certvalidator.path import ValidationPath
 
 from docsvc.verify.notes import note
 from docsvc.verify.report import CertificateInfo, Evidence, Note, RevocationInfo, Severity
 from docsvc.verify.trust import TrustStore
+
+T = TypeVar("T")
 
 _ORIGIN_TEXT = {"cms": "embedded", "dss": "embedded", "trust-store": "trust-store"}
 
@@ -134,7 +142,7 @@ class Knowledge:
         return RevocationInfo("unknown")
 
 
-def collect_document_knowledge(reader, trust: TrustStore) -> Knowledge:
+def collect_document_knowledge(reader: PdfFileReader, trust: TrustStore) -> Knowledge:
     """Read the trust folders and the document's DSS."""
     base = Knowledge.from_trust(trust)
     try:
@@ -156,10 +164,10 @@ def _is_self_issued(cert: x509.Certificate) -> bool:
     return cert.self_issued
 
 
-def _quiet(func):
+def _quiet(func: Callable[..., T]) -> Callable[..., T]:
     """Ignore cryptography's deprecation warnings on odd certificates (they are input data)."""
 
-    def wrapper(*args):
+    def wrapper(*args: Any) -> T:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", CryptographyDeprecationWarning)
             return func(*args)
@@ -175,8 +183,10 @@ def _crl_signed_by(lst: crl.CertificateList, issuers: list[x509.Certificate]) ->
         return False
     for issuer in issuers:
         try:
-            if parsed.is_signature_valid(cx509.load_der_x509_certificate(issuer.dump())
-                                         .public_key()):
+            # a key type that cannot sign a CRL makes is_signature_valid raise TypeError
+            key = cast(CertificateIssuerPublicKeyTypes,
+                       cx509.load_der_x509_certificate(issuer.dump()).public_key())
+            if parsed.is_signature_valid(key):
                 return True
         except (ValueError, TypeError):
             continue
@@ -200,6 +210,8 @@ def _ocsp_signed_by(resp: ocsp.OCSPResponse, issuers: list[x509.Certificate]) ->
                     continue
     except (ValueError, TypeError):
         return False
+    if algo is None:  # an Ed25519/Ed448 responder: not accepted here
+        return False
     for cand in candidates:
         key = cand.public_key()
         try:
@@ -215,8 +227,8 @@ def _ocsp_signed_by(resp: ocsp.OCSPResponse, issuers: list[x509.Certificate]) ->
     return False
 
 
-def _ocsp_status(resp: ocsp.OCSPResponse, cert: x509.Certificate,
-                 issuers: list[x509.Certificate]):
+def _ocsp_status(resp: ocsp.OCSPResponse, cert: x509.Certificate, issuers: list[x509.Certificate]
+                 ) -> tuple[str, datetime, datetime, datetime | None, datetime | None] | None:
     try:
         basic = resp["response_bytes"]["response"].parsed
     except (KeyError, ValueError, TypeError):
@@ -270,7 +282,7 @@ def _first(value: object) -> str | None:
     return str(value) if value is not None else None
 
 
-def chain_infos(path: object) -> tuple[CertificateInfo, ...]:
+def chain_infos(path: ValidationPath | None) -> tuple[CertificateInfo, ...]:
     """Describe the validation path from the signer up to the anchor."""
     if path is None:
         return ()
@@ -278,7 +290,7 @@ def chain_infos(path: object) -> tuple[CertificateInfo, ...]:
     return tuple(cert_info(c) for c in reversed(certs))
 
 
-def anchor_name(path: object) -> str | None:
+def anchor_name(path: ValidationPath | None) -> str | None:
     """Return the trust anchor's subject, or None when no trusted path was found."""
     if path is None:
         return None
@@ -286,7 +298,7 @@ def anchor_name(path: object) -> str | None:
     return root.subject.human_friendly if isinstance(root, x509.Certificate) else None
 
 
-def anchor_set(path: object, trust: TrustStore) -> str | None:
+def anchor_set(path: ValidationPath | None, trust: TrustStore) -> str | None:
     """Return the name of the trust set the anchor belongs to."""
     if path is None or not isinstance(path.first, x509.Certificate):
         return None
@@ -400,7 +412,7 @@ def trust_problem_note(name: str) -> Note:
     return note(name, severity, vi, en)
 
 
-def evidence_for(status: object, knowledge: Knowledge,
+def evidence_for(status: SignatureStatus, knowledge: Knowledge,
                  signed_data: cms.SignedData) -> tuple[Evidence, ...]:
     """Collect the certificates and revocation data relevant to this signature."""
     out: dict[bytes, Evidence] = {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel
 from pyhanko.sign.diff_analysis.policy_api import SuspiciousModification
 
 from docsvc.verify.report import Note, Severity, nfc
@@ -34,7 +34,7 @@ def library_error(exc: BaseException, action_vi: str, action_en: str) -> Note:
                 f"Format failure while {action_en}: {cause}")
 
 
-def modification_notes(diff: object) -> list[Note]:
+def modification_notes(diff: DiffResult | SuspiciousModification | None) -> list[Note]:
     """Explain what changed after a signature (pyHanko's modification analysis)."""
     if diff is None:
         return []

@@ -8,6 +8,7 @@ import textwrap
 from datetime import datetime, timedelta, timezone
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -17,7 +18,7 @@ VN_TZ = timezone(timedelta(hours=7))
 FONT_PATH = Path("/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf")
 _TEMPLATES = Path(__file__).parent / "templates"
 
-LABELS = {
+LABELS: dict[str, dict[str, Any]] = {
     "vi": {
         "title": "BÁO CÁO KIỂM TRA CHỮ KÝ SỐ",
         "file": "Tệp (SHA-256)", "size": "Kích thước", "checked_at": "Thời điểm kiểm tra",
@@ -199,13 +200,13 @@ def render_pdf(report: DocumentReport, lang: str = "vi") -> bytes:
     from pyhanko.pdf_utils import generic, layout
     from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
     from pyhanko.pdf_utils.text import TextBox, TextBoxStyle
-    from pyhanko.pdf_utils.writer import PdfFileWriter
+    from pyhanko.pdf_utils.writer import BasePdfFileWriter, PdfFileWriter
 
     font_bytes = FONT_PATH.read_bytes()
 
     class _InMemoryFont(GlyphAccumulatorFactory):
         # pyHanko opens the font file and never closes it; hand it bytes instead
-        def create_font_engine(self, writer, obj_stream=None):
+        def create_font_engine(self, writer: BasePdfFileWriter, obj_stream: Any = None) -> GlyphAccumulator:
             return GlyphAccumulator(writer=writer, font_handle=BytesIO(font_bytes),
                                     font_size=self.font_size, obj_stream=obj_stream)
 

@@ -15,13 +15,17 @@ from asn1crypto import cms, tsp
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate
-from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, ModificationLevel
+from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY, DiffResult, ModificationLevel
 from pyhanko.sign.diff_analysis.policy_api import SuspiciousModification
 from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.sign.validation.errors import SignatureValidationError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
-from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko.sign.validation.status import (
+    DocumentTimestampStatus,
+    PdfSignatureStatus,
+    SignatureCoverageLevel,
+)
 from pyhanko_certvalidator import ValidationContext
 
 from docsvc.errors import UnprocessableError
@@ -70,7 +74,8 @@ class _Field:
     name: str
     sig_object: Any
     sig_field: Any
-    end: int
+    end: float
+    """Where its ByteRange ends (infinity when unreadable: sorted last)."""
 
 
 def validate_pdf(
@@ -289,7 +294,7 @@ def _bytes_or_none(value: object) -> bytes | None:
     return None
 
 
-def _doc_timestamp_times(fields: list[_Field]) -> list[tuple[int, datetime]]:
+def _doc_timestamp_times(fields: list[_Field]) -> list[tuple[float, datetime]]:
     out = []
     for fld in fields:
         if _kind(fld) != "document_timestamp":
@@ -364,10 +369,11 @@ def _validate_field(
     allow_fetching: bool,
     timeout: float | None,
     now: datetime,
-    doc_ts_times: list[tuple[int, datetime]],
+    doc_ts_times: list[tuple[float, datetime]],
     captured: list[etsi.Captured] | None = None,
 ) -> SignatureReport:
     emb, fld, skeleton = prep.emb, prep.field, prep.skeleton
+    assert emb is not None  # a field pyHanko could not open has its report already
     local = knowledge.with_cms(emb.signed_data)
     if skeleton.kind == "document_timestamp":
         return _validate_doc_timestamp(emb, skeleton, local, allow_fetching, timeout, now)
@@ -393,8 +399,10 @@ def _validate_field(
                          tst_time if ts_ok else None, later_doc_ts, now)
 
 
-def _run(emb, local, allow_fetching, timeout, now, tst_time, ts_moment, *, skip_diff=False,
-         keep=None, contexts: list[ValidationContext] | None = None):
+def _run(emb: EmbeddedPdfSignature, local: ev.Knowledge, allow_fetching: bool,
+         timeout: float | None, now: datetime, tst_time: datetime | None, ts_moment: datetime,
+         *, skip_diff: bool = False, keep: PdfSignatureStatus | None = None,
+         contexts: list[ValidationContext] | None = None) -> PdfSignatureStatus:
     signer_vc = local.context(moment=tst_time or now, allow_fetching=allow_fetching,
                               retroactive=tst_time is not None, timeout=timeout)
     ts_vc = signer_vc if tst_time is None and ts_moment == now else local.context(
@@ -411,8 +419,9 @@ def _run(emb, local, allow_fetching, timeout, now, tst_time, ts_moment, *, skip_
     return status
 
 
-def _validate_doc_timestamp(emb, skeleton, local, allow_fetching, timeout,
-                            now) -> SignatureReport:
+def _validate_doc_timestamp(emb: EmbeddedPdfSignature, skeleton: SignatureReport,
+                            local: ev.Knowledge, allow_fetching: bool, timeout: float | None,
+                            now: datetime) -> SignatureReport:
     vc = local.context(moment=now, allow_fetching=allow_fetching, retroactive=False,
                        timeout=timeout)
     status = validate_pdf_timestamp(emb, vc)
@@ -436,7 +445,8 @@ def _validate_doc_timestamp(emb, skeleton, local, allow_fetching, timeout,
     )
 
 
-def _indication_from_status(status, tst_time) -> tuple[Indication, str | None, list[Note]]:
+def _indication_from_status(status: PdfSignatureStatus | DocumentTimestampStatus,
+                            tst_time: datetime | None) -> tuple[Indication, str | None, list[Note]]:
     notes: list[Note] = []
     if not status.intact:
         notes.append(note("HASH_MISMATCH", Severity.ERROR,
@@ -458,7 +468,7 @@ def _indication_from_status(status, tst_time) -> tuple[Indication, str | None, l
         return Indication.TOTAL_FAILED, FORMAT_FAILURE, notes
     indic = status.trust_problem_indic
     if indic is not None:
-        notes.append(ev.trust_problem_note(indic.name))
+        notes.append(ev.trust_problem_note(getattr(indic, "name", str(indic))))
         if isinstance(indic, AdESFailure):
             return Indication.TOTAL_FAILED, indic.name, notes
         if isinstance(indic, AdESIndeterminate):
@@ -481,8 +491,10 @@ def _indication_from_status(status, tst_time) -> tuple[Indication, str | None, l
     return Indication.TOTAL_PASSED, None, notes
 
 
-def _build_report(emb, skeleton, status, local, knowledge, all_fields, tst_time,
-                  later_doc_ts, now) -> SignatureReport:
+def _build_report(emb: EmbeddedPdfSignature, skeleton: SignatureReport,
+                  status: PdfSignatureStatus, local: ev.Knowledge, knowledge: ev.Knowledge,
+                  all_fields: list[tuple[str, Any]], tst_time: datetime | None,
+                  later_doc_ts: list[datetime], now: datetime) -> SignatureReport:
     indication, sub, notes = _indication_from_status(status, tst_time)
     ts = status.timestamp_validity
     ts_ok = ts is not None and ts.intact and ts.valid and ts.trusted
@@ -501,7 +513,8 @@ def _build_report(emb, skeleton, status, local, knowledge, all_fields, tst_time,
                                       status.signer_reported_dt or tst_time or now)
     if status.revoked:
         rd = status.revocation_details
-        revocation = replace(revocation, status="revoked", revocation_time=rd.revocation_date)
+        revocation = replace(revocation, status="revoked",
+                             revocation_time=rd.revocation_date if rd is not None else None)
     elif revocation.status == "revoked" and indication is Indication.TOTAL_PASSED:
         # defence in depth: signature-checked revocation data says revoked, pyHanko did not
         proven_before = tst_time is not None and revocation.revocation_time is not None and (
@@ -589,7 +602,7 @@ def _coverage_name(coverage: SignatureCoverageLevel | None) -> str | None:
     return coverage.name if coverage is not None else None
 
 
-def _mod_level(diff: object) -> str | None:
+def _mod_level(diff: DiffResult | SuspiciousModification | None) -> str | None:
     if isinstance(diff, SuspiciousModification):
         return ModificationLevel.OTHER.name
     if diff is None:
@@ -597,7 +610,7 @@ def _mod_level(diff: object) -> str | None:
     return diff.modification_level.name
 
 
-def _changed_fields(diff: object) -> tuple[str, ...]:
+def _changed_fields(diff: DiffResult | SuspiciousModification | None) -> tuple[str, ...]:
     if diff is None or isinstance(diff, SuspiciousModification):
         return ()
     return tuple(sorted(diff.changed_form_fields))

@@ -4,7 +4,7 @@ version."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from flask import flash, redirect, render_template, request, url_for
 
@@ -137,7 +137,7 @@ def upload():  # type: ignore[no-untyped-def]
         return _upload_form(request.form, problems, 400)
     assert file is not None
     try:
-        doc, warnings = svc.upload_document(db(), runtime().blobs, stream=file.stream,
+        doc, warnings = svc.upload_document(db(), runtime().blobs, stream=cast(BinaryIO, file.stream),
                                             filename=file.filename, metadata=metadata,
                                             owner_organ_id=owner, actor=me,
                                             max_pages=runtime().settings.max_pdf_pages)

@@ -1,6 +1,8 @@
 """The words on the pages, in Vietnamese and English (the two dictionaries have the same keys)."""
 
-TEXTS = {
+from typing import Any
+
+TEXTS: dict[str, dict[str, Any]] = {
     "vi": {
         "app": "Quản lý văn bản", "login": "Đăng nhập", "logout": "Đăng xuất",
         "username": "Tên đăng nhập", "password": "Mật khẩu", "search": "Tìm kiếm",

@@ -1,6 +1,10 @@
 """The wheel, installed as an operator installs it: built from a copy of the sources, put into a
 fresh virtualenv outside the checkout (dependencies from requirements.lock), and driven from
-there through init, upload, register, sign, send and the pull of a hosted commune's system.
+there through init, upload, register, sign, send and the pull of a hosted commune's system:
+once on the embedded defaults with the demo PKI, once in production mode as the README's
+"Production, step by step" says (PostgreSQL, an S3 server over plain HTTP, a CA that is not
+the demo's with its TSA and OCSP responder, signer profiles with --name and --picture, the
+directory imported).
 
 It proves the wheel carries everything the service reads at run time (the edXML XSDs above
 all: without them every send, receive and VXP path fails).
@@ -18,14 +22,18 @@ import sys
 import urllib.error
 import urllib.request
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from cryptography.x509.oid import NameOID
 
 from docsvc.exchange import VN_TZ, Organization, ResponseFor, StatusPackage, build_status_package
+from docsvc.pki import demo
+from docsvc.pki.responders import LoopbackServer
 from docsvc.samples import notice_pdf
 from tests.conftest import NOTICE_METADATA
-from tests.integration.conftest import free_port, wait_for_port
+from tests.integration.conftest import free_port, s3_server, wait_for_port  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -161,3 +169,104 @@ def _call(url: str, token: str, body: dict | bytes | None = None, *,
             return response.status, json.load(response)
     except urllib.error.HTTPError as error:
         return error.code, json.load(error)
+
+
+@pytest.fixture
+def real_pki(tmp_path, monkeypatch):
+    """A CA that is not the demo's (production refuses demo keys), served on loopback."""
+    ours = tuple(replace(spec, subject=tuple(
+        (oid, "Test Trust Services") if oid == NameOID.ORGANIZATION_NAME and value == "docsvc demo"
+        else (oid, value) for oid, value in spec.subject)) for spec in demo.ENTITIES)
+    monkeypatch.setattr(demo, "ENTITIES", ours)
+    server = LoopbackServer().start()
+    try:
+        pki = demo.generate(tmp_path / "ca", base_url=server.base_url)
+        server.app.use(pki)
+        yield pki
+    finally:
+        server.stop()
+
+
+@pytest.mark.postgres
+def test_the_readme_production_path_exchanges_a_document_with_real_keys(
+        installed, tmp_path, real_pki, postgres_url, s3_server):  # noqa: F811
+    env = _environment(tmp_path, installed)
+    trust, keys = tmp_path / "trust", tmp_path / "keys"
+    trust.mkdir()
+    keys.mkdir()
+    (trust / "root-ca.pem").write_bytes(real_pki.root_cert_path.read_bytes())
+    (trust / "chain.pem").write_bytes(real_pki.chain_path.read_bytes())
+    assets = CHECKOUT / "docsvc" / "signing" / "assets"
+    for name, cred in (("viet", real_pki["person-rsa"]), ("seal", real_pki["agency-rsa"])):
+        (keys / f"{name}.p12").write_bytes(cred.p12_path.read_bytes())
+        (keys / f"{name}.pass").write_bytes(cred.passphrase_path.read_bytes())
+    (keys / "viet-signature.png").write_bytes((assets / "demo-signature.png").read_bytes())
+    (keys / "seal.png").write_bytes((assets / "demo-seal.png").read_bytes())
+    env.update(  # step 2 of the README's production section
+        DOCSVC_ENV="production", DOCSVC_SECRET_KEY=uuid.uuid4().hex * 2,
+        DOCSVC_DATABASE_URL=postgres_url, DOCSVC_BLOB_BACKEND="s3",
+        DOCSVC_S3_ENDPOINT=s3_server.endpoint, DOCSVC_S3_BUCKET=f"docsvc-{uuid.uuid4().hex[:12]}",
+        DOCSVC_S3_ACCESS_KEY="testing", DOCSVC_S3_SECRET_KEY="testing", DOCSVC_S3_REGION="us-east-1",
+        DOCSVC_S3_SECURE="false", DOCSVC_ORGAN_ID=PROVINCE, DOCSVC_TSA_URL=real_pki.tsa_url,
+        DOCSVC_TRUST_DIRS=str(trust), DOCSVC_REVOCATION_FETCHING="true")
+
+    def docsvc(*args: str) -> str:
+        done = subprocess.run([str(installed / "docsvc"), *args], capture_output=True, text=True,
+                              cwd=tmp_path, env=env)
+        assert done.returncode == 0, f"docsvc {' '.join(args)}: {done.stderr[-2000:]}"
+        return done.stdout
+
+    docsvc("init")  # step 3
+    seed = json.loads((CHECKOUT / "docsvc" / "directory_seed.json").read_text())
+    directory = tmp_path / "directory.json"  # step 4: us and the commune
+    directory.write_text(json.dumps({"organizations": [
+        o for o in seed["organizations"] if o["organ_id"] in (PROVINCE, COMMUNE)]}))
+    docsvc("directory", "import", str(directory))
+    docsvc("users", "add", "vanthu", "--role", "clerk", "--org", PROVINCE)  # step 5
+    docsvc("users", "add", "viet", "--role", "signer", "--org", PROVINCE)
+    commune_token = docsvc("systems", "add", COMMUNE, "--name", "UBND xã Tịnh Ấn").strip()
+    docsvc("signers", "add", "viet", "--role", "person", "--org", PROVINCE, "--user", "viet",  # step 6
+           "--name", "Nguyễn Quốc Việt", "--position", "Phó Chánh Văn phòng",
+           "--p12", str(keys / "viet.p12"), "--passphrase-file", str(keys / "viet.pass"),
+           "--chain", str(trust / "chain.pem"), "--picture", str(keys / "viet-signature.png"))
+    docsvc("signers", "add", "con-dau", "--role", "agency", "--org", PROVINCE,
+           "--name", "UBND tỉnh Quảng Ngãi", "--p12", str(keys / "seal.p12"),
+           "--passphrase-file", str(keys / "seal.pass"), "--chain", str(trust / "chain.pem"),
+           "--picture", str(keys / "seal.png"))
+    clerk = docsvc("tokens", "issue", "vanthu").strip()
+    signer = docsvc("tokens", "issue", "viet").strip()
+    pdf = tmp_path / "tb.pdf"
+    pdf.write_bytes(notice_pdf())
+    doc = json.loads(docsvc("documents", "add", str(pdf), "--metadata", json.dumps(NOTICE_METADATA)))
+
+    port = free_port()
+    api = f"http://127.0.0.1:{port}/api/v1"
+    server = subprocess.Popen([str(installed / "docsvc"), "serve", "--port", str(port), "--workers",
+                               "1", "--threads", "4"], cwd=tmp_path, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:  # step 7
+        wait_for_port(port, timeout=60)
+        status, health = _call(f"{api}/health", clerk)
+        assert status == 200, health
+        assert _call(f"{api}/documents/{doc['id']}/register", clerk, {})[0] == 200
+        box = {"page": 1, "box": [320, 120, 520, 200]}  # the sample prints no signer's name
+        for token, body in ((signer, {"role": "person", "signer": "viet", "placement": box}),
+                            (clerk, {"role": "agency", "signer": "con-dau"})):
+            status, answer = _call(f"{api}/documents/{doc['id']}/signatures", token, body)
+            assert status == 201, answer
+        status, report = _call(f"{api}/documents/{doc['id']}/versions/3/verification", clerk)
+        assert status == 200 and report["verdict"] == "TOTAL_PASSED", report
+        assert [s["level"] for s in report["signatures"]] == ["B-LT", "B-LT"]
+        status, sent = _call(f"{api}/documents/{doc['id']}/send", clerk, {"to": [COMMUNE]})
+        assert status in (200, 201), sent
+        status, inbox = _call(f"{api}/exchange/inbox", commune_token)
+        assert status == 200 and len(inbox["data"]) == 1
+        message = inbox["data"][0]
+        status, ack = _call(f"{api}/exchange/messages/{message['id']}/ack", commune_token,
+                            {"result": "received"})
+        assert status == 200, ack
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0].decode()
+    assert "Traceback" not in output, output[-3000:]
+    assert not (tmp_path / "var").exists()  # production keeps nothing in a data folder

@@ -1,6 +1,7 @@
-"""``scripts/run`` as a newcomer uses it: stopping the script stops everything it started.
+"""The scripts as a newcomer and CI use them: stopping ``scripts/run`` stops everything it
+started; ``.ci/run`` fails on ruff, mypy or pytest (also when pytest collects nothing).
 
-The script runs from a copy of the checkout whose ``.venv`` is a thin shim: pip installs are
+``scripts/run`` runs from a copy of the checkout whose ``.venv`` is a thin shim: pip installs are
 skipped (the test's own environment is used), the demo PKI is a stand-in (its real server
 listens on the fixed port 8790, which other runs on this machine may hold), and ``docsvc
 init``/``serve`` are the real commands, so the gunicorn that must stop is the real one.
@@ -95,3 +96,43 @@ def test_stopping_scripts_run_leaves_nothing_serving(checkout, tmp_path, with_de
             os.killpg(script.pid, signal.SIGKILL)  # whatever the script left behind
         except ProcessLookupError:
             pass
+
+
+CI_PYTHON_SHIM = """#!/bin/sh
+[ "$1" = "-m" ] && [ "$2" = "pip" ] && exit 0
+[ "$1" = "-m" ] && [ "$2" = "pytest" ] && echo pytest >> "$STEPS" && exit "${PYTEST_STATUS:-0}"
+exit 0
+"""
+CI_TOOL_SHIM = """#!/bin/sh
+echo {name} >> "$STEPS"
+exit "${{{variable}:-0}}"
+"""
+
+
+@pytest.mark.parametrize(("failing", "status", "steps", "code"), [
+    (None, 0, ["ruff", "mypy", "pytest"], 0),
+    ("RUFF_STATUS", 1, ["ruff"], 1),
+    ("MYPY_STATUS", 1, ["ruff", "mypy"], 1),
+    ("PYTEST_STATUS", 1, ["ruff", "mypy", "pytest"], 1),
+    ("PYTEST_STATUS", 5, ["ruff", "mypy", "pytest"], 1),  # no test collected is a failure
+])
+def test_ci_run_checks_ruff_and_mypy_before_the_tests(tmp_path, failing, status, steps, code):
+    root = tmp_path / "checkout"
+    for script in (".ci/run", "scripts/test"):
+        (root / script).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(CHECKOUT / script, root / script)
+    bin_dir = root / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    shims = {"python": CI_PYTHON_SHIM,
+             "ruff": CI_TOOL_SHIM.format(name="ruff", variable="RUFF_STATUS"),
+             "mypy": CI_TOOL_SHIM.format(name="mypy", variable="MYPY_STATUS")}
+    for name, text in shims.items():
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    env = {**os.environ, "STEPS": str(tmp_path / "steps")}
+    if failing:
+        env[failing] = str(status)
+    done = subprocess.run(["bash", str(root / ".ci" / "run")], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == code, done.stderr
+    assert (tmp_path / "steps").read_text().split() == steps
