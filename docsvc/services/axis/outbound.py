@@ -106,7 +106,9 @@ def _claim(session: Session, policy: DeliveryPolicy, now: dt.datetime, report: S
     return claims
 
 
-def _matches(item: dict[str, str], claim: _Claim, since: dt.datetime | None) -> bool:
+def _matches(item: dict[str, str], claim: _Claim) -> bool:
+    """Tell whether a getSentEdocList item may be an earlier send of ``claim`` (the list carries
+    no hash: recipient, kind, title and notation must agree, and its DocId must be unused)."""
     if item.get("toCode") != claim.recipient or not item.get("senderDocId"):
         return False
     if item.get("messageType") and item["messageType"].lower() != claim.kind:
@@ -125,7 +127,7 @@ def _reconcile(session_factory: sessionmaker[Session], client: AxisClient,
             Message, Message.id == AxisOutbound.message_id).where(
             AxisOutbound.axis_doc_id.is_not(None), Message.blob_key != group[0].blob_key)).scalars())
     for claim in group:
-        found = [i["senderDocId"] for i in items if _matches(i, claim, claim.uncertain_since)
+        found = [i["senderDocId"] for i in items if _matches(i, claim)
                  and i["senderDocId"] not in taken]
         if found:
             return found[-1]
