@@ -278,7 +278,7 @@ def _env(instance: Instance) -> dict[str, str]:
 
 
 def test_cli_axis_test_and_status_say_what_is_wrong(world):
-    province, axis, _ = world
+    province, axis, secret = world
     ok = CliRunner().invoke(main, ["axis", "test"], env=_env(province))
     assert ok.exit_code == 0, ok.output
     assert "OK" in ok.output
@@ -292,6 +292,16 @@ def test_cli_axis_test_and_status_say_what_is_wrong(world):
     refused = CliRunner().invoke(main, ["axis", "test"], env=_env(province))
     assert refused.exit_code == 1
     assert "axis_auth_refused" in refused.output
+    secret_file = Path(province.runtime.settings.data_dir) / "axis-secret"
+    secret_file.write_text(secret + "\n")
+    fixed = CliRunner().invoke(main, ["axis", "set", "--endpoint", axis.url + "/vxp", "--system-id",
+                                      SYSTEM_ID, "--secret-file", str(secret_file)], env=_env(province))
+    assert fixed.exit_code == 0 and secret not in fixed.output
+    assert CliRunner().invoke(main, ["axis", "test"], env=_env(province)).exit_code == 0
+    with province.runtime.sessions() as session:  # sealed at rest
+        from docsvc.models import AxisSettings
+
+        assert secret not in session.get(AxisSettings, 1).sealed_secret
     axis.stop()
     down = CliRunner().invoke(main, ["axis", "test"], env=_env(province))
     assert down.exit_code == 1 and "axis_unreachable" in down.output
