@@ -313,3 +313,24 @@ def test_kept_alive_connection_is_reused():
         server.close()
     time.sleep(0.1)
     assert len(connections) == 1
+
+
+def test_https_endpoint_that_does_not_speak_tls_is_a_tls_error():
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def plain_http() -> None:
+        try:
+            conn, _ = server.accept()
+        except OSError:
+            return
+        with conn:
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    threading.Thread(target=plain_http, daemon=True).start()
+    try:
+        err = _timed(lambda: _client(f"https://127.0.0.1:{server.getsockname()[1]}/vxp").agencies(),
+                     AxisError, 3)
+    finally:
+        server.close()
+    assert err.code == "axis_tls", err.reason()
+    assert "TLS" in err.text_vi and "TLS" in err.text_en
