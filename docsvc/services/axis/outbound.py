@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from docsvc.axis import AxisClient, AxisError
+from docsvc.axis import AxisClient, AxisError, AxisTimeoutError, AxisUnreachableError
 from docsvc.errors import DocsvcError
 from docsvc.models import AxisOutbound, Delivery, Document, Message, TransportEvent, utcnow
 from docsvc.services.delivery import DeliveryPolicy, backoff_delay
@@ -200,9 +200,11 @@ def send_due(
     groups: dict[tuple[str, str, str], list[_Claim]] = {}
     for claim in claims:
         groups.setdefault((claim.blob_key, claim.kind, claim.sender), []).append(claim)
+    gone: list[AxisError] = []  # once the axis is unreachable, the rest wait without a call
+
     def send(key: tuple[str, str, str], group: list[_Claim]) -> None:
         _send_group(sessions, blobs, client, key, group, from_code=from_code, policy=policy, rng=rng,
-                    clock=clock, report=report)
+                    clock=clock, report=report, gone=gone)
 
     if concurrency <= 1 or len(groups) <= 1:
         for key, group in groups.items():
@@ -217,13 +219,15 @@ def send_due(
 def _send_group(sessions: sessionmaker[Session], blobs: BlobStore, client: AxisClient,
                 key: tuple[str, str, str], group: list[_Claim], *, from_code: str | None,
                 policy: DeliveryPolicy, rng: random.Random, clock: Callable[[], dt.datetime],
-                report: SendReport) -> None:
+                report: SendReport, gone: list[AxisError]) -> None:
     """Send one package to its axis recipients (after reconciling an unknown earlier outcome)."""
     blob_key, kind, sender = key
     doc_id: str | None = None
     error: AxisError | DocsvcError | None = None
     reconciled = False
     try:
+        if gone:
+            raise AxisUnreachableError(details={"not_tried": True, "after": gone[0].code})
         if any(c.uncertain_since is not None for c in group):
             doc_id = _reconcile(sessions, client, group)
             reconciled = doc_id is not None
@@ -238,6 +242,8 @@ def _send_group(sessions: sessionmaker[Session], blobs: BlobStore, client: AxisC
                                       to=recipients)
     except (AxisError, LocalPackageError) as exc:
         error = exc
+        if isinstance(exc, AxisUnreachableError | AxisTimeoutError) and not exc.details.get("not_tried"):
+            gone.append(exc)
     now = clock()
     with sessions() as session:
         for claim in group:
