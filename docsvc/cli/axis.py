@@ -72,7 +72,7 @@ def axis_set(ctx: _Context, endpoint: str, system_id: str, secret_stdin: bool, s
 def axis_test(ctx: _Context) -> None:
     """Make one authenticated call and say what is wrong, if anything (exit 1 on failure)."""
     from docsvc.config import sealing_keys
-    from docsvc.services.axis.config import AxisNotConfiguredError, load_axis, test_axis
+    from docsvc.services.axis.config import AxisNotConfiguredError, check_axis, load_axis
 
     rt = ctx.runtime
     with rt.sessions() as session:
@@ -80,7 +80,7 @@ def axis_test(ctx: _Context) -> None:
                            timeout=rt.settings.network_timeout_seconds)
     if config is None:
         raise AxisNotConfiguredError()
-    result = test_axis(config)
+    result = check_axis(config)
     line = f"{result.message_vi}\n{result.message_en}"
     if result.ok:
         click.echo(f"OK: {line}")

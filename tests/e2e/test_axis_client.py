@@ -280,7 +280,7 @@ def _env(instance: Instance) -> dict[str, str]:
 
 
 def test_cli_axis_test_and_status_say_what_is_wrong(world):
-    province, axis, _ = world
+    province, axis, secret = world
     ok = CliRunner().invoke(main, ["axis", "test"], env=_env(province))
     assert ok.exit_code == 0, ok.output
     assert "OK" in ok.output
@@ -294,6 +294,16 @@ def test_cli_axis_test_and_status_say_what_is_wrong(world):
     refused = CliRunner().invoke(main, ["axis", "test"], env=_env(province))
     assert refused.exit_code == 1
     assert "axis_auth_refused" in refused.output
+    secret_file = Path(province.runtime.settings.data_dir) / "axis-secret"
+    secret_file.write_text(secret + "\n")
+    fixed = CliRunner().invoke(main, ["axis", "set", "--endpoint", axis.url + "/vxp", "--system-id",
+                                      SYSTEM_ID, "--secret-file", str(secret_file)], env=_env(province))
+    assert fixed.exit_code == 0 and secret not in fixed.output
+    assert CliRunner().invoke(main, ["axis", "test"], env=_env(province)).exit_code == 0
+    with province.runtime.sessions() as session:  # sealed at rest
+        from docsvc.models import AxisSettings
+
+        assert secret not in session.get(AxisSettings, 1).sealed_secret
     axis.stop()
     down = CliRunner().invoke(main, ["axis", "test"], env=_env(province))
     assert down.exit_code == 1 and "axis_unreachable" in down.output
@@ -348,3 +358,70 @@ def test_docsvc_worker_moves_both_directions_with_no_manual_step(world):
     assert latest["code"] == "01"
     with axis.runtime.sessions() as session:
         assert session.get(Message, incoming["id"]).ack_result == "received"
+
+
+def _axis_submits(axis: Instance, package: bytes) -> list[str]:
+    """The commune's own system submits a package on the axis instance; return its message ids."""
+    from docsvc.security import Actor
+
+    actor = Actor(kind="system", name="qlvb xã", organ_id=COMMUNE)
+    with axis.runtime.sessions() as session:
+        result = svc.submit_package(session, axis.runtime.blobs, _exchange_config(axis),
+                                    stream=io.BytesIO(package), idempotency_key=None, actor=actor)
+    return [m for m, to in zip(result.receipt["message_ids"], result.receipt["to"], strict=True)
+            if to == PROVINCE]
+
+
+def test_same_document_twice_and_foreign_recipients_are_not_filed_or_sent_again(world):
+    from tests.e2e.test_vxp_exchange import commune_notice
+
+    province, axis, _ = world
+    department = "000.00.53.H48"  # Sở Nội vụ: in the province's directory, reached through the axis
+    first = commune_notice(PROVINCE)
+    again = commune_notice(PROVINCE, subject="Báo cáo cải cách hành chính (gửi lại)")  # same DocumentId
+    both = _axis_submits(axis, first) + _axis_submits(axis, again)
+    report = run_pass(province)
+    assert len(report.received.filed) == len(report.received.duplicates) == 1  # either order
+    assert set(report.received.filed + report.received.duplicates) == set(both)
+    assert _incoming(province, PROVINCE) == 1
+    with axis.runtime.sessions() as session:  # both acknowledged done
+        assert [session.get(Message, m).ack_result for m in both] == ["received", "received"]
+
+    [to_province] = _axis_submits(axis, _two_recipients(department))
+    report = run_pass(province)
+    assert report.received.filed == [to_province]
+    with province.runtime.sessions() as session:
+        filed = session.execute(select(Message).where(Message.kind == "edoc",
+                                                      Message.origin == "submitted")).scalars().all()
+        assert {m.recipient_organ_id for m in filed} == {PROVINCE}  # not re-sent to the department
+        assert session.execute(select(func.count()).select_from(Delivery).where(
+            Delivery.mode == "axis", Delivery.message_id.in_([m.id for m in filed]))).scalar_one() == 0
+
+
+def _two_recipients(department: str) -> bytes:
+    import datetime as dt_
+
+    from docsvc.exchange import (
+        VN_TZ,
+        Attachment,
+        Code,
+        DocumentHeader,
+        DocumentPackage,
+        DocumentType,
+        PromulgationInfo,
+        TraceHeader,
+        build_document_package,
+    )
+    from docsvc.exchange import Organization as Org
+
+    return build_document_package(DocumentPackage(
+        header=DocumentHeader(
+            sender=Org(COMMUNE, organ_name="UBND xã Tịnh Ấn", organ_add="Tịnh Ấn"),
+            recipients=(Org(PROVINCE, organ_name="UBND tỉnh", organ_add="Quảng Ngãi"),
+                        Org(department, organ_name="Sở Nội vụ", organ_add="Quảng Ngãi")),
+            code=Code("14", "BC-UBND"), promulgation_info=PromulgationInfo("Tịnh Ấn", dt_.date(2025, 3, 1)),
+            document_type=DocumentType(type=14, type_detail=0, type_name="Báo cáo"),
+            subject="Báo cáo chung", document_id=f"{COMMUNE},2025/03/01,14/BC-UBND"),
+        trace_headers=(TraceHeader(COMMUNE, dt_.datetime(2025, 3, 1, 9, 0, tzinfo=VN_TZ)),),
+        attachments=(Attachment("1", "14-BC.pdf", content_type="application/pdf",
+                                data=notice_pdf(["Báo cáo", "14"])),)))

@@ -143,7 +143,7 @@ def axis_status(session: Session) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class TestResult:
+class AxisCheck:
     ok: bool
     code: str
     message_vi: str
@@ -151,14 +151,14 @@ class TestResult:
     details: dict[str, Any]
 
 
-def test_axis(config: AxisConfig) -> TestResult:
-    """Make one authenticated, harmless call (countReceiveEdoc's sibling getReceivedEdocList is
-    not harmless on every axis: it may lease; getAgenciesList is) and say what is wrong."""
+def check_axis(config: AxisConfig) -> AxisCheck:
+    """Make one authenticated call that changes nothing (getAgenciesList: listing the inbox may
+    lease packages) and say what is wrong, if anything."""
     try:
         with config.client() as client:
             agencies = client.agencies("getAgenciesList")
     except AxisError as exc:
-        return TestResult(False, exc.code, exc.text_vi, exc.text_en, exc.details)
-    return TestResult(True, "ok", f"Kết nối trục thành công: xác thực được chấp nhận, danh bạ có "
+        return AxisCheck(False, exc.code, exc.text_vi, exc.text_en, exc.details)
+    return AxisCheck(True, "ok", f"Kết nối trục thành công: xác thực được chấp nhận, danh bạ có "
                       f"{len(agencies)} đơn vị.", f"Connected to the axis: authentication accepted, "
                       f"the directory lists {len(agencies)} units.", {"agencies": len(agencies)})

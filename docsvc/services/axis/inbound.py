@@ -201,10 +201,19 @@ def _poll(sessions: sessionmaker[Session], blobs, cfg: svc.ExchangeConfig, clien
         width = max(1, min(concurrency, len(items)))
         batches = [items[i::width] for i in range(width)]
 
-        def handle(batch: list[dict[str, str]], message_type: str = message_type) -> None:
+        gone: list[BaseException] = []  # the axis stopped answering: the other batches stop too
+
+        def handle(batch: list[dict[str, str]], message_type: str = message_type,
+                   gone: list[BaseException] = gone) -> None:
             for item in batch:
-                _handle(sessions, blobs, cfg, client, item, message_type, actor, report, policy, rng,
-                        clock, before_ack)
+                if gone:
+                    return
+                try:
+                    _handle(sessions, blobs, cfg, client, item, message_type, actor, report, policy,
+                            rng, clock, before_ack)
+                except AxisError as exc:
+                    gone.append(exc)
+                    raise
 
         if width == 1:
             for batch in batches:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from docsvc.axis import AxisClient, AxisError
+from docsvc.axis import AxisClient, AxisError, AxisTimeoutError, AxisUnreachableError
 from docsvc.errors import DocsvcError
 from docsvc.models import AxisOutbound, Delivery, Document, Message, TransportEvent, utcnow
 from docsvc.services.delivery import DeliveryPolicy, backoff_delay
@@ -106,7 +106,9 @@ def _claim(session: Session, policy: DeliveryPolicy, now: dt.datetime, report: S
     return claims
 
 
-def _matches(item: dict[str, str], claim: _Claim, since: dt.datetime | None) -> bool:
+def _matches(item: dict[str, str], claim: _Claim) -> bool:
+    """Tell whether a getSentEdocList item may be an earlier send of ``claim`` (the list carries
+    no hash: recipient, kind, title and notation must agree, and its DocId must be unused)."""
     if item.get("toCode") != claim.recipient or not item.get("senderDocId"):
         return False
     if item.get("messageType") and item["messageType"].lower() != claim.kind:
@@ -125,7 +127,7 @@ def _reconcile(session_factory: sessionmaker[Session], client: AxisClient,
             Message, Message.id == AxisOutbound.message_id).where(
             AxisOutbound.axis_doc_id.is_not(None), Message.blob_key != group[0].blob_key)).scalars())
     for claim in group:
-        found = [i["senderDocId"] for i in items if _matches(i, claim, claim.uncertain_since)
+        found = [i["senderDocId"] for i in items if _matches(i, claim)
                  and i["senderDocId"] not in taken]
         if found:
             return found[-1]
@@ -198,9 +200,11 @@ def send_due(
     groups: dict[tuple[str, str, str], list[_Claim]] = {}
     for claim in claims:
         groups.setdefault((claim.blob_key, claim.kind, claim.sender), []).append(claim)
+    gone: list[AxisError] = []  # once the axis is unreachable, the rest wait without a call
+
     def send(key: tuple[str, str, str], group: list[_Claim]) -> None:
         _send_group(sessions, blobs, client, key, group, from_code=from_code, policy=policy, rng=rng,
-                    clock=clock, report=report)
+                    clock=clock, report=report, gone=gone)
 
     if concurrency <= 1 or len(groups) <= 1:
         for key, group in groups.items():
@@ -215,13 +219,15 @@ def send_due(
 def _send_group(sessions: sessionmaker[Session], blobs: BlobStore, client: AxisClient,
                 key: tuple[str, str, str], group: list[_Claim], *, from_code: str | None,
                 policy: DeliveryPolicy, rng: random.Random, clock: Callable[[], dt.datetime],
-                report: SendReport) -> None:
+                report: SendReport, gone: list[AxisError]) -> None:
     """Send one package to its axis recipients (after reconciling an unknown earlier outcome)."""
     blob_key, kind, sender = key
     doc_id: str | None = None
     error: AxisError | DocsvcError | None = None
     reconciled = False
     try:
+        if gone:
+            raise AxisUnreachableError(details={"not_tried": True, "after": gone[0].code})
         if any(c.uncertain_since is not None for c in group):
             doc_id = _reconcile(sessions, client, group)
             reconciled = doc_id is not None
@@ -236,6 +242,8 @@ def _send_group(sessions: sessionmaker[Session], blobs: BlobStore, client: AxisC
                                       to=recipients)
     except (AxisError, LocalPackageError) as exc:
         error = exc
+        if isinstance(exc, AxisUnreachableError | AxisTimeoutError) and not exc.details.get("not_tried"):
+            gone.append(exc)
     now = clock()
     with sessions() as session:
         for claim in group:

@@ -313,3 +313,49 @@ def test_kept_alive_connection_is_reused():
         server.close()
     time.sleep(0.1)
     assert len(connections) == 1
+
+
+def test_https_endpoint_that_does_not_speak_tls_is_a_tls_error():
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def plain_http() -> None:
+        try:
+            conn, _ = server.accept()
+        except OSError:
+            return
+        with conn:
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    threading.Thread(target=plain_http, daemon=True).start()
+    try:
+        err = _timed(lambda: _client(f"https://127.0.0.1:{server.getsockname()[1]}/vxp").agencies(),
+                     AxisError, 3)
+    finally:
+        server.close()
+    assert err.code == "axis_tls", err.reason()
+    assert "TLS" in err.text_vi and "TLS" in err.text_en
+
+
+def test_once_the_axis_is_unreachable_the_rest_of_the_pass_waits_without_calling(outbox, serve):
+    sessions, blobs, first = outbox
+    package = b"<edXML>second</edXML>"
+    sha = hashlib.sha256(package).hexdigest()
+    info = blobs.put(io.BytesIO(package), sha256=sha, size=len(package))
+    with sessions() as session:
+        message = Message(id=new_id(), kind="edoc", document_id="doc-2", sender_organ_id="000.00.00.H48",
+                          recipient_organ_id="000.00.00.G22", origin="local", sha256=sha, size=len(package),
+                          blob_key=info.key, trace=[], created_at=utcnow(), fetch_count=0)
+        session.add(message)
+        session.add(Delivery(message=message, mode="axis", state="queued", next_attempt_at=utcnow(),
+                             attempts=0))
+        session.commit()
+        second = message.id
+    axis = serve(lambda conn, head: time.sleep(3))  # accepts, never answers
+    started = time.monotonic()
+    report = send_due(sessions, blobs, _client(axis.url, timeout=1.0), policy=POLICY)
+    assert time.monotonic() - started < 2.5  # one timeout, not two
+    assert sorted(report.retrying) == sorted([first, second])
+    assert len(axis.requests) == 1
+    with sessions() as session:
+        errors = sorted(session.get(Delivery, m).last_error.split(":")[0] for m in (first, second))
+    assert errors == ["axis_timeout", "axis_unreachable"]
