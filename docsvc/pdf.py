@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from docsvc.errors import InvalidPdfError, UnsupportedMediaTypeError
+from docsvc.errors import InvalidPdfError, UnprocessableError, UnsupportedMediaTypeError
 from docsvc.storage import hash_stream
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,12 @@ class PdfTooLargeError(InvalidPdfError):
     code = "pdf_too_many_pages"
     message_vi = "Tệp PDF có quá nhiều trang để xử lý."
     message_en = "The PDF has too many pages to be processed."
+
+
+class PdfTimeLimitError(UnprocessableError):
+    code = "pdf_time_limit"
+    message_vi = "Xử lý tệp PDF vượt quá thời gian cho phép (DOCSVC_PDF_TIME_LIMIT)."
+    message_en = "Processing the PDF took longer than allowed (DOCSVC_PDF_TIME_LIMIT)."
 
 
 def check_page_tree(root: object, *, max_pages: int = DEFAULT_MAX_PAGES) -> int:

@@ -46,3 +46,13 @@ def deep_page_tree(depth: int = 50_000) -> bytes:
     objects.append(_PAGE % (page - 1, page + 1))
     objects.append(_CONTENT)
     return _pdf(objects)
+
+
+def many_pages(count: int) -> bytes:
+    """A flat page tree of ``count`` empty pages sharing one content stream."""
+    kids = b" ".join(b"%d 0 R" % (4 + i) for i in range(count))
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % count,
+               _CONTENT]
+    objects += [_PAGE % (2, 3) for _ in range(count)]
+    return _pdf(objects)

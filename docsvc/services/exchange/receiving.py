@@ -37,6 +37,10 @@ from docsvc.services.exchange.reports import apply_status
 from docsvc.storage import BlobStore
 from docsvc.storage.base import CHUNK
 
+SPOOL_PREFIX = "docsvc-edxml-"
+"""Prefix of the folders a received package is unpacked in (removed by ``check --repair`` when
+a killed worker left one behind)."""
+
 
 @dataclass(frozen=True)
 class Submission:
@@ -90,7 +94,7 @@ def submit_package(
             if known.sha256 != sha256:
                 raise IdempotencyConflictError(details={"key": key, "first_sha256": known.sha256})
             return Submission(known.receipt, True)
-        folder = Path(tempfile.mkdtemp(prefix="edxml-", dir=cfg.spool_dir))
+        folder = Path(tempfile.mkdtemp(prefix=SPOOL_PREFIX, dir=cfg.spool_dir))
         try:
             result = edxml.parse_package(spool, limits=cfg.limits, attachment_dir=folder,
                                          organ_id_allow=cfg.organ_id_allow)
