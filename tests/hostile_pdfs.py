@@ -56,3 +56,12 @@ def many_pages(count: int) -> bytes:
                _CONTENT]
     objects += [_PAGE % (2, 3) for _ in range(count)]
     return _pdf(objects)
+
+
+def huge_startxref() -> bytes:
+    """The sample notice whose ``startxref`` does not fit in a machine integer (found by the
+    atheris run of issue 13: an OverflowError, a 500, on upload and signing)."""
+    from docsvc.signing.sample import notice_pdf
+
+    data = notice_pdf()
+    return data[:data.rindex(b"startxref")] + b"startxref\n99999999999999999999999\n%%EOF\n"

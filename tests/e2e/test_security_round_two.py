@@ -424,3 +424,22 @@ def test_rate_limits_are_shared_through_redis(tmp_path, blobs):
     assert _login(first.test_client(), password="wrong").status_code == 429
     rt1.engine.dispose()
     rt2.engine.dispose()
+
+
+def test_a_startxref_too_large_for_a_machine_integer_is_a_422(client, runtime):
+    """Found by atheris (issue 13): OverflowError escaped the PDF reader on upload and signing."""
+    from docsvc.signing import Placement, sign_pdf
+    from docsvc.signing.errors import DamagedPdfError
+    from tests import hostile_pdfs
+    from tests.conftest import NOTICE_METADATA
+    from tests.fuzz.corpus import throwaway_signer
+
+    data = hostile_pdfs.huge_startxref()
+    response = post_multipart(client, "/api/v1/documents", {
+        "metadata": json.dumps(NOTICE_METADATA), "file": (data, "x.pdf", "application/pdf")})
+    assert response.status_code == 422 and response.json["error"]["code"] == "invalid_pdf"
+    with pytest.raises(DamagedPdfError):
+        sign_pdf(data, signer=throwaway_signer(), role="agency", level="B-B",
+                 placement=Placement(page=1, box=(300, 380, 420, 480)), agency_name="x")
+    assert client.post("/api/v1/verify", data=data,
+                       content_type="application/pdf").status_code == 200

@@ -16,6 +16,7 @@ import os
 import random
 import time
 import tracemalloc
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -181,3 +182,17 @@ def test_vxp_send_edoc(vxp_agency, runtime, data):
     refused = reply.status >= 400 or reply.json.get("status") not in (None, "OK", "ok")
     if refused:
         assert (_counts(runtime), _blobs(runtime)) == (before, blobs)
+
+
+# -- what the atheris runs found, replayed (each crashed before the fix of its commit) ---------
+
+CRASHES = sorted((Path(__file__).parent / "crashes").glob("crash-*"))
+
+
+@pytest.mark.parametrize("target", ["pdf_upload", "pdf_verify", "pdf_sign", "edxml"])
+@pytest.mark.parametrize("crash", CRASHES, ids=[c.name[:14] for c in CRASHES])
+def test_atheris_findings_stay_fixed(crash, target):
+    from tests.fuzz.atheris_main import TARGETS, run_one
+
+    call, seeds = TARGETS[target]
+    run_one(call, seeds(), crash.read_bytes())
