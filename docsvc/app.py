@@ -105,10 +105,16 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         SECRET_KEY=session_secret(settings),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.env == "production",
+        SESSION_COOKIE_SECURE=settings.effective_secure_cookies,
         PERMANENT_SESSION_LIFETIME=8 * 3600,
-        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_TIME_LIMIT=settings.csrf_time_limit_seconds,
     )
+    if settings.trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops,  # type: ignore[method-assign]
+                                x_host=hops, x_port=hops)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["docsvc"] = runtime
 
@@ -125,6 +131,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         vxp = _vxp_blueprint(runtime)
         csrf.exempt(vxp)  # the SDK authenticates every request by HMAC, never by a cookie
         app.register_blueprint(vxp)  # no url_prefix: the prefix is in the rules (``/vxp//op``)
+    _limit_rates(app, settings)
     app.after_request(_security_headers)
 
     @app.teardown_appcontext
@@ -134,6 +141,24 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             session.close()
 
     return app
+
+
+def _limit_rates(app: Flask, settings: Settings) -> None:
+    """Throttle password attempts (per client address) and failed bearer authentications
+    with Flask-Limiter; counters live in memory, or in Redis shared by every instance."""
+    from flask_limiter import Limiter
+    from flask_limiter.util import get_remote_address
+
+    limiter = Limiter(get_remote_address, app=app,
+                      storage_uri=settings.ratelimit_storage_url or "memory://",
+                      strategy="moving-window", headers_enabled=False,
+                      key_prefix=f"docsvc:{settings.organ_id}")
+    app.extensions["docsvc.limiter"] = limiter
+    app.view_functions["web.login"] = limiter.limit(
+        settings.login_rate_limit, methods=["POST"], scope="login")(app.view_functions["web.login"])
+    limiter.limit(settings.auth_failure_rate_limit, scope="bearer-failures",
+                  deduct_when=lambda response: response.status_code == 401)(
+        app.blueprints["api"])
 
 
 def _vxp_blueprint(runtime: Runtime):  # type: ignore[no-untyped-def]

@@ -24,6 +24,11 @@ _PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)+/?")
 DEMO_ORGAN_ID, DEMO_ORGAN_NAME = "000.00.00.H48", "UBND tỉnh Quảng Ngãi"
 
 
+def _bad_int(problems: list[str], name: str) -> int:
+    problems.append(f"DOCSVC_{name}: a whole number (0 or more)")
+    return 0
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything docsvc reads from its environment."""
@@ -87,6 +92,22 @@ class Settings:
     """Whole-document operations (upload, verification, extraction, check) refuse more pages."""
     pdf_time_limit_seconds: float = 120.0
     """Wall-clock budget of one whole-document operation (verification, check of a PDF)."""
+    trusted_proxies: int = 0
+    """How many reverse proxies stand in front (``X-Forwarded-For``/``-Proto``/``-Host`` of
+    that many hops are believed: client address for throttling, https for cookies)."""
+    secure_cookies: bool | None = None
+    """Mark the session cookie ``Secure``; None: in production only."""
+    ratelimit_storage_url: str = ""
+    """Where Flask-Limiter counts (``redis://host:6379/0`` shared by every instance); empty:
+    in the process's memory."""
+    login_rate_limit: str = "10 per minute"
+    """Password attempts per client address on the login page."""
+    auth_failure_rate_limit: str = "30 per minute"
+    """Failed bearer authentications per client address before the API answers 429."""
+    csrf_time_limit_seconds: int = 3600
+    """How long a form's CSRF token stays valid."""
+    audit_anchor_seconds: int = 3600
+    """How often ``docsvc worker`` anchors the audit chain head (RFC 3161 with the TSA)."""
 
     @property
     def effective_database_url(self) -> str:
@@ -106,6 +127,9 @@ class Settings:
         if self.organ_name:
             return self.organ_name
         return DEMO_ORGAN_NAME if self.organ_id == DEMO_ORGAN_ID else ""
+    def effective_secure_cookies(self) -> bool:
+        """Return whether the session cookie carries ``Secure``."""
+        return self.env == "production" if self.secure_cookies is None else self.secure_cookies
 
     @property
     def pki_dir(self) -> Path:
@@ -199,6 +223,16 @@ class Settings:
             pdf_time_limit_seconds=get_number("PDF_TIME_LIMIT", cls.pdf_time_limit_seconds,
                                               float),
             sealing_keys=tuple(k.strip() for k in get("SEALING_KEYS").split(",") if k.strip()),
+            trusted_proxies=int(get("TRUSTED_PROXIES", "0") or 0)
+            if get("TRUSTED_PROXIES", "0").isdigit() else _bad_int(problems, "TRUSTED_PROXIES"),
+            secure_cookies=get_bool("SECURE_COOKIES", False) if get("SECURE_COOKIES") else None,
+            ratelimit_storage_url=get("RATELIMIT_STORAGE_URL"),
+            login_rate_limit=get("LOGIN_RATE_LIMIT", cls.login_rate_limit),
+            auth_failure_rate_limit=get("AUTH_FAILURE_RATE_LIMIT", cls.auth_failure_rate_limit),
+            csrf_time_limit_seconds=int(get_number("CSRF_TIME_LIMIT",
+                                                   cls.csrf_time_limit_seconds, int)),
+            audit_anchor_seconds=int(get_number("AUDIT_ANCHOR_SECONDS",
+                                                cls.audit_anchor_seconds, int)),
         )
         problems.extend(settings.problems())
         if problems:
@@ -257,6 +291,13 @@ class Settings:
                             "DOCSVC_ALLOW_UNSIGNED_PACKAGES=true to send them unsigned")
         if any(len(key) < 32 for key in self.sealing_keys):
             problems.append("DOCSVC_SEALING_KEYS: comma-separated random keys of 32+ characters each")
+        if self.ratelimit_storage_url and not self.ratelimit_storage_url.startswith(
+                ("memory://", "redis://", "rediss://", "redis+sentinel://", "redis+cluster://")):
+            problems.append("DOCSVC_RATELIMIT_STORAGE_URL: memory:// or a redis:// URL")
+        for name in ("login_rate_limit", "auth_failure_rate_limit"):
+            if not re.fullmatch(r"\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?",
+                                getattr(self, name).strip()):
+                problems.append(f"DOCSVC_{name.upper()}: like '10 per minute'")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             problems.append(f"DOCSVC_LOG_LEVEL: DEBUG, INFO, WARNING or ERROR, got {self.log_level!r}")
         return problems

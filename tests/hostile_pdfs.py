@@ -46,3 +46,22 @@ def deep_page_tree(depth: int = 50_000) -> bytes:
     objects.append(_PAGE % (page - 1, page + 1))
     objects.append(_CONTENT)
     return _pdf(objects)
+
+
+def many_pages(count: int) -> bytes:
+    """A flat page tree of ``count`` empty pages sharing one content stream."""
+    kids = b" ".join(b"%d 0 R" % (4 + i) for i in range(count))
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % count,
+               _CONTENT]
+    objects += [_PAGE % (2, 3) for _ in range(count)]
+    return _pdf(objects)
+
+
+def huge_startxref() -> bytes:
+    """The sample notice whose ``startxref`` does not fit in a machine integer (found by the
+    atheris run of issue 13: an OverflowError, a 500, on upload and signing)."""
+    from docsvc.signing.sample import notice_pdf
+
+    data = notice_pdf()
+    return data[:data.rindex(b"startxref")] + b"startxref\n99999999999999999999999\n%%EOF\n"

@@ -106,13 +106,23 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--repair", is_flag=True,
+              help="Delete orphan blobs and temporary files older than an hour first.")
 @pass_ctx
-def check(ctx: _Context, as_json: bool) -> None:
-    """Re-hash every stored version; report missing/corrupted bytes (error) and orphans (info)."""
-    from docsvc.services.maintenance import check_storage
+def check(ctx: _Context, as_json: bool, repair: bool) -> None:
+    """Re-hash every stored version; report missing/corrupted bytes (error) and orphans (info).
+    With --repair, first remove what interrupted work left behind (a losing concurrent
+    signature's bytes, files of a process killed mid-write)."""
+    from docsvc.services.maintenance import check_storage, repair_storage
 
     rt = ctx.runtime
     with rt.sessions() as session:
+        if repair:
+            fixed = repair_storage(session, rt.blobs)
+            for key in fixed.removed_blobs:
+                click.echo(f"REPAIRED orphan blob removed: {key}", err=True)
+            for path in fixed.removed_temporaries:
+                click.echo(f"REPAIRED temporary file removed: {path}", err=True)
         report = check_storage(session, rt.blobs)
     if as_json:
         body = {"checked": report.checked, "packages": report.packages,
@@ -398,14 +408,20 @@ def audit() -> None:
 
 
 @audit.command("verify")
+@click.option("--anchors", "anchors_file", type=click.File("r"), default=None,
+              help="Anchors exported earlier (`docsvc audit anchors`) and kept elsewhere.")
 @pass_ctx
-def audit_verify(ctx: _Context) -> None:
-    """Walk the hash chain; exit 1 and name the first altered, removed or reordered entry."""
+def audit_verify(ctx: _Context, anchors_file) -> None:  # type: ignore[no-untyped-def]
+    """Walk the hash chain; check it against every anchor and the documents that exist; exit 1
+    and name the first altered, removed or reordered entry."""
     from docsvc.services.audit import verify_chain
 
+    external = json.load(anchors_file) if anchors_file is not None else []
+    if isinstance(external, dict):
+        external = [external]
     rt = ctx.runtime
     with rt.sessions() as session:
-        report = verify_chain(session)
+        report = verify_chain(session, external_anchors=external)
     if report.is_intact:
         click.echo(f"audit chain intact: {report.entries} entries, head {report.head_hash}")
         return
@@ -416,7 +432,8 @@ def audit_verify(ctx: _Context) -> None:
 @audit.command("anchor")
 @pass_ctx
 def audit_anchor(ctx: _Context) -> None:
-    """Print the chain head with the time as JSON (RFC 3161-timestamped when DOCSVC_TSA_URL is set)."""
+    """Store and print the chain head with the time as JSON (RFC 3161-timestamped when
+    DOCSVC_TSA_URL is set); `docsvc worker` does it every DOCSVC_AUDIT_ANCHOR_SECONDS."""
     from docsvc.services.audit import anchor_head
 
     rt = ctx.runtime
@@ -424,6 +441,16 @@ def audit_anchor(ctx: _Context) -> None:
         anchor = anchor_head(session, tsa_url=rt.settings.tsa_url or None,
                              timeout=rt.settings.network_timeout_seconds)
     click.echo(json.dumps(anchor))
+
+
+@audit.command("anchors")
+@pass_ctx
+def audit_anchors(ctx: _Context) -> None:
+    """Print every stored anchor as JSON, to keep outside the database (`verify --anchors`)."""
+    from docsvc.services.audit import export_anchors
+
+    with ctx.runtime.sessions() as session:
+        click.echo(json.dumps(export_anchors(session), indent=1))
 
 
 # Commands of other areas live in their own modules and attach themselves to ``main``.

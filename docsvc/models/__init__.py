@@ -9,12 +9,14 @@ from docsvc.models.identity import (  # noqa: F401
     ROLES,
     SECRECY_ORDER,
     ApiToken,
+    AuditAnchor,
     AuditEntry,
     AuditHead,
     LinkedSystem,
     LoginThrottle,
     Organization,
     User,
+    WebSession,
 )
 from docsvc.models.registry import (  # noqa: F401
     DIRECTIONS,

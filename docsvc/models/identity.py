@@ -112,6 +112,19 @@ class LoginThrottle(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class WebSession(Base):
+    """A browser session on the server side: the signed cookie names it, logout ends it, so a
+    copied cookie is worthless after logout."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """SHA-256 of the random session id the cookie carries."""
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[dt.datetime | None]
+
+
 class AuditEntry(Base):
     """One link of the audit hash chain: ``entry_hash = SHA-256(prev_hash ‖ canonical fields)``."""
 
@@ -130,6 +143,21 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditAnchor(Base):
+    """The chain head at one moment, RFC 3161-timestamped when a TSA is configured: entries up
+    to ``seq`` cannot be removed or rewritten later without the anchor showing it."""
+
+    __tablename__ = "audit_anchors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    seq: Mapped[int] = mapped_column(Integer, index=True)
+    entry_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    tsa_url: Mapped[str | None] = mapped_column(String(300))
+    token_der_base64: Mapped[str | None] = mapped_column(Text)
+    """The TSA's TimeStampToken over SHA-256 = ``entry_hash`` (imprint is the hash itself)."""
 
 
 class AuditHead(Base):

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from docsvc.models import AuditEntry, AuditHead, utcnow
+from docsvc.models import AuditAnchor, AuditEntry, AuditHead, utcnow
 from docsvc.security import Actor
 
 GENESIS = "0" * 64
@@ -91,8 +91,74 @@ class ChainReport:
         return self.broken_at is None
 
 
-def verify_chain(session: Session, *, batch: int = 1000) -> ChainReport:
-    """Walk the whole chain in order and report the first entry that does not fit."""
+def verify_chain(session: Session, *, batch: int = 1000,
+                 external_anchors: Sequence[dict[str, Any]] = (),
+                 check_documents: bool = True) -> ChainReport:
+    """Walk the whole chain in order and report the first entry that does not fit.
+
+    Every anchor (stored, and ``external_anchors`` exported earlier and kept elsewhere) must
+    name an entry of the chain with the same hash: a chain cut after an anchor, rewound or
+    wiped is reported. With ``check_documents``, every document must have entries, and every
+    signed version the entry of its signature, so cutting the entries of existing records is
+    reported too. What can still go unnoticed is said in docs/THREAT-MODEL.md.
+    """
+    anchors: dict[int, set[str]] = {}
+    for row in session.execute(select(AuditAnchor).order_by(AuditAnchor.seq)).scalars():
+        problem = _anchor_token_problem(row.entry_hash, row.token_der_base64)
+        if problem:
+            return ChainReport(0, GENESIS, row.seq, f"anchor of entry {row.seq}: {problem}")
+        anchors.setdefault(row.seq, set()).add(row.entry_hash)
+    for item in external_anchors:
+        anchors.setdefault(int(item["entries"]), set()).add(str(item["head_hash"]))
+    report = _walk(session, batch, anchors)
+    if not report.is_intact or not check_documents:
+        return report
+    problem = _records_without_history(session)
+    if problem:
+        return ChainReport(report.entries, report.head_hash, report.entries + 1, problem)
+    return report
+
+
+def _anchor_token_problem(entry_hash: str, token_b64: str | None) -> str | None:
+    """Return why a stored timestamp token does not cover ``entry_hash``, or None."""
+    if not token_b64:
+        return None
+    import base64
+
+    from asn1crypto import cms
+
+    try:
+        token = cms.ContentInfo.load(base64.b64decode(token_b64))
+        info = token["content"]["encap_content_info"]["content"].parsed
+        imprint = info["message_imprint"]["hashed_message"].native
+    except Exception:  # noqa: BLE001 - asn1crypto raises many kinds on damaged input
+        return "its timestamp token is unreadable"
+    return None if imprint == bytes.fromhex(entry_hash) else "its timestamp covers another hash"
+
+
+def _records_without_history(session: Session) -> str | None:
+    from sqlalchemy import exists
+
+    from docsvc.models import Document, DocumentVersion, SignatureRecord
+
+    orphan = session.execute(select(Document.id).where(~exists().where(
+        AuditEntry.object_type == "document", AuditEntry.object_id == Document.id)).limit(1)
+    ).scalar_one_or_none()
+    if orphan is not None:
+        return f"document {orphan} exists but the chain holds no entry about it"
+    unsigned = session.execute(
+        select(DocumentVersion.document_id, DocumentVersion.number)
+        .join(SignatureRecord, SignatureRecord.version_id == DocumentVersion.id)
+        .where(~exists().where(AuditEntry.object_id == DocumentVersion.document_id,
+                               AuditEntry.content_sha256 == DocumentVersion.sha256)).limit(1)
+    ).first()
+    if unsigned is not None:
+        return (f"signed version {unsigned[1]} of document {unsigned[0]} exists but the chain "
+                "holds no entry of its signature")
+    return None
+
+
+def _walk(session: Session, batch: int, anchors: dict[int, set[str]]) -> ChainReport:
     expected_prev, expected_seq, count = GENESIS, 1, 0
     last_seq = 0
     while True:
@@ -108,11 +174,19 @@ def verify_chain(session: Session, *, batch: int = 1000) -> ChainReport:
                                    f"entry {entry.seq} does not follow entry {entry.seq - 1}")
             if entry_hash(entry) != entry.entry_hash:
                 return ChainReport(count, expected_prev, entry.seq, f"entry {entry.seq} was altered")
+            if entry.seq in anchors and anchors[entry.seq] != {entry.entry_hash}:
+                return ChainReport(count, expected_prev, entry.seq,
+                                   f"entry {entry.seq} differs from the anchor kept of it")
             expected_prev, expected_seq, count = entry.entry_hash, entry.seq + 1, count + 1
             last_seq = entry.seq
         if len(rows) < batch:
             break
         session.expunge_all()
+    beyond = [seq for seq in anchors if seq > count]
+    if beyond:
+        return ChainReport(count, expected_prev, count + 1,
+                           f"the chain ends at entry {count} but entry {max(beyond)} was "
+                           "anchored: its end was cut")
     head = session.get(AuditHead, 1)
     head_seq, head_hash = (head.seq, head.entry_hash) if head else (0, GENESIS)
     if (head_seq, head_hash) != (count, expected_prev):
@@ -140,7 +214,8 @@ def entry_to_dict(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
-def anchor_head(session: Session, *, tsa_url: str | None = None, timeout: float = 10.0) -> dict[str, Any]:
+def anchor_head(session: Session, *, tsa_url: str | None = None, timeout: float = 10.0,
+                store: bool = True) -> dict[str, Any]:
     """Return the verified head of the chain with the time, RFC 3161-timestamped when a TSA is set.
 
     An outside party that keeps this record can later prove that every entry up to ``entries``
@@ -157,8 +232,9 @@ def anchor_head(session: Session, *, tsa_url: str | None = None, timeout: float 
         raise ConflictError("Chuỗi nhật ký đã bị thay đổi; không thể neo.",
                             "The audit chain is broken; it cannot be anchored.",
                             details={"broken_at": report.broken_at, "problem": report.problem})
+    now = utcnow()
     anchor: dict[str, Any] = {"entries": report.entries, "head_hash": report.head_hash,
-                              "at": utcnow().isoformat()}
+                              "at": now.isoformat()}
     if tsa_url:
         from docsvc.signing import make_timestamper
 
@@ -169,4 +245,36 @@ def anchor_head(session: Session, *, tsa_url: str | None = None, timeout: float 
             "tsa": tsa_url, "gen_time": info["gen_time"].native.isoformat(),
             "token_der_base64": base64.b64encode(token.dump()).decode(),
         }
+    if store and report.entries:
+        session.add(AuditAnchor(seq=report.entries, entry_hash=report.head_hash, at=now,
+                                tsa_url=tsa_url,
+                                token_der_base64=anchor.get("timestamp", {}).get(
+                                    "token_der_base64")))
+        session.commit()
     return anchor
+
+
+def anchor_if_due(session: Session, *, every: dt.timedelta, tsa_url: str | None = None,
+                  timeout: float = 10.0, now: dt.datetime | None = None
+                  ) -> dict[str, Any] | None:
+    """Anchor the head when the last anchor is older than ``every`` and entries came since."""
+    now = now or utcnow()
+    last = session.execute(select(AuditAnchor).order_by(AuditAnchor.id.desc()).limit(1)
+                           ).scalar_one_or_none()
+    head = session.get(AuditHead, 1)
+    if head is None or not head.seq:
+        return None
+    if last is not None and (last.seq == head.seq or _aware(last.at) > now - every):
+        return None
+    return anchor_head(session, tsa_url=tsa_url, timeout=timeout)
+
+
+def _aware(when: dt.datetime) -> dt.datetime:
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def export_anchors(session: Session) -> list[dict[str, Any]]:
+    """Return every stored anchor in the form ``audit verify --anchors`` reads back."""
+    return [{"entries": a.seq, "head_hash": a.entry_hash, "at": _aware(a.at).isoformat(),
+             "tsa": a.tsa_url, "token_der_base64": a.token_der_base64}
+            for a in session.execute(select(AuditAnchor).order_by(AuditAnchor.id)).scalars()]

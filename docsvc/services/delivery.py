@@ -349,6 +349,21 @@ def _release(session: Session, claims: list[_Claim], at: dt.datetime) -> list[st
     return released
 
 
+def _anchor_audit_if_due(sessions: sessionmaker[Session], settings: Any) -> None:
+    """Anchor the audit chain head every ``DOCSVC_AUDIT_ANCHOR_SECONDS`` (the worker is the
+    service's one long-running loop); a failure is logged, never fatal."""
+    every = getattr(settings, "audit_anchor_seconds", 0)
+    if not every:
+        return
+    try:
+        with sessions() as session:
+            audit.anchor_if_due(session, every=dt.timedelta(seconds=every),
+                                tsa_url=settings.tsa_url or None,
+                                timeout=settings.network_timeout_seconds)
+    except Exception:  # noqa: BLE001 - a TSA or chain problem must not stop deliveries
+        log.exception("anchoring the audit chain failed")
+
+
 def run_worker(
     sessions: sessionmaker[Session], blobs: BlobStore, settings: Any, *, once: bool = False,
     interval: float = 5.0, http: Http = requests_http, policy: DeliveryPolicy | None = None,
@@ -370,6 +385,7 @@ def run_worker(
             report = DeliveryReport()
         for name in ("delivered", "retrying", "failed", "expired"):
             getattr(total, name).extend(getattr(report, name))
+        _anchor_audit_if_due(sessions, settings)
         if once or should_stop():
             return total
         if report.attempted + len(report.expired) < policy.batch:

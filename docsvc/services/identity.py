@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 from collections.abc import Sequence
 
 from sqlalchemy import select
@@ -22,6 +23,7 @@ from docsvc.models import (
     LoginThrottle,
     Organization,
     User,
+    WebSession,
     utcnow,
 )
 from docsvc.sealing import VXP_SECRET, Sealer
@@ -231,6 +233,34 @@ def authenticate_token(session: Session, token: str) -> Actor:
         raise AuthenticationError()
     return Actor(kind="system", name=f"{system.id}:{system.name}", organ_id=system.organ_id,
                  system_id=system.id, client_cert_sha256=system.client_cert_sha256)
+
+
+def start_web_session(session: Session, user: User) -> str:
+    """Open a server-side browser session for ``user``; return the id the cookie carries."""
+    sid = secrets.token_urlsafe(32)
+    session.add(WebSession(id=token_digest(sid), user_id=user.id))
+    session.commit()
+    return sid
+
+
+def web_session_user(session: Session, sid: str | None, user_id: object) -> User | None:
+    """Return the active user of an open browser session, or None."""
+    if not isinstance(sid, str) or not isinstance(user_id, int):
+        return None
+    row = session.get(WebSession, token_digest(sid))
+    if row is None or row.ended_at is not None or row.user_id != user_id:
+        return None
+    user = session.get(User, user_id)
+    return user if user is not None and user.active else None
+
+
+def end_web_session(session: Session, sid: str | None) -> None:
+    """End a browser session (logout): its cookie opens nothing any more."""
+    if isinstance(sid, str):
+        row = session.get(WebSession, token_digest(sid))
+        if row is not None and row.ended_at is None:
+            row.ended_at = utcnow()
+            session.commit()
 
 
 def login(session: Session, username: str, password: str, *, source: str = "",

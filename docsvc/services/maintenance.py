@@ -1,9 +1,14 @@
-"""Operator use cases: compare the rows with the blob store (``docsvc check``); seal the stored
-secrets again with the current key (``docsvc secrets reseal``)."""
+"""Operator use cases: compare the rows with the blob store (``docsvc check``), clear what
+interrupted work leaves behind (``docsvc check --repair``) and seal the stored secrets again
+with the current key (``docsvc secrets reseal``)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import shutil
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -134,3 +139,71 @@ def reseal_secrets(session: Session, sealer: Sealer, actor: Actor) -> ResealRepo
                      details={"peer_tokens": peers, "vxp_secrets": vxp})
     session.commit()
     return ResealReport(peer_tokens=peers, vxp_secrets=vxp, current=current)
+
+
+REPAIR_GRACE = dt.timedelta(hours=1)
+"""Leftovers younger than this may belong to work in progress (bytes stored, row not yet
+committed; a signature being computed) and are kept."""
+TEMP_PREFIXES = ("docsvc-pdftotext-", "docsvc-edxml-")
+
+
+@dataclass
+class RepairReport:
+    """What ``repair_storage`` removed, and the orphans it kept because they are recent."""
+
+    removed_blobs: list[str] = field(default_factory=list)
+    kept_recent: list[str] = field(default_factory=list)
+    removed_temporaries: list[str] = field(default_factory=list)
+
+
+def repair_storage(session: Session, blobs: BlobStore, *, grace: dt.timedelta = REPAIR_GRACE,
+                   temp_dirs: tuple[Path, ...] = (), now: dt.datetime | None = None
+                   ) -> RepairReport:
+    """Delete orphan blobs older than ``grace`` (a losing concurrent signature's bytes, an
+    upload whose row never committed) and the temporary files and folders a killed process
+    left: the blob store's ``.incoming-*``, pdftotext copies, unpacked packages.
+
+    A blob is an orphan when no version and no exchange package names it (checked again just
+    before deleting, so a row committed meanwhile keeps its bytes).
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    cutoff = now - grace
+    report = RepairReport()
+    for key in check_storage(session, blobs).orphans:
+        written = blobs.modified(key)
+        if written is None or written > cutoff:
+            report.kept_recent.append(key)
+            continue
+        session.rollback()  # see rows committed since the check
+        if _is_referenced(session, key):
+            continue
+        blobs.delete(key)
+        report.removed_blobs.append(key)
+    stale = getattr(blobs, "stale_temporaries", None)
+    for path in stale(cutoff) if stale is not None else []:
+        path.unlink(missing_ok=True)
+        report.removed_temporaries.append(str(path))
+    for folder in (*temp_dirs, Path(tempfile.gettempdir())):
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            if not path.name.startswith(TEMP_PREFIXES):
+                continue
+            try:
+                if dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC) >= cutoff:
+                    continue
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+            except OSError:
+                continue
+            report.removed_temporaries.append(str(path))
+    return report
+
+
+def _is_referenced(session: Session, key: str) -> bool:
+    return (session.execute(select(DocumentVersion.id).where(DocumentVersion.blob_key == key)
+                            .limit(1)).first() is not None
+            or session.execute(select(Message.id).where(Message.blob_key == key).limit(1)
+                               ).first() is not None)

@@ -21,7 +21,7 @@ from docsvc.config import Settings
 from docsvc.errors import BlobCorruptedError, BlobMissingError, UnsupportedMediaTypeError
 from docsvc.filenames import safe_filename
 from docsvc.models import Document, DocumentVersion, SignatureRecord, VerificationResult
-from docsvc.pdf import PDF_MEDIA_TYPE
+from docsvc.pdf import DEFAULT_MAX_PAGES, PDF_MEDIA_TYPE, PdfTimeLimitError, PdfTooLargeError
 from docsvc.security import Actor
 from docsvc.services import audit
 from docsvc.services.documents import deny, open_version
@@ -52,6 +52,10 @@ class Verifier:
     """Seconds per online fetch (``DOCSVC_NETWORK_TIMEOUT_SECONDS``); None = pyHanko's default."""
     demo_trust: bool = False
     """The data folder's demo PKI is trusted (development default): every report says so."""
+    max_pages: int = DEFAULT_MAX_PAGES
+    """``DOCSVC_MAX_PDF_PAGES``: more pages are refused (422) rather than validated."""
+    time_limit: float | None = None
+    """``DOCSVC_PDF_TIME_LIMIT``: seconds one file's validation may take (422 past it)."""
 
     def validate(self, data: bytes, *, now: datetime | None = None,
                  sha256: str | None = None, etsi_xml: bool = False) -> DocumentReport:
@@ -61,7 +65,8 @@ class Verifier:
         ``etsi_xml`` also builds the ETSI TS 119 102-2 XML report (``report.etsi_xml``).
         """
         report = validate_pdf(data, self.trust, allow_fetching=self.allow_fetching, now=now,
-                              sha256=sha256, timeout=self.fetch_timeout, etsi_xml=etsi_xml)
+                              sha256=sha256, timeout=self.fetch_timeout, etsi_xml=etsi_xml,
+                              max_pages=self.max_pages, time_limit=self.time_limit)
         if self.demo_trust:
             report = replace(report, notes=(*report.notes, DEMO_TRUST_NOTE))
         return report
@@ -90,7 +95,8 @@ def make_verifier(settings: Settings) -> Verifier:
     trust = load_trust(folders)
     return Verifier(trust=trust, allow_fetching=settings.revocation_fetching,
                     fingerprint=trust_fingerprint(trust),
-                    fetch_timeout=settings.network_timeout_seconds, demo_trust=demo)
+                    fetch_timeout=settings.network_timeout_seconds, demo_trust=demo,
+                    max_pages=settings.max_pdf_pages, time_limit=settings.pdf_time_limit_seconds)
 
 
 def trust_fingerprint(trust: TrustStore) -> str:
@@ -374,7 +380,13 @@ def _validate_batch(blobs: BlobStore, verifier: Verifier, batch: list[_Item],
                 and b"/ByteRange" not in data:
             continue
         # read_verified checked the bytes against their content address, the SHA-256
-        yield item, verifier.validate(data, now=now, sha256=item.blob_key)
+        try:
+            outcome = verifier.validate(data, now=now, sha256=item.blob_key)
+        except (PdfTooLargeError, PdfTimeLimitError) as exc:  # a bound, not a verdict
+            report.unreadable.append({"document_id": item.document_id, "version": item.number,
+                                      "error": exc.code})
+            continue
+        yield item, outcome
 
 
 def _record_batch(session: Session, verifier: Verifier,

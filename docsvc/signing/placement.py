@@ -43,6 +43,11 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFC", text).casefold()
 
 
+TEMP_PREFIX = "docsvc-pdftotext-"
+"""Prefix of the copies handed to pdftotext: a process killed meanwhile leaves one behind,
+which ``docsvc check --repair`` removes."""
+
+
 def find_text(pdf: bytes, text: str, *, page_indices: list[int],
               page_boxes: dict[int, Box]) -> TextHit | None:
     """Find the last occurrence of ``text`` on the given pages (searched in that order)."""
@@ -55,7 +60,7 @@ def find_text(pdf: bytes, text: str, *, page_indices: list[int],
     wanted = _fold(text).split()
     if not wanted:
         return None
-    fd, path = tempfile.mkstemp(suffix=".pdf")
+    fd, path = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".pdf")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(pdf)

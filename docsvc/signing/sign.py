@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from io import BytesIO
@@ -69,7 +70,8 @@ class ExistingSignature:
 def _open(raw: bytes, max_pages: int = DEFAULT_MAX_PAGES) -> IncrementalPdfFileWriter:
     try:
         writer = IncrementalPdfFileWriter(BytesIO(raw))
-    except (PdfError, ValueError, KeyError, TypeError, IndexError, RecursionError) as exc:
+    except (PdfError, ValueError, KeyError, TypeError, IndexError, RecursionError,
+            OverflowError) as exc:
         raise DamagedPdfError(details={"error": str(exc)[:200]}) from exc
     if writer.prev.encrypted or "/Encrypt" in writer.prev.trailer:
         raise EncryptedPdfError()
@@ -81,7 +83,7 @@ def _open(raw: bytes, max_pages: int = DEFAULT_MAX_PAGES) -> IncrementalPdfFileW
         check_page_tree(writer.prev.root.raw_get("/Pages"), max_pages=max_pages)
     except InvalidPdfError as exc:
         raise DamagedPdfError(details=exc.details) from exc
-    except (PdfError, KeyError, RecursionError) as exc:
+    except (PdfError, KeyError, RecursionError, OverflowError, ValueError, TypeError) as exc:
         raise DamagedPdfError(details={"error": str(exc)[:200]}) from exc
     return writer
 
@@ -319,7 +321,20 @@ def sign_pdf(data: bytes | BinaryIO, **options: Any) -> bytes | None:
     return sign_pdf_detailed(data, **options).data
 
 
-def sign_pdf_detailed(data: bytes | BinaryIO, *, signer: Signer, role: Role,
+def sign_pdf_detailed(data: bytes | BinaryIO, **options: Any) -> SignedBytes:
+    """Sign ``data`` (options and errors: :func:`_sign_pdf_detailed`). pyHanko reads objects
+    lazily, so a damaged object can surface at any step: every reader failure is a
+    ``DamagedPdfError`` (422), never a crash."""
+    try:
+        return _sign_pdf_detailed(data, **options)
+    except DocsvcError:
+        raise
+    except (PdfError, KeyError, IndexError, TypeError, ValueError, AttributeError,
+            AssertionError, ArithmeticError, RecursionError, EOFError, zlib.error) as exc:
+        raise DamagedPdfError(details={"error": f"{type(exc).__name__}: {exc}"[:200]}) from exc
+
+
+def _sign_pdf_detailed(data: bytes | BinaryIO, *, signer: Signer, role: Role,
              level: Level | None = None, timestamper: TimeStamper | None = None,
              validation_context: ValidationContext | None = None,
              placement: Placement | None = None, picture: Path | bytes | None = None,

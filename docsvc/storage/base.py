@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 import tempfile
@@ -81,6 +82,10 @@ class BlobStore(Protocol):
 
     def keys(self) -> Iterator[str]:
         """Yield every stored key."""
+        ...
+
+    def modified(self, key: str) -> dt.datetime | None:
+        """Return when ``key`` was last written (UTC), None when unknown or missing."""
         ...
 
     def prepare(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tempfile
 from collections.abc import Iterator
@@ -76,6 +77,20 @@ class LocalBlobStore:
         for path in self.root.glob("??/??/*"):
             if is_blob_key(path.name):
                 yield path.name
+
+    def modified(self, key: str) -> dt.datetime | None:
+        """Return the file's modification time."""
+        try:
+            return dt.datetime.fromtimestamp(self._path(key).stat().st_mtime, dt.UTC)
+        except (OSError, BlobMissingError):
+            return None
+
+    def stale_temporaries(self, older_than: dt.datetime) -> list[Path]:
+        """Return the ``.incoming-*`` files a killed writer left behind before ``older_than``."""
+        if not self.root.is_dir():
+            return []
+        return [p for p in self.root.glob("??/??/.incoming-*")
+                if dt.datetime.fromtimestamp(p.stat().st_mtime, dt.UTC) < older_than]
 
     def prepare(self) -> None:
         """Create the folder and its sentinel file."""

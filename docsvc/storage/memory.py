@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import threading
@@ -19,6 +20,7 @@ class MemoryBlobStore:
 
     def __init__(self) -> None:
         self._blobs: dict[str, bytes] = {}
+        self._written: dict[str, dt.datetime] = {}
         self._lock = threading.Lock()
 
     def put(self, stream: BinaryIO, *, sha256: str, size: int) -> BlobInfo:
@@ -30,6 +32,7 @@ class MemoryBlobStore:
         key = key_for(sha256)
         with self._lock:
             self._blobs[key] = data
+            self._written[key] = dt.datetime.now(dt.UTC)
         return BlobInfo(key=key, sha256=sha256, size=size)
 
     def open(self, key: str) -> BinaryIO:
@@ -51,6 +54,10 @@ class MemoryBlobStore:
     def keys(self) -> Iterator[str]:
         """Yield the stored keys."""
         yield from list(self._blobs)
+
+    def modified(self, key: str) -> dt.datetime | None:
+        """Return when ``key`` was stored."""
+        return self._written.get(key) if key in self._blobs else None
 
     def prepare(self) -> None:
         """Do nothing: memory is always there."""

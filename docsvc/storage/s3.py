@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Iterator
 from typing import BinaryIO, cast
@@ -116,6 +117,16 @@ class S3BlobStore:
             self.client.remove_object(self.bucket, self._object(key))
         except _OUTAGE as exc:
             raise StorageUnavailableError(details={"reason": type(exc).__name__}) from exc
+
+    def modified(self, key: str) -> dt.datetime | None:
+        """Return the object's last modification time."""
+        try:
+            when = self.client.stat_object(self.bucket, self._object(key)).last_modified
+        except S3Error:
+            return None
+        except _OUTAGE as exc:
+            raise StorageUnavailableError(details={"reason": type(exc).__name__}) from exc
+        return when.astimezone(dt.UTC) if when is not None else None
 
     def keys(self) -> Iterator[str]:
         """Yield every stored key."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from io import BytesIO
@@ -29,6 +30,7 @@ from pyhanko.sign.validation.status import (
 from pyhanko_certvalidator import ValidationContext
 
 from docsvc.errors import UnprocessableError
+from docsvc.pdf import DEFAULT_MAX_PAGES, PdfTimeLimitError, PdfTooLargeError, check_page_tree
 from docsvc.verify import etsi, structure
 from docsvc.verify import evidence as ev
 from docsvc.verify.notes import (
@@ -87,6 +89,8 @@ def validate_pdf(
     sha256: str | None = None,
     timeout: float | None = None,
     etsi_xml: bool = False,
+    max_pages: int = DEFAULT_MAX_PAGES,
+    time_limit: float | None = None,
 ) -> DocumentReport:
     """Validate every signature and document timestamp in ``data``; never raise on bad input.
 
@@ -97,7 +101,14 @@ def validate_pdf(
     while it was received, a blob checked against its key): the file is then not hashed
     again, only the signed byte ranges are. ``timeout`` bounds each OCSP/CRL/certificate
     fetch when ``allow_fetching`` is on (pyHanko's default otherwise).
+
+    Bounds (``DOCSVC_MAX_PDF_PAGES``, ``DOCSVC_PDF_TIME_LIMIT``) are the one exception to
+    "never raise": past ``max_pages`` pages ``PdfTooLargeError``, and when ``time_limit``
+    seconds have passed before the next signature is taken up ``PdfTimeLimitError`` (both 422).
+    One signature's validation is not interrupted; its network fetches are bounded by
+    ``timeout``.
     """
+    started = time.monotonic()
     now = now or datetime.now(UTC)
     doc_notes: list[Note] = []
     tail = structure.check_tail(data)
@@ -105,6 +116,9 @@ def validate_pdf(
         reader = PdfFileReader(BytesIO(data), strict=False)
         fields, all_fields = _signature_fields(reader)
         revisions = reader.xrefs.total_revisions
+        check_page_tree(reader.root.raw_get("/Pages"), max_pages=max_pages)
+    except PdfTooLargeError:
+        raise
     except Exception as exc:  # any parser failure is a report, never a 500
         notes = tuple(n for n in (tail, library_error(exc, "đọc tệp PDF", "reading the PDF")) if n)
         sha = sha256 if sha256 is not None else hashlib.sha256(data).hexdigest()
@@ -139,6 +153,9 @@ def validate_pdf(
     captured: list[etsi.Captured] | None = [] if etsi_xml else None
     for prep in prepared:
         rep = prep.report
+        if time_limit is not None and time.monotonic() - started > time_limit:
+            raise PdfTimeLimitError(details={"seconds": time_limit,
+                                             "signatures_done": len(reports)})
         if rep is None:
             try:
                 rep = _validate_field(reader, prep, trust, knowledge, all_fields,

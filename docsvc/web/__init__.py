@@ -27,7 +27,7 @@ from flask import (
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import NotFound, RequestEntityTooLarge
+from werkzeug.exceptions import NotFound, RequestEntityTooLarge, TooManyRequests
 from werkzeug.wrappers import Response
 
 from docsvc.errors import (
@@ -140,11 +140,11 @@ def _load_user() -> Response | None:
     user_id = session.get("user_id")
     g.actor = None
     if user_id is not None:
-        from docsvc.models import User
-
-        user = db().get(User, user_id)
-        if user is not None and user.active:
+        user = identity.web_session_user(db(), session.get("sid"), user_id)
+        if user is not None:
             g.actor = identity.actor_for_user(db(), user)
+        else:
+            session.clear()  # ended by logout, or a cookie from before server sessions
     if g.actor is None and request.endpoint not in ("web.login", "web.static"):
         return redirect(url_for("web.login", next=request.full_path))
     return None
@@ -172,6 +172,11 @@ def _database_busy(error: OperationalError):  # type: ignore[no-untyped-def]
 @web.errorhandler(RecursionError)
 def _too_deep(_error: RecursionError):  # type: ignore[no-untyped-def]
     return error_page(NestingTooDeepError().message(lang()), 400)
+
+
+@web.errorhandler(TooManyRequests)
+def _too_many(_error: TooManyRequests):  # type: ignore[no-untyped-def]
+    return error_page(texts()["too_many"], 429)
 
 
 @web.errorhandler(CSRFError)
@@ -217,6 +222,7 @@ def login():  # type: ignore[no-untyped-def]
             return render_template("login.html"), 401
         session.clear()
         session["user_id"] = user.id
+        session["sid"] = identity.start_web_session(db(), user)
         session.permanent = True
         return redirect(safe_next(request.args.get("next", "")))
     return render_template("login.html")
@@ -224,7 +230,8 @@ def login():  # type: ignore[no-untyped-def]
 
 @web.post("/logout")
 def logout():  # type: ignore[no-untyped-def]
-    """End the session."""
+    """End the session, on the server too: a copy of the cookie opens nothing afterwards."""
+    identity.end_web_session(db(), session.get("sid"))
     session.clear()
     return redirect(url_for("web.login"))
 

@@ -99,6 +99,7 @@ TEXTS: dict[str, dict[str, Any]] = {
         # errors
         "error": "Không thực hiện được",
         "csrf": "Biểu mẫu đã hết hạn hoặc thiếu mã bảo vệ (CSRF); hãy tải lại trang rồi thử lại.",
+        "too_many": "Quá nhiều lần thử từ địa chỉ này; hãy đợi một phút rồi thử lại.",
         "not_found": "Không tìm thấy trang này.",
         "reasons": {"not_registered_outgoing": "văn bản đi chưa vào sổ",
                     "not_signed_by_person_and_agency": "chưa có đủ chữ ký cá nhân và của cơ quan",
@@ -202,6 +203,7 @@ TEXTS: dict[str, dict[str, Any]] = {
         # errors
         "error": "Could not do this",
         "csrf": "The form expired or lacks its protection token (CSRF); reload the page and try again.",
+        "too_many": "Too many attempts from this address; wait a minute and try again.",
         "not_found": "No such page.",
         "reasons": {"not_registered_outgoing": "the outgoing document is not registered",
                     "not_signed_by_person_and_agency": "it lacks the person's and the agency's signatures",

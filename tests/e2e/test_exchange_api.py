@@ -403,3 +403,12 @@ def test_a_received_attachment_name_with_folders_is_stored_without_them(client, 
     download = client.get(f"/api/v1/documents/{doc['id']}/content")
     assert ".." not in download.headers["Content-Disposition"]
     download.close()
+
+
+def test_a_refused_status_package_leaves_no_bytes_behind(commune, runtime):
+    """Found by the fuzz harness (issue 13): a status about a document we never sent was
+    refused (422) but its package bytes stayed in the blob store."""
+    before = sorted(runtime.blobs.keys())
+    response = _submit(commune, _status("000.00.00.H48,2018/06/19,01/TB-UBND", "03"))
+    assert response.status_code == 422, response.json
+    assert sorted(runtime.blobs.keys()) == before

@@ -273,3 +273,173 @@ def test_a_locked_sqlite_database_is_a_503_page_on_the_web(tmp_path, blobs):
     assert response.status_code == 503
     assert "Cơ sở dữ liệu tạm thời không truy cập được" in response.data.decode()
     rt.engine.dispose()
+
+
+# -- finding 4: whole-document operations are bounded ------------------------------------------
+
+
+def test_verification_and_upload_past_the_page_bound_are_a_422(tmp_path, blobs):
+    from docsvc.app import build_runtime, create_app
+    from docsvc.config import Settings
+    from docsvc.db import upgrade
+    from tests import hostile_pdfs
+    from tests.conftest import NOTICE_METADATA
+
+    settings = Settings(env="test", data_dir=tmp_path / "var", max_pdf_pages=50)
+    settings.data_dir.mkdir(parents=True)
+    rt = build_runtime(settings, blobs=blobs)
+    upgrade(rt.engine)
+    client = _as(create_app(runtime=rt), rt, "vt", ["clerk"], PROVINCE)
+    data = hostile_pdfs.many_pages(51)
+    verified = client.post("/api/v1/verify", data=data, content_type="application/pdf")
+    assert verified.status_code == 422, verified.json
+    assert verified.json["error"]["code"] == "pdf_too_many_pages"
+    uploaded = post_multipart(client, "/api/v1/documents", {
+        "metadata": json.dumps(NOTICE_METADATA), "file": (data, "big.pdf", "application/pdf")})
+    assert uploaded.status_code == 422 and uploaded.json["error"]["code"] == "pdf_too_many_pages"
+    assert client.get("/api/v1/documents").json["data"] == []
+    assert client.post("/api/v1/verify", data=hostile_pdfs.many_pages(50),
+                       content_type="application/pdf").status_code == 200
+    rt.engine.dispose()
+
+
+# -- finding 9: sessions end on logout, tokens expire, cookies are Secure, attempts throttled --
+
+
+def _app_with(tmp_path, blobs, **overrides):
+    from docsvc.app import build_runtime, create_app
+    from docsvc.config import Settings
+    from docsvc.db import upgrade
+
+    settings = Settings(env="test", data_dir=tmp_path / "var", **overrides)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    rt = build_runtime(settings, blobs=blobs)
+    upgrade(rt.engine)
+    return create_app(runtime=rt), rt
+
+
+def _login(browser, password=None, **kwargs):
+    from tests.e2e.test_web import PASSWORD, csrf
+
+    token = csrf(browser.get("/login", **kwargs).data)
+    return browser.post("/login", data={"username": "vt", "password": password or PASSWORD,
+                                        "csrf_token": token}, **kwargs)
+
+
+def test_logout_ends_the_session_on_the_server(app, runtime):
+    from tests.e2e.test_web import csrf
+
+    _web_user(runtime)
+    browser = app.test_client()
+    assert _login(browser).status_code == 302
+    cookie = browser.get_cookie("session").value
+    thief = app.test_client()
+    thief.set_cookie("session", cookie)
+    assert thief.get("/").status_code == 200  # the copy works while the session is open
+    token = csrf(browser.get("/").data)
+    assert browser.post("/logout", data={"csrf_token": token}).status_code == 302
+    after = thief.get("/")
+    assert after.status_code == 302 and "/login" in after.headers["Location"]
+
+
+def test_csrf_tokens_expire(tmp_path, blobs):
+    import time
+
+    from tests.e2e.test_web import PASSWORD, csrf
+
+    app, rt = _app_with(tmp_path, blobs, csrf_time_limit_seconds=1)
+    _web_user(rt)
+    browser = app.test_client()
+    token = csrf(browser.get("/login").data)
+    time.sleep(2.2)
+    late = browser.post("/login", data={"username": "vt", "password": PASSWORD,
+                                        "csrf_token": token})
+    assert late.status_code == 400 and "CSRF" in late.data.decode()
+    rt.engine.dispose()
+
+
+def test_behind_a_tls_proxy_the_cookie_is_secure_and_the_client_address_is_used(tmp_path,
+                                                                                 blobs):
+    app, rt = _app_with(tmp_path, blobs, trusted_proxies=1, secure_cookies=True,
+                        login_rate_limit="1000 per minute")
+    _web_user(rt)
+    from docsvc.models import LoginThrottle
+
+    proxied = {"headers": {"X-Forwarded-For": "203.0.113.50", "X-Forwarded-Proto": "https",
+                           "Referer": "https://localhost/login"}}
+    browser = app.test_client()
+    response = _login(browser, **proxied)
+    assert response.status_code == 302
+    assert "Secure" in response.headers["Set-Cookie"]
+    assert _login(app.test_client(), password="wrong", **proxied).status_code == 401
+    with rt.sessions() as session:
+        assert [(t.username, t.source) for t in session.query(LoginThrottle)] == [
+            ("vt", "203.0.113.50")]
+    rt.engine.dispose()
+
+
+def test_password_attempts_are_rate_limited_per_address(tmp_path, blobs):
+    app, rt = _app_with(tmp_path, blobs, login_rate_limit="3 per minute")
+    _web_user(rt)
+    browser = app.test_client()
+    statuses = [_login(browser, password="wrong").status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+    page = _login(browser).data.decode()
+    assert "Quá nhiều lần thử" in page
+    rt.engine.dispose()
+
+
+def test_failed_bearer_authentication_is_rate_limited(tmp_path, blobs):
+    app, rt = _app_with(tmp_path, blobs, auth_failure_rate_limit="5 per minute")
+    good = make_user(rt, "vt", ["clerk"], PROVINCE)
+    client = app.test_client()
+    for _ in range(20):  # successes are not counted
+        assert client.get("/api/v1/documents",
+                          headers={"Authorization": f"Bearer {good}"}).status_code == 200
+    statuses = [client.get("/api/v1/documents", headers={
+        "Authorization": "Bearer dsv_guess"}).status_code for _ in range(6)]
+    assert statuses == [401] * 5 + [429]
+    blocked = client.get("/api/v1/documents", headers={"Authorization": "Bearer dsv_guess"})
+    assert blocked.json["error"]["code"] == "too_many_requests"
+    rt.engine.dispose()
+
+
+def test_rate_limits_are_shared_through_redis(tmp_path, blobs):
+    """Two instances count together when DOCSVC_RATELIMIT_STORAGE_URL names a Redis."""
+    import uuid
+
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    shared = {"ratelimit_storage_url": "redis://127.0.0.1:6379/0",
+              "login_rate_limit": "2 per minute", "organ_id": f"t{uuid.uuid4().hex[:12]}"}
+    first, rt1 = _app_with(tmp_path / "a", blobs, **shared)
+    second, rt2 = _app_with(tmp_path / "b", blobs, **shared)
+    _web_user(rt1)
+    _web_user(rt2)
+    assert _login(first.test_client(), password="wrong").status_code == 401
+    assert _login(second.test_client(), password="wrong").status_code == 401
+    assert _login(first.test_client(), password="wrong").status_code == 429
+    rt1.engine.dispose()
+    rt2.engine.dispose()
+
+
+def test_a_startxref_too_large_for_a_machine_integer_is_a_422(client, runtime):
+    """Found by atheris (issue 13): OverflowError escaped the PDF reader on upload and signing."""
+    from docsvc.signing import Placement, sign_pdf
+    from docsvc.signing.errors import DamagedPdfError
+    from tests import hostile_pdfs
+    from tests.conftest import NOTICE_METADATA
+    from tests.fuzz.corpus import throwaway_signer
+
+    data = hostile_pdfs.huge_startxref()
+    response = post_multipart(client, "/api/v1/documents", {
+        "metadata": json.dumps(NOTICE_METADATA), "file": (data, "x.pdf", "application/pdf")})
+    assert response.status_code == 422 and response.json["error"]["code"] == "invalid_pdf"
+    with pytest.raises(DamagedPdfError):
+        sign_pdf(data, signer=throwaway_signer(), role="agency", level="B-B",
+                 placement=Placement(page=1, box=(300, 380, 420, 480)), agency_name="x")
+    assert client.post("/api/v1/verify", data=data,
+                       content_type="application/pdf").status_code == 200

@@ -64,6 +64,19 @@ def test_delete(store):
     assert not store.exists(info.key)
 
 
+def test_modified_tells_when_a_key_was_written(store):
+    """Issue 13: ``check --repair`` removes only orphans older than its grace period."""
+    import datetime as dt
+
+    before = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    info = put(store, b"written now")
+    written = store.modified(info.key)
+    assert written is not None and written.tzinfo is not None
+    assert before < written < dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+    store.delete(info.key)
+    assert store.modified(info.key) is None
+
+
 def test_large_blob_streams(store):
     data = os.urandom(40 * 1024 * 1024)  # crosses S3 multipart part size
     info = put(store, data)

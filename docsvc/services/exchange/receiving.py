@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from docsvc import exchange as edxml
-from docsvc.errors import BadRequestError, ConflictError
+from docsvc.errors import BadRequestError, ConflictError, DocsvcError
 from docsvc.exchange import DocumentPackage, StatusPackage, XmlSignatureInvalidError, XmlTooLargeError
 from docsvc.models import IdempotencyKey, LinkedSystem, Message, Organization, utcnow
 from docsvc.security import Actor
@@ -36,6 +36,10 @@ from docsvc.services.exchange.messages import iso, new_message, not_revocation
 from docsvc.services.exchange.reports import apply_status
 from docsvc.storage import BlobStore
 from docsvc.storage.base import CHUNK
+
+SPOOL_PREFIX = "docsvc-edxml-"
+"""Prefix of the folders a received package is unpacked in (removed by ``check --repair`` when
+a killed worker left one behind)."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,7 @@ def submit_package(
             if known.sha256 != sha256:
                 raise IdempotencyConflictError(details={"key": key, "first_sha256": known.sha256})
             return Submission(known.receipt, True)
-        folder = Path(tempfile.mkdtemp(prefix="edxml-", dir=cfg.spool_dir))
+        folder = Path(tempfile.mkdtemp(prefix=SPOOL_PREFIX, dir=cfg.spool_dir))
         try:
             result = edxml.parse_package(spool, limits=cfg.limits, attachment_dir=folder,
                                          organ_id_allow=cfg.organ_id_allow)
@@ -115,13 +119,18 @@ def submit_package(
                 raise SenderMismatchError(details={"from": sender.organ_id, "caller": organ_id})
             signature = _check_signature(session, cfg, spool, package, actor)
             spool.seek(0)
-            info = blobs.put(spool, sha256=sha256, size=size)
-            blob = (info.key, sha256, size)
-            if isinstance(package, DocumentPackage):
-                messages = _receive_document(session, blobs, cfg, package, blob, actor, now,
-                                             via_axis=via_axis)
-            else:
-                messages = [_receive_status(session, cfg, package, blob, actor, now)]
+            written = _NewBlobs(blobs)
+            try:
+                info = written.put(spool, sha256=sha256, size=size)
+                blob = (info.key, sha256, size)
+                if isinstance(package, DocumentPackage):
+                    messages = _receive_document(session, written, cfg, package, blob, actor, now,
+                                                 via_axis=via_axis)
+                else:
+                    messages = [_receive_status(session, cfg, package, blob, actor, now)]
+            except DocsvcError:
+                written.forget_unreferenced(session)  # refused: nothing stays stored
+                raise
             receipt = make_receipt(cfg, {
                 "type": "submission", "message_ids": [m.id for m in messages],
                 "kind": result.kind, "document_id": messages[0].document_id, "sha256": sha256,
@@ -150,6 +159,40 @@ def submit_package(
             return Submission(receipt, False)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+class _NewBlobs:
+    """The blob store of one submission, remembering the keys it wrote that were not there
+    before, so a refusal can take them back (a refused package left its bytes behind)."""
+
+    def __init__(self, blobs: BlobStore) -> None:
+        self._blobs = blobs
+        self.new: list[str] = []
+
+    def put(self, stream: BinaryIO, *, sha256: str, size: int):  # type: ignore[no-untyped-def]
+        """Store like the wrapped store, noting a key that did not exist."""
+        from docsvc.storage.base import key_for
+
+        existed = self._blobs.exists(key_for(sha256))
+        info = self._blobs.put(stream, sha256=sha256, size=size)
+        if not existed:
+            self.new.append(info.key)
+        return info
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self._blobs, name)
+
+    def forget_unreferenced(self, session: Session) -> None:
+        """Roll back, then delete the new keys that no committed row names."""
+        from docsvc.models import DocumentVersion
+
+        session.rollback()
+        for key in self.new:
+            named = session.execute(select(Message.id).where(Message.blob_key == key).limit(1)
+                                    ).first() or session.execute(
+                select(DocumentVersion.id).where(DocumentVersion.blob_key == key).limit(1)).first()
+            if named is None:
+                self._blobs.delete(key)
 
 
 def _check_signature(session: Session, cfg: ExchangeConfig, spool: BinaryIO,

@@ -199,6 +199,20 @@ def test_concurrent_signing_of_one_version_one_wins_nothing_lost(sessions, blobs
         assert existing_signatures(_read(blobs, versions[1].blob_key))
         records = check.execute(select(SignatureRecord)).scalars().all()
         assert len(records) == 1
+    # Issue 13, finding 10: the loser's signed bytes are an orphan blob; repair removes it
+    # (once it is older than the grace period) and keeps everything a row names.
+    from docsvc.services.maintenance import check_storage, repair_storage
+
+    with sessions() as check:
+        [orphan] = check_storage(check, blobs).orphans
+        kept = repair_storage(check, blobs)
+        assert kept.kept_recent == [orphan] and blobs.exists(orphan)  # may be work in progress
+        import datetime as dt
+
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+        assert repair_storage(check, blobs, now=later).removed_blobs == [orphan]
+        after = check_storage(check, blobs)
+        assert after.orphans == [] and after.is_healthy and after.checked == 2
 
 
 def _spec_for(pki, name, *, username="viet", profile_id=None) -> ProfileSpec:
