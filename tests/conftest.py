@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -70,18 +71,38 @@ def postgres_url() -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated once per test process: each test starts from a copy of it
+    (a copy takes milliseconds, running the migrations about 70 ms of CPU)."""
+    path = tmp_path_factory.mktemp("template") / "docsvc.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    assert not path.with_name(path.name + "-wal").exists()  # closed cleanly: one file holds it all
+    return path
+
+
+def migrated_sqlite(template: Path, path: Path) -> str:
+    """Copy the migrated template to ``path``; return its URL."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, path)
+    return f"sqlite:///{path}"
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A migrated, empty database: SQLite in tmp_path, and PostgreSQL in a random schema."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'docsvc.sqlite3'}"
+        return migrated_sqlite(request.getfixturevalue("sqlite_template"), tmp_path / "docsvc.sqlite3")
     return request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture
 def engine(database_url: str):  # type: ignore[no-untyped-def]
     engine = make_engine(database_url, timeout_seconds=30)
-    upgrade(engine)
+    if not database_url.startswith("sqlite"):  # SQLite copies are migrated already
+        upgrade(engine)
     yield engine
     engine.dispose()
 
@@ -109,11 +130,14 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def runtime(settings: Settings, blobs: MemoryBlobStore) -> Iterator[Runtime]:
+def runtime(settings: Settings, blobs: MemoryBlobStore, sqlite_template: Path) -> Iterator[Runtime]:
     """The app's adapters on a migrated SQLite database and the memory blob store."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if not settings.database_url:
+        migrated_sqlite(sqlite_template, settings.data_dir / "docsvc.sqlite3")
     rt = build_runtime(settings, blobs=blobs)
-    upgrade(rt.engine)
+    if settings.database_url:
+        upgrade(rt.engine)
     yield rt
     rt.engine.dispose()
 

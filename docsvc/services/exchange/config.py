@@ -168,7 +168,8 @@ def make_receipt(cfg: ExchangeConfig, body: dict[str, Any]) -> dict[str, Any]:
     # libraries cap the protected header (joserfc at 512 bytes) and a chain does not fit.
     header = {"alg": algorithm, "typ": RECEIPT_JWS_TYPE,
               "x5t#S256": _b64url(hashlib.sha256(certificate).digest())}
-    jwk = (RSAKey if isinstance(key.key, rsa.RSAPrivateKey) else ECKey).import_key(key.key)
+    jwk: RSAKey | ECKey = (RSAKey.import_key(key.key) if isinstance(key.key, rsa.RSAPrivateKey)
+                           else ECKey.import_key(key.key))
     token = jws.serialize_compact(header, _canonical(body), jwk, algorithms=[algorithm])
     return {**body, "signature": {
         "algorithm": algorithm, "jws": token,
