@@ -24,13 +24,21 @@ from io import BytesIO
 from pathlib import Path
 
 import requests
+from PIL import Image
+from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.layout import (
+    AxisAlignment,
+    BoxConstraints,
+    InnerScaling,
+    SimpleBoxLayoutRule,
+)
 from pyhanko.sign import fields, signers
+from pyhanko.stamp import StaticStampStyle
 
 from docsvc.pki import demo
 from docsvc.pki.responders import LoopbackServer
-from docsvc.signing import Placement, load_pkcs12_signer, make_timestamper, sign_pdf
-from docsvc.signing.appearance import person_style
+from docsvc.signing import Placement, appearance, load_pkcs12_signer, make_timestamper, sign_pdf
 from docsvc.signing.sample import notice_pdf
 
 BOX = (335.0, 395.0, 485.0, 460.0)
@@ -60,11 +68,27 @@ def _store_ms(store, data: bytes, runs: int) -> float:
     return statistics.median(times)
 
 
+def bare_person_style() -> StaticStampStyle:
+    """The person's appearance as plain pyHanko builds it: the picture is a ``PdfImage``
+    compressed again for every signature (docsvc's own style prepares it once)."""
+    image = Image.open(BytesIO(appearance.DEMO_SIGNATURE_PICTURE.read_bytes()))
+    image.load()
+    return StaticStampStyle(
+        border_width=0,
+        background=PdfImage(image, box=BoxConstraints(*appearance.PERSON_BOX_SIZE)),
+        background_opacity=1.0,
+        background_layout=SimpleBoxLayoutRule(
+            x_align=AxisAlignment.ALIGN_MID, y_align=AxisAlignment.ALIGN_MID,
+            inner_content_scaling=InnerScaling.SHRINK_TO_FIT,
+        ),
+    )
+
+
 def _bare(pdf: bytes, signer, timestamper, bytes_reserved):
     meta = signers.PdfSignatureMetadata(field_name="Sig_person_1",
                                         subfilter=fields.SigSeedSubFilter.PADES)
     pdf_signer = signers.PdfSigner(
-        meta, signer, timestamper=timestamper, stamp_style=person_style(),
+        meta, signer, timestamper=timestamper, stamp_style=bare_person_style(),
         new_field_spec=fields.SigFieldSpec("Sig_person_1", on_page=0, box=BOX),
     )
     out = pdf_signer.sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf)),

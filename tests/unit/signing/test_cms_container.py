@@ -11,13 +11,14 @@ from io import BytesIO
 
 import pytest
 from asn1crypto import cms as asn1_cms
+from PIL import Image
 from pyhanko.keys import load_cert_from_pemder
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
-from docsvc.signing import Placement, cms, load_pkcs12_signer, sign_pdf
+from docsvc.signing import Placement, appearance, cms, load_pkcs12_signer, sign_pdf
 
 BOX = (335.0, 395.0, 485.0, 460.0)
 
@@ -75,3 +76,30 @@ def test_signed_pdf_is_valid_for_pyhanko_and_pdfsig(pki, person_signer, sample_p
     shown = subprocess.run(["pdfsig", "-nocert", str(path)], capture_output=True, text=True,
                            check=True).stdout
     assert "Signature is Valid." in shown
+
+
+def test_signature_picture_is_compressed_once_not_per_signature(person_signer, sample_pdf,
+                                                                monkeypatch):
+    from pyhanko.pdf_utils import filters
+
+    sign_pdf(sample_pdf, signer=person_signer, role="person", placement=Placement(box=BOX))
+    sizes = []
+    original = filters.compress
+    monkeypatch.setattr(filters, "compress", lambda data: sizes.append(len(data))
+                        or original(data))
+    signed = sign_pdf(sample_pdf, signer=person_signer, role="person",
+                      placement=Placement(box=BOX))
+    assert sizes and max(sizes) < 10_000  # only the small appearance stream, not the picture
+    def images(xobject):
+        if xobject.get("/Subtype") == "/Image":
+            yield xobject
+        for child in xobject.get("/Resources", {}).get("/XObject", {}).values():
+            yield from images(child.get_object())
+
+    widget = PdfFileReader(BytesIO(signed)).embedded_signatures[0].sig_field
+    (image,) = images(widget["/AP"]["/N"].get_object())
+    with Image.open(appearance.DEMO_SIGNATURE_PICTURE) as picture:
+        size = size
+    assert (image["/Width"], image["/Height"]) == size
+    assert len(image.data) == size[0] * size[1] * 3  # RGB, decodes whole
+    assert len(image["/SMask"].get_object().data) == size[0] * size[1]
