@@ -99,7 +99,7 @@ def test_signature_picture_is_compressed_once_not_per_signature(person_signer, s
     widget = PdfFileReader(BytesIO(signed)).embedded_signatures[0].sig_field
     (image,) = images(widget["/AP"]["/N"].get_object())
     with Image.open(appearance.DEMO_SIGNATURE_PICTURE) as picture:
-        size = size
+        size = picture.size
     assert (image["/Width"], image["/Height"]) == size
     assert len(image.data) == size[0] * size[1] * 3  # RGB, decodes whole
     assert len(image["/SMask"].get_object().data) == size[0] * size[1]
