@@ -11,6 +11,7 @@ concurrent clients, and the server worker's extra peak memory during the 50 MB u
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import http.client
 import json
@@ -100,9 +101,12 @@ def memory_kb(pid: int, field: str) -> int:
     raise KeyError(field)
 
 
-def start_server(data_dir: Path, workers: int, threads: int) -> tuple[subprocess.Popen, int]:
+def start_server(data_dir: Path, workers: int, threads: int,
+                 database_url: str = "") -> tuple[subprocess.Popen, int]:
     port = free_port()
     env = {**os.environ, "DOCSVC_DATA_DIR": str(data_dir), "DOCSVC_LOG_LEVEL": "WARNING"}
+    if database_url:
+        env["DOCSVC_DATABASE_URL"] = database_url
     subprocess.run([sys.executable, "-m", "docsvc", "init"], env=env, check=True,
                    capture_output=True)
     subprocess.run([sys.executable, "-m", "docsvc", "users", "add", "bench", "--role", "clerk",
@@ -118,12 +122,47 @@ def start_server(data_dir: Path, workers: int, threads: int) -> tuple[subprocess
     return server, port
 
 
+def _rate(data_dir: Path, small: Path, clients: int, count: int, database_url: str = "") -> float:
+    server, port = start_server(data_dir, workers=2, threads=8, database_url=database_url)
+    try:
+        for _ in range(clients):  # warm every worker: imports, schema, connections
+            upload_and_register(port, small)
+        start = time.perf_counter()
+        with ThreadPoolExecutor(clients) as pool:
+            list(pool.map(lambda _: upload_and_register(port, small), range(count)))
+        return count / (time.perf_counter() - start)
+    finally:
+        server.terminate()
+        server.wait()
+
+
+@contextlib.contextmanager
+def postgres_schema():  # type: ignore[no-untyped-def]
+    """Yield the URL of a fresh PostgreSQL schema; drop it afterwards."""
+    from sqlalchemy import create_engine, text
+
+    base = os.environ.get("DOCSVC_BENCH_POSTGRES_URL",
+                          "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--big-mb", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--postgres", action="store_true",
+                        help="also measure uploads/s on PostgreSQL (127.0.0.1:5432, a fresh schema)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="docsvc-bench-") as tmp:
@@ -152,22 +191,18 @@ def main() -> None:
             server.terminate()
             server.wait()
 
-        server, port = start_server(tmp_path / "many", workers=2, threads=8)
-        try:
-            upload_and_register(port, small)
-            start = time.perf_counter()
-            with ThreadPoolExecutor(args.clients) as pool:
-                list(pool.map(lambda _: upload_and_register(port, small), range(args.requests)))
-            rps = args.requests / (time.perf_counter() - start)
-        finally:
-            server.terminate()
-            server.wait()
+        rates = {"SQLite": _rate(tmp_path / "many", small, args.clients, args.requests)}
+        if args.postgres:
+            with postgres_schema() as url:
+                rates["PostgreSQL"] = _rate(tmp_path / "many-pg", small, args.clients,
+                                            args.requests, url)
 
     print(f"{'case':<10} {'API upload+register':>20} {'raw store write':>16} {'ratio':>7}")
     for name, (api, raw) in results.items():
         print(f"{name:<10} {api * 1000:>17.1f} ms {raw * 1000:>13.1f} ms {api / raw:>6.1f}x")
-    print(f"small file, {args.clients} concurrent clients, 2 workers x 8 threads (SQLite): "
-          f"{rps:.1f} upload+register/s")
+    for database, rps in rates.items():
+        print(f"small file, {args.clients} concurrent clients, 2 workers x 8 threads "
+              f"({database}): {rps:.1f} upload+register/s")
     print(f"server worker peak memory during the {args.big_mb} MB upload: "
           f"+{(peak - before) / 1024:.1f} MB over {before / 1024:.1f} MB before")
 
