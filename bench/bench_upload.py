@@ -11,7 +11,6 @@ concurrent clients, and the server worker's extra peak memory during the 50 MB u
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import http.client
 import json
@@ -26,6 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pg_schema import postgres_schema  # noqa: E402
 
 from docsvc.samples import notice_pdf  # noqa: E402
 from docsvc.storage import LocalBlobStore  # noqa: E402
@@ -134,25 +135,6 @@ def _rate(data_dir: Path, small: Path, clients: int, count: int, database_url: s
     finally:
         server.terminate()
         server.wait()
-
-
-@contextlib.contextmanager
-def postgres_schema():  # type: ignore[no-untyped-def]
-    """Yield the URL of a fresh PostgreSQL schema; drop it afterwards."""
-    from sqlalchemy import create_engine, text
-
-    base = os.environ.get("DOCSVC_BENCH_POSTGRES_URL",
-                          "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def main() -> None:

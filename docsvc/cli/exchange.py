@@ -186,6 +186,7 @@ def worker(ctx: _Context, once: bool, interval: float) -> None:
     """Push queued messages to peer docsvc instances (safe to run several; stop with Ctrl-C)."""
     import signal
 
+    from docsvc.services import wakeup
     from docsvc.services.delivery import run_worker
 
     rt = ctx.runtime
@@ -196,7 +197,13 @@ def worker(ctx: _Context, once: bool, interval: float) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    report = run_worker(rt.sessions, rt.blobs, rt.settings, once=once, interval=interval,
-                        should_stop=lambda: stopping["now"])
+    listener = wakeup.Listener.for_engine(rt.engine)  # PostgreSQL: woken when a push is queued
+    try:
+        report = run_worker(rt.sessions, rt.blobs, rt.settings, once=once, interval=interval,
+                            should_stop=lambda: stopping["now"],
+                            wait_for_work=listener.wait if listener is not None else None)
+    finally:
+        if listener is not None:
+            listener.close()
     click.echo(f"worker: {len(report.delivered)} delivered, {len(report.retrying)} to retry, "
                f"{len(report.failed)} failed, {len(report.expired)} expired", err=True)
