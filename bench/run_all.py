@@ -64,7 +64,7 @@ def _ratio(ours: float, base: float) -> str:
 def signing_rows(smoke: bool) -> tuple[list[Row], str]:
     """Rows 1–4: in-process and HTTP signing against bare tuned pyHanko."""
     big = 1 if smoke else 20
-    args = ["--quick", "--runs", "1" if smoke else "15", "--big-runs", "1" if smoke else "5",
+    args = ["--quick", "--runs", "1" if smoke else "10", "--big-runs", "1" if smoke else "3",
             "--big-mb", str(big), "--rate-count", "4" if smoke else "60", "--threads", "4"]
     out = _run("bench_signing.py", *args, timeout=900)
     line = r"^{doc}\s+B-B\s+{n}ms\s+{n}ms\s+{n}ms\s+{n}ms"
@@ -93,7 +93,7 @@ def signing_rows(smoke: bool) -> tuple[list[Row], str]:
 def verify_rows(smoke: bool) -> tuple[list[Row], str]:
     """Rows 5–6: /verify against bare pyHanko ``validate_pdf_signature``."""
     big = 1 if smoke else 20
-    out = _run("bench_verify_api.py", "--skip-archive", "--rounds", "1" if smoke else "7",
+    out = _run("bench_verify_api.py", "--skip-archive", "--rounds", "1" if smoke else "5",
                "--big-mb", str(big), timeout=900)
     rows = []
     for case, aim in (("1-page", "≤ 1.2×"), (f"{big} MB", "≤ 1.3×")):
@@ -107,8 +107,8 @@ def verify_rows(smoke: bool) -> tuple[list[Row], str]:
 
 def upload_rows(smoke: bool) -> tuple[list[Row], str]:
     """Rows 7–8: upload + register, and small uploads per second on both databases."""
-    args = ["--postgres", "--big-mb", "1" if smoke else "20", "--rounds", "1" if smoke else "9",
-            "--clients", "8", "--requests", "8" if smoke else "300"]
+    args = ["--postgres", "--big-mb", "1" if smoke else "20", "--rounds", "1" if smoke else "5",
+            "--clients", "8", "--requests", "8" if smoke else "200"]
     out = _run("bench_upload.py", *args, timeout=900)
     small = _find(rf"^1-page\s+{NUMBER} ms\s+{NUMBER} ms", out, "upload 1-page")
     api, raw = float(small.group(1)), float(small.group(2))
@@ -123,7 +123,7 @@ def upload_rows(smoke: bool) -> tuple[list[Row], str]:
 
 def delivery_rows(smoke: bool) -> tuple[list[Row], str]:
     """Row 9: delivery between two instances against POSTing the packages directly."""
-    args = ["--docs", "3" if smoke else "40", "--warmup", "1" if smoke else "4"]
+    args = ["--docs", "3" if smoke else "30", "--warmup", "1" if smoke else "4"]
     rows, outs = [], []
     for database, extra in (("SQLite, polling", []), ("PostgreSQL, LISTEN/NOTIFY", ["--postgres"])):
         out = _run("bench_delivery.py", *args, *extra, timeout=900)
