@@ -89,10 +89,15 @@ def raw_store_write(blob_dir: Path, pdf_path: Path) -> float:
     return elapsed
 
 
-def worker_pids(master: int) -> list[int]:
-    """Return the gunicorn worker processes of ``master``."""
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    return [int(pid) for pid in children]
+def worker_pids(master: int, timeout: float = 30.0) -> list[int]:
+    """Return the gunicorn worker processes of ``master`` (waiting until it has forked them:
+    the master listens before its workers exist)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        if children or time.monotonic() > deadline:
+            return [int(pid) for pid in children]
+        time.sleep(0.05)
 
 
 def memory_kb(pid: int, field: str) -> int:
