@@ -67,6 +67,8 @@ class LoadResult:
     """Per operation: requests, failures, p50, p95, p99 (ms), rps."""
     memory: list[tuple[float, float]] = field(default_factory=list)
     """(seconds since start, MiB of resident memory of the server: master and workers)."""
+    failures: list[tuple[str, str, int]] = field(default_factory=list)
+    """(request name, error, occurrences) as locust recorded them."""
 
     @property
     def total(self) -> dict[str, float]:
@@ -90,6 +92,8 @@ class LoadResult:
             rate = total["failures"] / total["requests"] if total["requests"] else 0.0
             lines += ["", f"Error rate: {rate:.2%} ({total['failures']:.0f} of "
                           f"{total['requests']:.0f} requests)"]
+        for name, error, count in self.failures[:10]:
+            lines.append(f"- {count} × {name}: {error[:300]}")
         if self.memory:
             marks = self.memory[:: max(1, len(self.memory) // 8)] + [self.memory[-1]]
             lines += ["", "Server memory (RSS of master + workers) over time: "
@@ -141,6 +145,16 @@ def _read_stats(prefix: Path) -> dict[str, dict[str, float]]:
         "failures": sum(r["failures"] for r in http), "rps": sum(r["rps"] for r in http),
         "p50": float("nan"), "p95": float("nan"), "p99": float("nan")}
     return rows
+
+
+def _read_failures(prefix: Path) -> list[tuple[str, str, int]]:
+    path = Path(f"{prefix}_failures.csv")
+    if not path.exists():
+        return []
+    with open(path, newline="") as handle:
+        found = [(row["Name"], row["Error"], int(row["Occurrences"]))
+                 for row in csv.DictReader(handle)]
+    return sorted(found, key=lambda item: -item[2])
 
 
 def run_load(*, users: int = 50, seconds: int = 120, workers: int = 2, threads: int = 8,
@@ -205,7 +219,7 @@ def run_load(*, users: int = 50, seconds: int = 120, workers: int = 2, threads: 
             stop.set()
             sampler.join()
             return LoadResult(seconds=seconds, users=users, rows=_read_stats(prefix),
-                              memory=memory)
+                              memory=memory, failures=_read_failures(prefix))
     finally:
         if service is not None:
             service.stop()
