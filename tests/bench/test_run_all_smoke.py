@@ -33,4 +33,5 @@ def test_run_all_smoke_writes_every_row(tmp_path):
     assert len(table) >= 12  # the rows and the load test's operations
     for operation in ("list", "search", "read", "upload+register", "sign", "verify"):
         assert f"| {operation} |" in report
-    assert "Error rate: 0.00%" in report
+    assert "Error rate: " in report  # its value is a figure like the others: not asserted
+    assert "Server memory (RSS of master + workers) over time: " in report
