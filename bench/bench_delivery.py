@@ -246,6 +246,9 @@ def main() -> None:
                         help="gunicorn workers of each docsvc serve (default 2, 4 threads each)")
     parser.add_argument("--timeout", type=float, default=120,
                         help="give up waiting for deliveries after this many seconds")
+    parser.add_argument("--spacing", type=float, default=0.0,
+                        help="send one document every SPACING seconds instead of all at once "
+                             "(latency of an idle worker; the rate ratio then means nothing)")
     parser.add_argument("--postgres", action="store_true",
                         help="the sending province on PostgreSQL (its worker is woken by "
                              "LISTEN/NOTIFY); the commune stays on SQLite")
@@ -325,8 +328,13 @@ def main() -> None:
             poller = Poller(province)
             poller.start()
             t_start = time.perf_counter()
-            with ThreadPoolExecutor(args.clients) as pool:
-                list(pool.map(send, docs))
+            if args.spacing > 0:  # one at a time into an idle worker: its wake-up latency
+                for doc_id in docs:
+                    send(doc_id)
+                    time.sleep(args.spacing)
+            else:
+                with ThreadPoolExecutor(args.clients) as pool:
+                    list(pool.map(send, docs))
             t_sent = time.perf_counter()
             deadline = t_start + args.timeout
             while time.perf_counter() < deadline and not all(m in poller.seen for m in sent):
