@@ -20,6 +20,7 @@ Run: .venv/bin/python bench/bench_delivery.py [--docs 50] [--workers 1] [--clien
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -36,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
+from pg_schema import postgres_schema
 
 PROVINCE, COMMUNE = "000.00.00.H48", "000.01.01.H48"
 BOX = (335.0, 395.0, 485.0, 460.0)  # the person's signature box (no text search), as bench_signing
@@ -102,6 +104,10 @@ class Instance:
 
     def query(self, sql: str, *params: object) -> list[tuple]:
         """Read this instance's database directly (read-only connection, no write lock)."""
+        if self.settings.database_url:
+            with self.runtime.engine.connect() as conn:
+                return [tuple(r) for r in conn.exec_driver_sql(sql.replace("?", "%s"),
+                                                               tuple(params)).fetchall()]
         with sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=10) as db:
             return db.execute(sql, params).fetchall()
 
@@ -201,13 +207,12 @@ class Poller(threading.Thread):
         self.stop = threading.Event()
 
     def run(self) -> None:
-        with sqlite3.connect(f"file:{self.province.db_path}?mode=ro", uri=True, timeout=10) as db:
-            while not self.stop.is_set():
-                now = time.perf_counter()
-                for message_id, state in db.execute(
-                        "SELECT message_id, state FROM exchange_deliveries WHERE state != 'queued'"):
-                    self.seen.setdefault(message_id, (state, now))
-                time.sleep(0.01)
+        while not self.stop.is_set():
+            now = time.perf_counter()
+            for message_id, state in self.province.query(
+                    "SELECT message_id, state FROM exchange_deliveries WHERE state != 'queued'"):
+                self.seen.setdefault(message_id, (state, now))
+            time.sleep(0.01)
 
 
 def _wait_final(province: Instance, message_ids: set[str], deadline: float) -> None:
@@ -242,15 +247,26 @@ def main() -> None:
                         help="gunicorn workers of each docsvc serve (default 2, 4 threads each)")
     parser.add_argument("--timeout", type=float, default=120,
                         help="give up waiting for deliveries after this many seconds")
+    parser.add_argument("--spacing", type=float, default=0.0,
+                        help="send one document every SPACING seconds instead of all at once "
+                             "(latency of an idle worker; the rate ratio then means nothing)")
+    parser.add_argument("--postgres", action="store_true",
+                        help="the sending province on PostgreSQL (its worker is woken by "
+                             "LISTEN/NOTIFY); the commune stays on SQLite")
     args = parser.parse_args()
 
     from docsvc.pki import demo
     from docsvc.signing.sample import notice_pdf
     from docsvc.storage import read_verified
 
-    with tempfile.TemporaryDirectory(prefix="bench-delivery-") as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-delivery-"))
         root = Path(tmp)
-        province = Instance(root / "province", PROVINCE)
+        database = (contextlib.nullcontext("") if not args.postgres
+                    else postgres_schema())
+        province_db = stack.enter_context(database)
+        province = Instance(root / "province", PROVINCE,
+                            **({"database_url": province_db} if province_db else {}))
         pki = demo.generate(province.settings.pki_dir)  # `docsvc pki demo`: signs PDFs and edXML
         trust = root / "trust"  # the commune trusts the province's demo root (verified on receipt)
         trust.mkdir()
@@ -280,7 +296,10 @@ def main() -> None:
             workers = [province.spawn(f"worker{i}", "worker", "--interval", str(args.interval))
                        for i in range(args.workers)]
             for process in workers:
-                _wait_until_open(process, province.db_path)
+                if args.postgres:
+                    time.sleep(3)  # no file to watch: give the worker time for its first pass
+                else:
+                    _wait_until_open(process, province.db_path)
 
             sent: dict[str, float] = {}  # message id -> when its send request started
             errors: list[str] = []
@@ -310,8 +329,13 @@ def main() -> None:
             poller = Poller(province)
             poller.start()
             t_start = time.perf_counter()
-            with ThreadPoolExecutor(args.clients) as pool:
-                list(pool.map(send, docs))
+            if args.spacing > 0:  # one at a time into an idle worker: its wake-up latency
+                for doc_id in docs:
+                    send(doc_id)
+                    time.sleep(args.spacing)
+            else:
+                with ThreadPoolExecutor(args.clients) as pool:
+                    list(pool.map(send, docs))
             t_sent = time.perf_counter()
             deadline = t_start + args.timeout
             while time.perf_counter() < deadline and not all(m in poller.seen for m in sent):
@@ -334,12 +358,13 @@ def main() -> None:
                 "SELECT state, count(*) FROM exchange_deliveries d JOIN exchange_messages m "
                 "ON m.id = d.message_id WHERE m.kind = 'edoc' AND m.origin = 'local' GROUP BY state"))
             retried, attempts = province.query(
-                "SELECT coalesce(sum(attempts > 1), 0), coalesce(sum(attempts), 0) "
+                "SELECT coalesce(sum(CASE WHEN attempts > 1 THEN 1 ELSE 0 END), 0), "
+                "coalesce(sum(attempts), 0) "
                 "FROM exchange_deliveries WHERE mode = 'push' AND message_id IN (SELECT id FROM "
                 "exchange_messages WHERE kind = 'edoc' AND origin = 'local')")[0]
             pushed_twice = province.query(
                 "SELECT count(*) FROM (SELECT message_id FROM exchange_transport_events "
-                "WHERE event = 'push_attempt' GROUP BY message_id HAVING count(*) > 1)")[0][0]
+                "WHERE event = 'push_attempt' GROUP BY message_id HAVING count(*) > 1) AS twice")[0][0]
             rows, distinct = commune.query(
                 "SELECT count(*), count(DISTINCT document_id) FROM exchange_messages "
                 "WHERE kind = 'edoc' AND origin = 'submitted' AND sender_organ_id = ?", PROVINCE)[0]

@@ -24,13 +24,21 @@ from io import BytesIO
 from pathlib import Path
 
 import requests
+from PIL import Image
+from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.layout import (
+    AxisAlignment,
+    BoxConstraints,
+    InnerScaling,
+    SimpleBoxLayoutRule,
+)
 from pyhanko.sign import fields, signers
+from pyhanko.stamp import StaticStampStyle
 
 from docsvc.pki import demo
 from docsvc.pki.responders import LoopbackServer
-from docsvc.signing import Placement, load_pkcs12_signer, make_timestamper, sign_pdf
-from docsvc.signing.appearance import person_style
+from docsvc.signing import Placement, appearance, load_pkcs12_signer, make_timestamper, sign_pdf
 from docsvc.signing.sample import notice_pdf
 
 BOX = (335.0, 395.0, 485.0, 460.0)
@@ -60,11 +68,27 @@ def _store_ms(store, data: bytes, runs: int) -> float:
     return statistics.median(times)
 
 
+def bare_person_style() -> StaticStampStyle:
+    """The person's appearance as plain pyHanko builds it: the picture is a ``PdfImage``
+    compressed again for every signature (docsvc's own style prepares it once)."""
+    image = Image.open(BytesIO(appearance.DEMO_SIGNATURE_PICTURE.read_bytes()))
+    image.load()
+    return StaticStampStyle(
+        border_width=0,
+        background=PdfImage(image, box=BoxConstraints(*appearance.PERSON_BOX_SIZE)),
+        background_opacity=1.0,
+        background_layout=SimpleBoxLayoutRule(
+            x_align=AxisAlignment.ALIGN_MID, y_align=AxisAlignment.ALIGN_MID,
+            inner_content_scaling=InnerScaling.SHRINK_TO_FIT,
+        ),
+    )
+
+
 def _bare(pdf: bytes, signer, timestamper, bytes_reserved):
     meta = signers.PdfSignatureMetadata(field_name="Sig_person_1",
                                         subfilter=fields.SigSeedSubFilter.PADES)
     pdf_signer = signers.PdfSigner(
-        meta, signer, timestamper=timestamper, stamp_style=person_style(),
+        meta, signer, timestamper=timestamper, stamp_style=bare_person_style(),
         new_field_spec=fields.SigFieldSpec("Sig_person_1", on_page=0, box=BOX),
     )
     out = pdf_signer.sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf)),
@@ -75,7 +99,8 @@ def _bare(pdf: bytes, signer, timestamper, bytes_reserved):
 class HttpDocsvc:
     """A real ``docsvc serve`` (gunicorn) on loopback over a fresh data folder."""
 
-    def __init__(self, tmp: Path, server: LoopbackServer, *, workers: int, threads: int) -> None:
+    def __init__(self, tmp: Path, server: LoopbackServer, *, workers: int, threads: int,
+                 extra_env: dict[str, str] | None = None) -> None:
         from docsvc.app import build_runtime
         from docsvc.config import Settings
         from docsvc.db import upgrade
@@ -88,10 +113,10 @@ class HttpDocsvc:
             self.port = probe.getsockname()[1]
         self.env = {**os.environ, "DOCSVC_DATA_DIR": str(tmp / "var"),
                     "DOCSVC_ENV": "development", "DOCSVC_TSA_URL": server.base_url + "tsa",
-                    "DOCSVC_LOG_LEVEL": "WARNING"}
+                    "DOCSVC_LOG_LEVEL": "WARNING", **(extra_env or {})}
         settings = Settings.from_env(self.env)
         settings.data_dir.mkdir(parents=True)
-        pki = demo.generate(settings.pki_dir, base_url=server.base_url)
+        pki = self.pki = demo.generate(settings.pki_dir, base_url=server.base_url)
         server.app.use(pki)
         runtime = build_runtime(settings)
         upgrade(runtime.engine)
@@ -209,7 +234,13 @@ def main() -> None:
     parser.add_argument("--big-mb", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of (c)")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker of (c)")
+    parser.add_argument("--rate-count", type=int, default=40,
+                        help="signatures per concurrent-clients measurement")
+    parser.add_argument("--quick", action="store_true",
+                        help="only the rows of bench/run_all: B-B, no (a), 8 HTTP clients")
     args = parser.parse_args()
+    levels = ("B-B",) if args.quick else ("B-B", "B-T")
+    client_counts = (8,) if args.quick else (1, 2, 4, 8)
 
     with tempfile.TemporaryDirectory() as tmp, LoopbackServer() as server:
         pki = demo.generate(Path(tmp), base_url=server.base_url)
@@ -231,11 +262,11 @@ def main() -> None:
             print(f"{'document':<16}{'level':<6}{'(a) default':>13}{'(b) tuned':>11}"
                   f"{'(c0) in-proc':>14}{'(c) HTTP':>11}{'(c)/(b)':>9}{'(a)/(c)':>9}")
             for label, (pdf, runs) in docs.items():
-                for level in ("B-B", "B-T"):
+                for level in levels:
                     ts = tsa if level == "B-T" else None
                     reserved = 16384 if level == "B-B" else 32768
-                    a = _median_ms(lambda pdf=pdf, ts=ts: _bare(pdf, default_signer, ts, None),
-                                   runs)
+                    a = float("nan") if args.quick else _median_ms(
+                        lambda pdf=pdf, ts=ts: _bare(pdf, default_signer, ts, None), runs)
                     b = _median_ms(
                         lambda pdf=pdf, ts=ts, r=reserved: _bare(pdf, tuned_signer, ts, r), runs)
                     c0 = _median_ms(lambda pdf=pdf, ts=ts, level=level: sign_pdf(
@@ -251,10 +282,12 @@ def main() -> None:
                 print(f"storing a signed {label} durably (what (c) adds to (b): hash check, "
                       f"write, fsync): {_store_ms(store, pdf, runs):.1f} ms")
             notice = docs["1-page notice"][0]
-            search = _median_ms(lambda: sign_pdf(notice, signer=tuned_signer, role="person"),
-                                args.runs)
-            print(f"(c0) 1-page B-B with the signer's name searched by pdftotext: {search:.1f} ms")
-            for workers in (1, 2, 4):
+            if not args.quick:
+                search = _median_ms(
+                    lambda: sign_pdf(notice, signer=tuned_signer, role="person"), args.runs)
+                print(f"(c0) 1-page B-B with the signer's name searched by pdftotext: "
+                      f"{search:.1f} ms")
+            for workers in () if args.quick else (1, 2, 4):
                 count = 40
                 start = time.perf_counter()
                 with ThreadPoolExecutor(workers) as pool:
@@ -263,8 +296,8 @@ def main() -> None:
                 rate = count / (time.perf_counter() - start)
                 print(f"(c0) 1-page B-B, {workers} concurrent threads in-process: "
                       f"{rate:.1f} sig/s")
-            for clients in (1, 2, 4, 8):
-                rate = _http_rate(service, notice, clients, 40)
+            for clients in client_counts:
+                rate = _http_rate(service, notice, clients, args.rate_count)
                 print(f"(c) 1-page B-B over HTTP, {clients} concurrent clients "
                       f"({args.workers} workers x {args.threads} threads): {rate:.1f} sig/s")
             for name, mib in service.peak_rss_mib().items():

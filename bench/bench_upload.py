@@ -26,6 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pg_schema import postgres_schema  # noqa: E402
+
 from docsvc.samples import notice_pdf  # noqa: E402
 from docsvc.storage import LocalBlobStore  # noqa: E402
 from tests.support.data import NOTICE_METADATA  # noqa: E402
@@ -87,10 +89,15 @@ def raw_store_write(blob_dir: Path, pdf_path: Path) -> float:
     return elapsed
 
 
-def worker_pids(master: int) -> list[int]:
-    """Return the gunicorn worker processes of ``master``."""
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    return [int(pid) for pid in children]
+def worker_pids(master: int, timeout: float = 30.0) -> list[int]:
+    """Return the gunicorn worker processes of ``master`` (waiting until it has forked them:
+    the master listens before its workers exist)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        if children or time.monotonic() > deadline:
+            return [int(pid) for pid in children]
+        time.sleep(0.05)
 
 
 def memory_kb(pid: int, field: str) -> int:
@@ -100,9 +107,12 @@ def memory_kb(pid: int, field: str) -> int:
     raise KeyError(field)
 
 
-def start_server(data_dir: Path, workers: int, threads: int) -> tuple[subprocess.Popen, int]:
+def start_server(data_dir: Path, workers: int, threads: int,
+                 database_url: str = "") -> tuple[subprocess.Popen, int]:
     port = free_port()
     env = {**os.environ, "DOCSVC_DATA_DIR": str(data_dir), "DOCSVC_LOG_LEVEL": "WARNING"}
+    if database_url:
+        env["DOCSVC_DATABASE_URL"] = database_url
     subprocess.run([sys.executable, "-m", "docsvc", "init"], env=env, check=True,
                    capture_output=True)
     subprocess.run([sys.executable, "-m", "docsvc", "users", "add", "bench", "--role", "clerk",
@@ -118,12 +128,28 @@ def start_server(data_dir: Path, workers: int, threads: int) -> tuple[subprocess
     return server, port
 
 
+def _rate(data_dir: Path, small: Path, clients: int, count: int, database_url: str = "") -> float:
+    server, port = start_server(data_dir, workers=2, threads=8, database_url=database_url)
+    try:
+        for _ in range(clients):  # warm every worker: imports, schema, connections
+            upload_and_register(port, small)
+        start = time.perf_counter()
+        with ThreadPoolExecutor(clients) as pool:
+            list(pool.map(lambda _: upload_and_register(port, small), range(count)))
+        return count / (time.perf_counter() - start)
+    finally:
+        server.terminate()
+        server.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--big-mb", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--postgres", action="store_true",
+                        help="also measure uploads/s on PostgreSQL (127.0.0.1:5432, a fresh schema)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="docsvc-bench-") as tmp:
@@ -152,22 +178,18 @@ def main() -> None:
             server.terminate()
             server.wait()
 
-        server, port = start_server(tmp_path / "many", workers=2, threads=8)
-        try:
-            upload_and_register(port, small)
-            start = time.perf_counter()
-            with ThreadPoolExecutor(args.clients) as pool:
-                list(pool.map(lambda _: upload_and_register(port, small), range(args.requests)))
-            rps = args.requests / (time.perf_counter() - start)
-        finally:
-            server.terminate()
-            server.wait()
+        rates = {"SQLite": _rate(tmp_path / "many", small, args.clients, args.requests)}
+        if args.postgres:
+            with postgres_schema() as url:
+                rates["PostgreSQL"] = _rate(tmp_path / "many-pg", small, args.clients,
+                                            args.requests, url)
 
     print(f"{'case':<10} {'API upload+register':>20} {'raw store write':>16} {'ratio':>7}")
     for name, (api, raw) in results.items():
         print(f"{name:<10} {api * 1000:>17.1f} ms {raw * 1000:>13.1f} ms {api / raw:>6.1f}x")
-    print(f"small file, {args.clients} concurrent clients, 2 workers x 8 threads (SQLite): "
-          f"{rps:.1f} upload+register/s")
+    for database, rps in rates.items():
+        print(f"small file, {args.clients} concurrent clients, 2 workers x 8 threads "
+              f"({database}): {rps:.1f} upload+register/s")
     print(f"server worker peak memory during the {args.big_mb} MB upload: "
           f"+{(peak - before) / 1024:.1f} MB over {before / 1024:.1f} MB before")
 

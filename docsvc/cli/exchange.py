@@ -185,6 +185,7 @@ def worker(ctx: _Context, once: bool, interval: float) -> None:
     and receive from it (safe to run several; stop with Ctrl-C)."""
     import signal
 
+    from docsvc.services import wakeup
     from docsvc.services.delivery import run_worker
 
     rt = ctx.runtime
@@ -196,8 +197,14 @@ def worker(ctx: _Context, once: bool, interval: float) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     axis = _axis_worker(rt, once=once, interval=interval, should_stop=lambda: stopping["now"])
-    report = run_worker(rt.sessions, rt.blobs, rt.settings, once=once, interval=interval,
-                        should_stop=lambda: stopping["now"])
+    listener = wakeup.Listener.for_engine(rt.engine)  # PostgreSQL: woken when a push is queued
+    try:
+        report = run_worker(rt.sessions, rt.blobs, rt.settings, once=once, interval=interval,
+                            should_stop=lambda: stopping["now"],
+                            wait_for_work=listener.wait if listener is not None else None)
+    finally:
+        if listener is not None:
+            listener.close()
     if axis is not None:
         axis.join(30)
     click.echo(f"worker: {len(report.delivered)} delivered, {len(report.retrying)} to retry, "

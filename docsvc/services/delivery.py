@@ -368,10 +368,13 @@ def run_worker(
     sessions: sessionmaker[Session], blobs: BlobStore, settings: Any, *, once: bool = False,
     interval: float = 5.0, http: Http = requests_http, policy: DeliveryPolicy | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    wait_for_work: Callable[[float], bool] | None = None,
 ) -> DeliveryReport:
     """Deliver due messages until ``should_stop()`` (or one pass with ``once``); return the total.
 
-    A full batch is followed at once by the next pass; otherwise the worker sleeps ``interval``.
+    A full batch is followed at once by the next pass; otherwise the worker sleeps ``interval``,
+    or less when ``wait_for_work(seconds)`` returns True: new work was announced
+    (``docsvc.services.wakeup``).
     """
     policy = policy or DeliveryPolicy()
     total = DeliveryReport()
@@ -391,6 +394,10 @@ def run_worker(
         if report.attempted + len(report.expired) < policy.batch:
             deadline = time.monotonic() + interval
             while time.monotonic() < deadline and not should_stop():
-                time.sleep(min(0.2, interval))
+                step = min(0.2, interval, max(0.0, deadline - time.monotonic()))
+                if wait_for_work is None:
+                    time.sleep(step)
+                elif wait_for_work(step):
+                    break  # a push was queued: look now
             if should_stop():
                 return total

@@ -11,6 +11,7 @@ from io import BytesIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
 from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.layout import (
@@ -90,11 +91,58 @@ def read_picture(picture: Path | bytes) -> bytes:
     return picture if isinstance(picture, bytes) else Path(picture).read_bytes()
 
 
+@dataclass(frozen=True)
+class _PreparedXObject:
+    """An image XObject (and its alpha mask) already Flate-compressed, to copy into documents."""
+
+    entries: dict[Any, Any]
+    encoded: bytes
+    mask: _PreparedXObject | None
+
+    @classmethod
+    def of(cls, stream: generic.StreamObject) -> _PreparedXObject:
+        entries = {k: v for k, v in stream.items() if k not in ("/SMask", "/Length")}
+        mask = stream.get("/SMask")
+        return cls(entries, stream.encoded_data,
+                   cls.of(mask.get_object()) if mask is not None else None)
+
+    def add_to(self, writer: BasePdfFileWriter) -> generic.IndirectObject:
+        entries = dict(self.entries)
+        if self.mask is not None:
+            entries[generic.NameObject("/SMask")] = self.mask.add_to(writer)
+        return writer.add_object(generic.StreamObject(entries, encoded_data=self.encoded))
+
+
+@functools.lru_cache(maxsize=32)
+def _prepared(data: bytes) -> _PreparedXObject:
+    from pyhanko.pdf_utils.images import pil_image
+    from pyhanko.pdf_utils.writer import PdfFileWriter
+
+    return _PreparedXObject.of(pil_image(_picture(data), PdfFileWriter()).get_object())
+
+
+class _PreparedImage(PdfImage):
+    """pyHanko's image content, with the XObject compressed once per picture instead of for
+    every signature (about 8 ms for the demo signature picture)."""
+
+    def __init__(self, data: bytes, box: Any) -> None:
+        super().__init__(_picture(data), box=box)
+        self._prepared = _prepared(data)
+
+    @property
+    def image_ref(self) -> generic.IndirectObject:
+        assert self.writer is not None
+        ref = self._image_ref
+        if ref is None or ref.get_pdf_handler() is not self.writer:
+            self._image_ref = ref = self._prepared.add_to(self.writer)
+        return ref
+
+
 def _image(picture: Path | bytes, size: tuple[float, float]) -> PdfImage:
     from pyhanko.pdf_utils.layout import BoxConstraints
 
     # A new PdfImage per signature: it binds to the writer of the document it goes into.
-    return PdfImage(_picture(read_picture(picture)), box=BoxConstraints(*size))
+    return _PreparedImage(read_picture(picture), box=BoxConstraints(*size))
 
 
 def person_style(picture: Path | bytes = DEMO_SIGNATURE_PICTURE) -> StaticStampStyle:

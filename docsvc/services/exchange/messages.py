@@ -15,6 +15,7 @@ from docsvc import exchange as edxml
 from docsvc.models import Delivery, Message, Organization, TransportEvent, new_id
 from docsvc.security import Actor
 from docsvc.services import directory as dirsvc
+from docsvc.services import wakeup
 from docsvc.services.axis.routing import is_axis_routed
 from docsvc.services.exchange.config import ExchangeConfig
 from docsvc.storage import BlobStore
@@ -103,6 +104,8 @@ def new_message(session: Session, cfg: ExchangeConfig, *, kind: str, document_id
     else:
         delivery = Delivery(message=message, mode="pull", state="queued", attempts=0)
     session.add(delivery)
+    if delivery.mode == "push":
+        wakeup.announce(session)  # a listening worker looks at once when this commits
     record_event(session, message, "created", sender, at=now, origin=origin, mode=delivery.mode,
                  recipient=recipient)
     return message

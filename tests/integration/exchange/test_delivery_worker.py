@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -22,6 +23,7 @@ from docsvc.models import Delivery, Message, PeerCredential, TransportEvent
 from docsvc.sealing import PEER_TOKEN, sealer_from_settings
 from docsvc.security import OPERATOR
 from docsvc.services import delivery as push
+from docsvc.services import wakeup
 from docsvc.services.exchange import document_trace, send_document
 from tests.support.worlds import PULLING, signed_notice
 
@@ -317,3 +319,39 @@ def test_a_slow_pass_hands_back_claims_it_could_not_try_within_the_lease(
     later = T0 + dt.timedelta(seconds=41)
     assert push.deliver_due(sessions, blobs, settings, now=later, policy=policy).delivered == [left]
     assert sorted(server.keys()) == sorted(ids)
+
+
+
+
+def test_queuing_a_push_wakes_a_listening_worker_when_it_commits(
+        session, engine, blobs, config, world, settings, peer):
+    listener = wakeup.Listener.for_engine(engine)
+    if listener is None:
+        assert engine.dialect.name == "sqlite"  # no notifications: the worker polls
+        return
+    try:
+        assert listener.wait(0.05) is False  # listening now; nothing announced yet
+        _point_at(session, settings, peer[1])
+        session.commit()
+        with Session(engine) as other:
+            wakeup.announce(other)
+            other.rollback()  # a push that was not committed wakes nobody
+        assert listener.wait(0.3) is False
+        _queue(session, blobs, config, world)  # send_document commits
+        assert listener.wait(5.0) is True
+    finally:
+        listener.close()
+
+
+def test_an_announced_push_ends_the_worker_s_wait_at_once(sessions, blobs, settings):
+    waits: list[float] = []
+
+    def wait_for_work(seconds: float) -> bool:
+        waits.append(seconds)
+        return True  # "a push was queued"
+
+    started = time.monotonic()
+    push.run_worker(sessions, blobs, settings, interval=60, wait_for_work=wait_for_work,
+                    should_stop=lambda: len(waits) >= 2)
+    assert len(waits) == 2 and all(0 < w <= 0.2 for w in waits)
+    assert time.monotonic() - started < 10  # not the 60 s interval
