@@ -13,8 +13,8 @@ from docsvc.errors import DocsvcError, NotFoundError, PermissionDeniedError
 from docsvc.services import documents as svc
 from docsvc.services import exchange, signing
 from docsvc.web import actor, db, flash_error, flash_warnings, runtime, texts, web
-from docsvc.web.documents import document_page, status_names
-from docsvc.web.forms import chosen, require_confirmation, text
+from docsvc.web.documents import document_page, names_of, status_names
+from docsvc.web.forms import REFUSES, chosen, require_confirmation, text
 
 
 def act(document_id: str, action: Callable[[], str]):  # type: ignore[no-untyped-def]
@@ -80,7 +80,7 @@ def send(document_id: str):  # type: ignore[no-untyped-def]
         if not result.created:
             return texts()["already_sent"]
         done = "sent_replacement" if result.replaces else "sent"
-        return texts()[done].format(names=", ".join(result.created))
+        return texts()[done].format(names=names_of(result.created))
     return act(document_id, action)
 
 
@@ -92,6 +92,8 @@ def report_status(document_id: str):  # type: ignore[no-untyped-def]
         code = request.form.get("code")
         if code == "15":
             require_confirmation(request.form)
+        elif code == "02":  # refusing a received document is final: never one careless click
+            require_confirmation(request.form, REFUSES)
         doc, _ = exchange.report_status(db(), runtime().blobs, runtime().exchange,
                                         document_id=document_id, code=code,
                                         description=request.form.get("description"), actor=actor())
@@ -113,7 +115,7 @@ def revoke(document_id: str):  # type: ignore[no-untyped-def]
                                             document_id=document_id,
                                             reason=text(request.form, "revoke_reason"),
                                             actor=actor())
-        names = ", ".join(m.recipient_organ_id for m in messages)
+        names = names_of(m.recipient_organ_id for m in messages)
         return texts()["revocation_sent"].format(names=names)
     return act(document_id, action)
 
@@ -126,7 +128,7 @@ def takeback(document_id: str):  # type: ignore[no-untyped-def]
                                              document_id=document_id,
                                              reason=text(request.form, "takeback_reason"),
                                              to=chosen(request.form, "takeback_to"), actor=actor())
-        names = ", ".join(m.recipient_organ_id for m in messages)
+        names = names_of(m.recipient_organ_id for m in messages)
         return texts()["takeback_sent"].format(names=names)
     return act(document_id, action)
 
@@ -140,9 +142,9 @@ def update(document_id: str):  # type: ignore[no-untyped-def]
                                           reason=text(request.form, "update_reason"),
                                           to=chosen(request.form, "update_to"), actor=actor())
         words = texts()
-        done = [words["update_sent"].format(names=", ".join(result.created))] \
+        done = [words["update_sent"].format(names=names_of(result.created))] \
             if result.created else []
         if result.unchanged:
-            done.append(words["update_unchanged"].format(names=", ".join(result.unchanged)))
+            done.append(words["update_unchanged"].format(names=names_of(result.unchanged)))
         return " ".join(done)
     return act(document_id, action)

@@ -16,7 +16,7 @@ from docsvc.security import can_create_in, can_read_history, can_write
 from docsvc.services import directory as dirsvc
 from docsvc.services import documents as svc
 from docsvc.services import exchange, signing
-from docsvc.web import actor, db, flash_error, flash_warnings, lang, runtime, texts, web
+from docsvc.web import actor, db, flash_error, flash_warnings, lang, runtime, story, texts, web
 from docsvc.web.forms import CHOICES, UPLOAD_DEFAULTS, field_errors, metadata_from_form, missing_file
 from docsvc.web.side_flows import page_context
 
@@ -33,10 +33,22 @@ def status_note(event: dict[str, Any]) -> str:
     return "" if description == STATUS_CODES.get(event.get("code") or "", ("",))[0] else description
 
 
-@web.app_template_filter("utc")
-def utc_filter(value: str | None) -> str:
-    """Show an ISO 8601 UTC time of the services to the second: ``2018-06-19 08:04:05 UTC``."""
-    return f"{value[:19].replace('T', ' ')} UTC" if value else ""
+@web.app_template_filter("local")
+def local_filter(value: Any, seconds: bool = False) -> Any:
+    """Show a time of the services in Vietnam time: ``19/06/2018 15:04`` in a ``<time>``."""
+    return story.local_time(value, seconds)
+
+
+@web.app_template_filter("day")
+def day_filter(value: Any) -> str:
+    """Show a date as ``19/06/2018``."""
+    return story.local_date(value)
+
+
+@web.app_template_filter("size")
+def size_filter(value: int | None) -> str:
+    """Show a size in B, KB or MB."""
+    return story.human_size(value, lang())
 
 
 @web.get("/")
@@ -49,7 +61,36 @@ def index():  # type: ignore[no-untyped-def]
     except DocsvcError as exc:
         flash_error(exc)
         page, next_after = [], None
-    return render_template("index.html", documents=page, next_after=next_after, q=query.q or "")
+    return render_template("index.html", documents=page, next_after=next_after, q=query.q or "",
+                           **list_marks(page))
+
+
+def list_marks(documents: list[Any]) -> dict[str, Any]:
+    """Return what a list shows beside each document: its stage, new and overdue marks."""
+    from docsvc.web.inboxes import sort_inboxes
+
+    ids = [d.id for d in documents]
+    records = story.signature_records(db(), ids)
+    sent = story.sent_documents(db(), ids)
+    boxes = sort_inboxes(db(), actor())
+    return {"stages": {d.id: story.stage(d, records[d.id], d.id in sent) for d in documents},
+            "new_ids": {d.id for d in boxes.get("new_incoming", [])},
+            "overdue_ids": {d.id for d in boxes.get("overdue", [])}}
+
+
+def org_tree(organizations: list[Any], exclude: str | None = None) -> list[dict[str, Any]]:
+    """Return the directory as a tree (province → departments → communes) for the recipient
+    picker; ``exclude`` (the sender) is shown but cannot be picked."""
+    from docsvc.metadata import fold
+
+    nodes = {o.organ_id: {"organ_id": o.organ_id, "name": o.name, "children": [],
+                          "disabled": o.organ_id == exclude,
+                          "search": fold(f"{o.name} {o.organ_id}")} for o in organizations}
+    roots = []
+    for o in organizations:
+        parent = nodes.get(o.parent_id or "")
+        (parent["children"] if parent else roots).append(nodes[o.organ_id])
+    return roots
 
 
 def document_page(document_id: str, *, status: int = 200, form: Any = None):  # type: ignore[no-untyped-def]
@@ -65,14 +106,24 @@ def document_page(document_id: str, *, status: int = 200, form: Any = None):  # 
     levels = signing.available_levels(runtime().signing) if options else ()
     default_level = runtime().signing.default_level() if options else None
     organizations = dirsvc.list_organizations(session)
+    org_names = {o.organ_id: o.name for o in organizations}
+    records = story.signature_records(session, [doc.id])[doc.id]
+    sent = bool(statuses["recipients"])
+    current = story.stage(doc, records, sent, statuses)
+    accepted = sum(1 for r in statuses["recipients"]
+                   if (r.get("latest") or {}).get("code") in ("03", "04", "05", "06"))
     return render_template(
-        "document.html", doc=doc, history=history, statuses=statuses, form=form or {},
+        "document.html", doc=doc, statuses=statuses, form=form or {},
+        history=story.history_lines(session, history, lang(), texts(), org_names, status_names()),
+        stage=current, steps=story.steps(doc, current), accepted=accepted,
+        version_labels=story.version_labels(doc, records), records=records,
         can_register=writer and doc.status == "draft" and not received,
         sign_options=options, levels=levels, default_level=default_level,
         can_send=writer and doc.direction == "outgoing" and doc.status == "registered",
         can_report=writer and received, clerk_codes=exchange.CLERK_CODES,
         organizations=[o for o in organizations if o.organ_id != doc.owner_organ_id],
-        org_names={o.organ_id: o.name for o in organizations}, status_names=status_names(),
+        org_names=org_names, status_names=status_names(),
+        org_tree=org_tree(organizations, exclude=doc.owner_organ_id),
         status_note=status_note, **page_context(doc, statuses, writer=writer, received=received),
     ), status
 
@@ -104,8 +155,9 @@ def trace(document_id: str):  # type: ignore[no-untyped-def]
     """Show every hop, transport event and status of the document in order."""
     doc = svc.get_document(db(), document_id, actor())
     events = exchange.document_trace(db(), document_id=doc.id, actor=actor())["events"]
+    org_names = {o.organ_id: o.name for o in dirsvc.list_organizations(db())}
     return render_template("trace.html", doc=doc, events=events, status_names=status_names(),
-                           status_note=status_note)
+                           status_note=status_note, org_names=org_names)
 
 
 def _upload_form(form: Any, problems: list[dict[str, Any]] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
@@ -149,6 +201,11 @@ def upload():  # type: ignore[no-untyped-def]
     flash(texts()["uploaded"], "info")
     flash_warnings(warnings)
     return redirect(url_for("web.document", document_id=doc.id), 303)
+
+
+def names_of(organ_ids: Any) -> str:
+    """Return the directory's names of organisations, comma separated (the code when unknown)."""
+    return ", ".join((_org_name(organ_id) or organ_id) for organ_id in organ_ids)
 
 
 def _org_name(organ_id: str) -> str | None:

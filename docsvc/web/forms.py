@@ -71,17 +71,22 @@ def field_errors(problems: list[dict[str, Any]], language: str) -> dict[str, lis
     return grouped
 
 
-def require_confirmation(form: Mapping[str, str]) -> None:
-    """Refuse a destructive action (revocation, agreeing to give a document back) unless its form's
-    confirmation box was ticked: the content is then deleted where it was received."""
+DELETES_CONTENT = ("Hãy đánh dấu ô xác nhận: nội dung văn bản sẽ bị xóa ở nơi nhận.",
+                   "Tick the confirmation box: the document's content will be deleted where it "
+                   "was received.")
+REFUSES = ("Hãy đánh dấu ô xác nhận từ chối tiếp nhận: nơi gửi sẽ được báo và không thể hoàn tác.",
+           "Tick the box confirming the refusal: the sender is told and it cannot be undone.")
+
+
+def require_confirmation(form: Mapping[str, str], why: tuple[str, str] = DELETES_CONTENT) -> None:
+    """Refuse a destructive action (revocation, agreeing to give a document back: the content is
+    then deleted where it was received; refusing a received document) unless its form's
+    confirmation box was ticked."""
     from docsvc.errors import BadRequestError
 
     if form.get("confirm") != "1":
-        raise BadRequestError(
-            "Hãy đánh dấu ô xác nhận: nội dung văn bản sẽ bị xóa ở nơi nhận.",
-            "Tick the confirmation box: the document's content will be deleted where it was "
-            "received.", details={"fields": [{"field": "confirm", "code": "required",
-                                              "message": "bắt buộc / required"}]})
+        raise BadRequestError(*why, details={"fields": [
+            {"field": "confirm", "code": "required", "message": "bắt buộc / required"}]})
 
 
 def chosen(form: Any, name: str) -> list[str] | None:

@@ -35,7 +35,9 @@ def test_login_then_find_and_open_a_document(app, runtime, client, notice_metada
     page = browser.get("/?q=cai cach").data.decode()
     assert "01/TB-UBND" in page and notice_metadata["subject"] in page and "Văn bản đi" in page
     detail = browser.get(f"/documents/{doc['id']}").data.decode()
-    assert "Lịch sử xử lý" in detail and "document.register" in detail
+    assert "Lịch sử xử lý" in detail and "Vào sổ" in detail
+    assert "document.register" not in detail and "user:" not in detail  # words, not codes
+    assert "Đã vào sổ, chờ ký" in detail  # the stage in words
     assert browser.get(f"/documents/{doc['id']}?lang=en").data.decode().count("History") == 1
     pdf = browser.get(f"/documents/{doc['id']}/versions/1/content")
     assert pdf.data.startswith(b"%PDF") and pdf.headers["X-Frame-Options"] == "DENY"

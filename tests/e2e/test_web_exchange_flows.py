@@ -109,7 +109,7 @@ def test_a_revocation_from_the_web_revokes_the_communes_copy(people, runtime):
                 {"revoke_reason": "Ban hành sai thẩm quyền", "confirm": "1"})
     assert done.status_code == 303
     html = page(clerk, doc_id)
-    assert f"Đã thu hồi văn bản; đã gửi thông báo thu hồi đến: {COMMUNE}." in html
+    assert "Đã thu hồi văn bản; đã gửi thông báo thu hồi đến: UBND xã Tịnh Ấn." in html
     assert "Văn bản đã bị thu hồi" in html and "Ban hành sai thẩm quyền" in html
     assert not form_of(html, f"/documents/{doc_id}/revoke")  # nothing more to do with it
     assert not form_of(html, f"/documents/{doc_id}/takeback")
@@ -132,12 +132,12 @@ def test_a_takeback_the_commune_agrees_to_removes_its_content(people, runtime):
                  {"takeback_reason": "Cần sửa trích yếu", "takeback_to": [COMMUNE]})
     assert asked.status_code == 303
     html = page(clerk, doc_id)
-    assert f"Đã gửi đề nghị lấy lại văn bản (13) đến: {COMMUNE}." in html
+    assert "Đã gửi đề nghị lấy lại văn bản (13) đến: UBND xã Tịnh Ấn." in html
     assert "đang chờ trả lời đề nghị lấy lại" in html
-    assert f"{COMMUNE}: 13 — Yêu cầu lấy lại văn bản (Cần sửa trích yếu)" in html
+    assert "UBND xã Tịnh Ấn: Yêu cầu lấy lại văn bản — Lý do: Cần sửa trích yếu" in html
     again = post(clerk, f"/documents/{doc_id}/takeback", {"takeback_reason": "Nhắc lại"})
     assert again.status_code == 409  # one request at a time: the service says why
-    assert f"{COMMUNE}: đang chờ trả lời đề nghị lấy lại" in flashes(again.data.decode())[0]
+    assert "UBND xã Tịnh Ấn: đang chờ trả lời đề nghị lấy lại" in flashes(again.data.decode())[0]
 
     html = page(commune, copy)
     assert "Nơi gửi đề nghị lấy lại văn bản này" in html and "Cần sửa trích yếu" in html
@@ -204,7 +204,7 @@ def test_a_replacement_sent_from_the_web_links_the_communes_copies(people, runti
                                                   "replace_reason": "Thay thế do sai thể thức"})
     assert sent.status_code == 303
     html = page(clerk, new)
-    assert f"Đã gửi văn bản thay thế đến: {COMMUNE}." in html
+    assert "Đã gửi văn bản thay thế đến: UBND xã Tịnh Ấn." in html
     assert "Thay thế văn bản" in html and f'href="/documents/{old}"' in html
     assert "Thay thế do sai thể thức" in html
     html = page(clerk, old)
@@ -234,14 +234,14 @@ def test_an_update_from_the_web_reaches_the_commune_once(people, runtime):
     stranger = post(clerk, f"/documents/{doc_id}/update",
                     {"update_reason": "Sửa nơi nhận", "update_to": [SO_NOI_VU]})
     assert stranger.status_code == 400
-    assert f"Văn bản chưa gửi cho: {SO_NOI_VU}" in flashes(stranger.data.decode())[0]
+    assert "Văn bản chưa gửi cho: Sở Nội vụ tỉnh Quảng Ngãi" in flashes(stranger.data.decode())[0]
     assert state(runtime) == before
 
     assert post(clerk, f"/documents/{doc_id}/update",
                 {"update_reason": "Sửa nơi nhận", "update_to": [COMMUNE]}).status_code == 303
-    assert f"Đã gửi bản cập nhật đến: {COMMUNE}." in page(clerk, doc_id)
+    assert "Đã gửi bản cập nhật đến: UBND xã Tịnh Ấn." in page(clerk, doc_id)
     assert post(clerk, f"/documents/{doc_id}/update", {"update_reason": "Sửa nơi nhận"}).status_code == 303
-    assert f"Không có gì thay đổi nên không gửi lại cho: {COMMUNE}." in page(clerk, doc_id)
+    assert "Không có gì thay đổi nên không gửi lại cho: UBND xã Tịnh Ấn." in page(clerk, doc_id)
     first, update = copies(runtime, doc_id)
     html = page(commune, update)
     assert "Là bản cập nhật của" in html and f'href="/documents/{first}"' in html

@@ -119,22 +119,26 @@ def test_a_notice_from_upload_to_the_communes_acceptance(people, runtime):
     assert 'enctype="multipart/form-data"' in form and 'value="UBND tỉnh Quảng Ngãi"' in form
     doc_id = new_document(clerk)
     html = page(clerk, doc_id)
-    assert "Đã tải lên văn bản." in html and "Sở Nội vụ (000.00.53.H48)" in html
-    assert "UBND xã Tịnh Ấn (000.01.01.H48)" in html  # the name came from the directory
-    assert "Vào sổ" in html and "Ký số" not in html  # a draft is registered before signing
+    assert "Đã tải lên văn bản." in html and "Sở Nội vụ" in html
+    assert "UBND xã Tịnh Ấn" in html  # the name came from the directory
+    assert "Dự thảo (chưa vào sổ)" in html  # the stage, in words
+    assert "/register\"" in html and "Ký số" not in html  # a draft is registered before signing
 
     done = post(clerk, f"/documents/{doc_id}/register")
     assert done.status_code == 303
-    assert "Đã vào sổ văn bản đi: số 01/TB-UBND." in page(clerk, doc_id)
+    html = page(clerk, doc_id)
+    assert "Đã vào sổ văn bản đi: số 01/TB-UBND." in html and "Đã vào sổ, chờ ký" in html
 
     offered = page(signer, doc_id)
     assert 'name="signer" value="demo-person"' in offered and "demo-agency" not in offered
-    assert "B-LTA" in offered and "Vào sổ" not in offered and "Gửi văn bản" not in offered
+    assert "B-LTA" in offered and "/register\"" not in offered and "Gửi văn bản" not in offered
     assert 'name="signer"' not in page(people["khac"], doc_id)  # a signer with no profile
     signed = post(signer, f"/documents/{doc_id}/sign",
                   {"role": "person", "signer": "demo-person", "based_on": "1", "level": "B-LT"})
     assert signed.status_code == 303
-    assert "Đã ký số: phiên bản 2, mức B-LT." in page(signer, doc_id)
+    html = page(signer, doc_id)
+    assert "Đã ký số: phiên bản 2, mức B-LT." in html and "Đã ký, chờ đóng dấu và phát hành" in html
+    assert "2. Bản có chữ ký số của người ký" in html and "1. Bản gốc (chưa ký)" in html
 
     sealing = page(clerk, doc_id)
     assert 'name="signer" value="demo-agency"' in sealing and "demo-person" not in sealing
@@ -143,19 +147,25 @@ def test_a_notice_from_upload_to_the_communes_acceptance(people, runtime):
     assert sealed.status_code == 303
     html = page(clerk, doc_id)
     assert "phiên bản 3" in html and 'name="signer"' not in html  # nothing after the seal
-    assert f'<option value="{COMMUNE}">UBND xã Tịnh Ấn ({COMMUNE})</option>' in html
+    assert "3. Bản có dấu số của cơ quan (bản ban hành)" in html and "Đã phát hành, chờ gửi" in html
+    assert f'name="to" value="{COMMUNE}" checked' in html  # picked in the directory tree
     sent = post(clerk, f"/documents/{doc_id}/send", {"to": [COMMUNE]})
     assert sent.status_code == 303
     html = page(clerk, doc_id)
-    assert f"Đã gửi đến: {COMMUNE}." in html and "Trong hệ thống này" in html
-    assert "01 — Đã đến" in html  # the hosted commune filed it and answered 01 at once
+    assert "Đã gửi đến: UBND xã Tịnh Ấn." in html and "Trong hệ thống này" in html
+    assert 'class="code code-01">Đã đến<' in html  # the hosted commune answered 01 at once
+    assert "Đã gửi, chờ nơi nhận xử lý" in html
 
     listing = commune.get("/").data.decode()
     [received] = re.findall(r'href="/documents/([^"]+)"', listing)
     assert FORM["subject"] in listing and "Văn bản đến" in listing
     html = page(commune, received)
-    assert "Báo tình trạng xử lý cho nơi gửi" in html and "Vào sổ" not in html
-    refused = post(commune, f"/documents/{received}/status", {"code": "02", "description": " "})
+    assert "Báo tình trạng xử lý cho nơi gửi" in html and "/register\"" not in html
+    assert '<option value="" selected>' in html  # no preselected status, least of all 02
+    unconfirmed = post(commune, f"/documents/{received}/status", {"code": "02", "description": "Sai"})
+    assert unconfirmed.status_code == 400 and "Hãy đánh dấu ô xác nhận" in unconfirmed.data.decode()
+    refused = post(commune, f"/documents/{received}/status",
+                   {"code": "02", "description": " ", "confirm": "1"})
     assert refused.status_code == 400  # a rejection needs a reason: shown, nothing sent
     assert "Từ chối phải nêu lý do" in refused.data.decode()
     accepted = post(commune, f"/documents/{received}/status", {"code": "03"})
@@ -165,9 +175,10 @@ def test_a_notice_from_upload_to_the_communes_acceptance(people, runtime):
     assert "Số đến 1" in html
 
     html = page(clerk, doc_id)
-    assert "03 — Đã tiếp nhận, vào sổ đến" in html
+    assert 'class="code code-03">Đã tiếp nhận, vào sổ đến<' in html
     trace = clerk.get(f"/documents/{doc_id}/trace").data.decode()
-    assert "03 — Đã tiếp nhận, vào sổ đến" in trace and COMMUNE in trace
+    assert "Đã tiếp nhận, vào sổ đến" in trace and "UBND xã Tịnh Ấn" in trace
+    assert "hop · edoc" not in trace and "Tạo gói tin" in trace
 
     audited = page(auditor, doc_id)
     link = f"/documents/{doc_id}/versions/3/verification"
@@ -201,7 +212,7 @@ def test_forms_without_the_csrf_token_are_refused(people, runtime):
     assert clerk.post(f"/documents/{doc_id}/sign", data={"role": "agency",
                                                          "signer": "demo-agency"}).status_code == 400
     assert counts(runtime) == before
-    assert "Chưa vào sổ" in page(clerk, doc_id)
+    assert "Dự thảo (chưa vào sổ)" in page(clerk, doc_id)
 
 
 def test_people_without_the_right_get_403_or_404_and_nothing_changes(people, runtime):
