@@ -95,11 +95,10 @@ def org_name(organ_id: str) -> str:
 def error_lines(error: DocsvcError, language: str) -> list[str]:
     """Return what the error's details tell a person: bad fields, reasons, refused values."""
     words, details, lines = TEXTS[language], error.details, []
+    from docsvc.web.forms import field_label
+
     for problem in details.get("fields") or ():
-        name = str(problem.get("field", ""))
-        label = words.get(name.split("[")[0].split(".")[0])
-        label = (label if name.isidentifier() else f"{label} ({name})") \
-            if isinstance(label, str) else name
+        label = field_label(str(problem.get("field", "")), language)
         lines.append(f"{label}: {pick(str(problem.get('message', '')), language)}")
     for reason in details.get("reasons") or ():
         lines.append(words["reasons"].get(reason, reason))

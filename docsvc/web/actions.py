@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import flash, redirect, request, url_for
+from flask import flash, redirect, request, session, url_for
 
 from docsvc.errors import DocsvcError, NotFoundError, PermissionDeniedError
 from docsvc.services import documents as svc
 from docsvc.services import exchange, signing
-from docsvc.web import actor, db, flash_error, flash_warnings, runtime, texts, web
-from docsvc.web.documents import document_page, names_of, status_names
-from docsvc.web.forms import REFUSES, chosen, require_confirmation, text
+from docsvc.web import actor, db, flash_error, flash_warnings, lang, runtime, texts, web
+from docsvc.web.documents import names_of, status_names
+from docsvc.web.forms import REFUSES, chosen, field_errors, require_confirmation, text
 
 
 def act(document_id: str, action: Callable[[], str]):  # type: ignore[no-untyped-def]
@@ -26,7 +26,14 @@ def act(document_id: str, action: Callable[[], str]):  # type: ignore[no-untyped
     except DocsvcError as exc:
         db().rollback()  # the services left nothing behind; release any row lock before reading
         flash_error(exc)
-        return document_page(document_id, status=exc.status, form=request.form)
+        # post/redirect/get: a reload never sends the form again; what was typed and the
+        # problems, next to their fields, ride in the session to the document page
+        form = [(k, v) for k, v in request.form.items(multi=True)
+                if k not in ("csrf_token", "confirm") and len(v) <= 2000]
+        session["document_retry"] = {
+            "document_id": document_id, "form": form, "status": exc.status,
+            "errors": field_errors(list(exc.details.get("fields") or []), lang())}
+        return redirect(url_for("web.document", document_id=document_id) + "#h-actions", 303)
     flash(done, "info")
     return redirect(url_for("web.document", document_id=document_id), 303)
 

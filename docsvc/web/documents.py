@@ -4,9 +4,13 @@ version."""
 
 from __future__ import annotations
 
+import secrets
+import shutil
+from pathlib import Path
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, session, url_for
+from werkzeug.datastructures import MultiDict
 
 from docsvc.downloads import version_response
 from docsvc.errors import DocsvcError, InvalidMetadataError, PermissionDeniedError
@@ -93,7 +97,8 @@ def org_tree(organizations: list[Any], exclude: str | None = None) -> list[dict[
     return roots
 
 
-def document_page(document_id: str, *, status: int = 200, form: Any = None):  # type: ignore[no-untyped-def]
+def document_page(document_id: str, *, status: int = 200, form: Any = None,
+                  errors: dict[str, list[str]] | None = None):  # type: ignore[no-untyped-def]
     """Render a document with the forms of what the person may do now; ``form`` refills the one
     that just failed, so nothing typed is lost."""
     me, session = actor(), db()
@@ -113,7 +118,7 @@ def document_page(document_id: str, *, status: int = 200, form: Any = None):  # 
     accepted = sum(1 for r in statuses["recipients"]
                    if (r.get("latest") or {}).get("code") in ("03", "04", "05", "06"))
     return render_template(
-        "document.html", doc=doc, statuses=statuses, form=form or {},
+        "document.html", doc=doc, statuses=statuses, form=form or {}, errors=errors or {},
         history=story.history_lines(session, history, lang(), texts(), org_names, status_names()),
         stage=current, steps=story.steps(doc, current), accepted=accepted,
         version_labels=story.version_labels(doc, records), records=records,
@@ -130,7 +135,12 @@ def document_page(document_id: str, *, status: int = 200, form: Any = None):  # 
 
 @web.get("/documents/<document_id>")
 def document(document_id: str):  # type: ignore[no-untyped-def]
-    """Show one document: metadata, versions, signatures' reports, exchange, history, actions."""
+    """Show one document: metadata, versions, signatures' reports, exchange, history, actions;
+    after a failed action (redirected here), with the form as it was filled and its problems."""
+    retry = session.pop("document_retry", None)
+    if isinstance(retry, dict) and retry.get("document_id") == document_id:
+        return document_page(document_id, form=MultiDict(retry.get("form") or []),
+                             errors=retry.get("errors") or {})
     return document_page(document_id)
 
 
@@ -160,25 +170,79 @@ def trace(document_id: str):  # type: ignore[no-untyped-def]
                            status_note=status_note, org_names=org_names)
 
 
-def _upload_form(form: Any, problems: list[dict[str, Any]] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def _upload_form(form: Any, problems: list[dict[str, Any]] | None = None, status: int = 200,
+                 kept: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    me, settings = actor(), runtime().settings
     return render_template("upload.html", form=form, errors=field_errors(problems or [], lang()),
-                           problems=problems or [], **CHOICES), status
+                           problems=problems or [], kept=kept,
+                           org_tree=org_tree(dirsvc.list_organizations(db()),
+                                             exclude=me.organ_id or settings.organ_id),
+                           **CHOICES), status
+
+
+KEPT_FILES = "web-kept-uploads"
+"""The folder (under the data folder) of the PDFs chosen on an upload form that failed its
+checks, kept for the corrected form (one per session, replaced by the next)."""
+
+
+def _keep_file(file: Any) -> dict[str, str] | None:
+    """Keep the chosen PDF while the person corrects the form; return what the session holds."""
+    if file is None or not file.filename:
+        return None
+    folder = runtime().settings.data_dir / KEPT_FILES
+    folder.mkdir(parents=True, exist_ok=True)
+    _drop_kept_file()
+    token = secrets.token_urlsafe(18)
+    file.stream.seek(0)
+    with open(folder / f"{token}.pdf", "wb") as out:
+        shutil.copyfileobj(file.stream, out, 1 << 20)
+    kept = {"token": token, "filename": file.filename[:200]}
+    session["kept_upload"] = kept
+    return kept
+
+
+def _kept_file() -> tuple[dict[str, str], Path] | None:
+    kept = session.get("kept_upload")
+    if not isinstance(kept, dict) or not str(kept.get("token", "")).replace("-", "").replace(
+            "_", "").isalnum():
+        return None
+    path = runtime().settings.data_dir / KEPT_FILES / f"{kept['token']}.pdf"
+    return (kept, path) if path.is_file() else None
+
+
+def _drop_kept_file() -> None:
+    found = _kept_file()
+    session.pop("kept_upload", None)
+    if found:
+        found[1].unlink(missing_ok=True)
 
 
 @web.route("/upload", methods=["GET", "POST"])
 def upload():  # type: ignore[no-untyped-def]
-    """Show the upload form (clerks); on POST store the PDF as a new draft document."""
+    """Show the upload form (clerks); on POST store the PDF as a new draft document. A form that
+    fails its checks comes back by a redirect (post/redirect/get) with what was typed, the
+    problems next to their fields and the chosen PDF kept (it need not be chosen again)."""
     me, settings = actor(), runtime().settings
     owner = me.organ_id or settings.organ_id
     if request.method == "GET":
         if not can_create_in(me, owner):
             raise PermissionDeniedError()
+        retry = session.pop("upload_retry", None)
+        found = _kept_file()
+        if isinstance(retry, dict):
+            return _upload_form(MultiDict(retry.get("form") or []), retry.get("problems") or [],
+                                kept=found[0] if found else None)
+        if found:
+            _drop_kept_file()
         org = dirsvc.find(db(), owner)
         return _upload_form({**UPLOAD_DEFAULTS, "organ_id": owner, "organ_name": org.name if org else ""})
     if not can_create_in(me, owner):
         svc.deny(db(), me, "document.upload", organ_id=owner)  # recorded, then 403
     file = request.files.get("file")
-    problems = missing_file(file)
+    kept = _kept_file() if request.form.get("kept_file") else None
+    problems = [] if kept else missing_file(file)
+    if file is not None and file.filename:
+        kept = None  # a newly chosen file wins
     try:
         metadata = parse_metadata(metadata_from_form(request.form, lambda organ_id: _org_name(organ_id)),
                                   allowed_organ_ids=settings.organ_id_allow)
@@ -186,21 +250,39 @@ def upload():  # type: ignore[no-untyped-def]
         problems.extend(exc.details["fields"])
     if problems:
         flash_error(InvalidMetadataError())
-        return _upload_form(request.form, problems, 400)
-    assert file is not None
+        return _retry_upload(file, problems)
     try:
-        doc, warnings = svc.upload_document(db(), runtime().blobs, stream=file.stream,
-                                            filename=file.filename, metadata=metadata,
-                                            owner_organ_id=owner, actor=me)
+        if kept:
+            with open(kept[1], "rb") as stream:
+                doc, warnings = svc.upload_document(db(), runtime().blobs, stream=stream,
+                                                    filename=kept[0]["filename"], metadata=metadata,
+                                                    owner_organ_id=owner, actor=me)
+        else:
+            assert file is not None
+            doc, warnings = svc.upload_document(db(), runtime().blobs, stream=file.stream,
+                                                filename=file.filename, metadata=metadata,
+                                                owner_organ_id=owner, actor=me)
     except PermissionDeniedError:
         raise
     except DocsvcError as exc:
         db().rollback()
         flash_error(exc)
-        return _upload_form(request.form, None, exc.status)
+        _drop_kept_file()  # a file the service refused (not a PDF, damaged) is not kept
+        return _retry_upload(None, [])
+    _drop_kept_file()
     flash(texts()["uploaded"], "info")
     flash_warnings(warnings)
     return redirect(url_for("web.document", document_id=doc.id), 303)
+
+
+def _retry_upload(file: Any, problems: list[dict[str, Any]]):  # type: ignore[no-untyped-def]
+    """Go back to the form (303): what was typed and the problems ride in the session."""
+    if file is not None and file.filename:
+        _keep_file(file)
+    form = [(k, v) for k, v in request.form.items(multi=True)
+            if k not in ("csrf_token", "kept_file") and len(v) <= 2000]
+    session["upload_retry"] = {"form": form, "problems": problems[:40]}
+    return redirect(url_for("web.upload"), 303)
 
 
 def names_of(organ_ids: Any) -> str:

@@ -153,6 +153,9 @@ TEXTS = {
                              "push_expired": "Hết hạn đẩy", "delivered": "Đã chuyển đến",
                              "axis_send": "Gửi lên trục", "axis_state": "Trục báo trạng thái",
                              "axis_expired": "Trục: hết hạn", "failed": "Thất bại"},
+        "item_n": "{what} thứ {n}", "sub_fields": {"organ_id": "mã định danh", "organ_name": "tên cơ quan"},
+        "kept_file": "Đã giữ lại tệp {name}: không cần chọn lại (hoặc chọn tệp khác).",
+        "confirm": "Xác nhận", "code": "Tình trạng",
         # verification
         "verify": "Kiểm tra chữ ký", "verify_any": "Kiểm tra chữ ký số của tệp PDF",
         "verify_hint": "Tệp chỉ được kiểm tra, không được lưu lại.", "check": "Kiểm tra",
@@ -319,6 +322,9 @@ TEXTS = {
                              "push_expired": "Push expired", "delivered": "Delivered",
                              "axis_send": "Sent to the axis", "axis_state": "Axis state",
                              "axis_expired": "Axis: expired", "failed": "Failed"},
+        "item_n": "{what} no. {n}", "sub_fields": {"organ_id": "OrganId", "organ_name": "name"},
+        "kept_file": "The file {name} was kept: no need to choose it again (or choose another).",
+        "confirm": "Confirmation", "code": "Status",
         # verification
         "verify": "Verify", "verify_any": "Verify the signatures of a PDF",
         "verify_hint": "The file is only checked, not kept.", "check": "Verify",

@@ -21,6 +21,15 @@ def login(client, username="vt", password=PASSWORD):
                                        "csrf_token": token})
 
 
+def shown(browser, response):
+    """Follow a failed form's redirect (post/redirect/get) and return the page it shows, with the
+    error flashed and the form as it was filled."""
+    assert response.status_code == 303, response.status_code
+    page = browser.get(response.headers["Location"])
+    assert page.status_code == 200
+    return page
+
+
 def test_login_then_find_and_open_a_document(app, runtime, client, notice_metadata):
     with runtime.sessions() as session:
         add_user(session, OPERATOR, username="vt", roles=["clerk"], organ_id="000.00.00.H48",
