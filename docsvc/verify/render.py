@@ -391,6 +391,7 @@ def render_html(report: DocumentReport, lang: str = "vi", *,
         lang=lang, lab=lab, plain=plain, report=report, sigs=sigs, context=context,
         verdict=lab["indication"][str(report.verdict)], sentence=sentence, tone=tone,
         checked_at=fmt_time(report.validated_at), size=human_size(report.size),
+        checked_plain=plain_time(report.validated_at, lang),
         doc_notes=doc_notes, passed=report.verdict is Indication.TOTAL_PASSED)
     return nfc(html)
 

@@ -2,8 +2,9 @@
 and number, to send (clerks), new incoming documents and those past their handling deadline.
 
 "New" incoming means: received by the person's agency and not handled yet (no status reported to
-the sender, not even 03). The inboxes read the person's own agency's registry and keep only the
-documents the person may read (secrecy clearance)."""
+the sender beyond 01 "đã đến", which this instance answers on arrival). The inboxes read the
+person's own agency's registry and keep only the documents the person may read (secrecy
+clearance)."""
 
 from __future__ import annotations
 
@@ -77,7 +78,7 @@ def sort_inboxes(session: Session, me: Actor) -> dict[str, list[Document]]:
             late = doc.due_date is not None and doc.due_date < today and where not in ("sent", "handled")
         else:
             code = reported.get(doc.id)
-            if "new_incoming" in boxes and code is None:
+            if "new_incoming" in boxes and code in (None, "01"):  # 01: arrived, nothing done
                 boxes["new_incoming"].append(doc)
             late = doc.due_date is not None and doc.due_date < today and code not in ("02", "06")
         if late and "overdue" in boxes:

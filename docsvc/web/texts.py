@@ -142,7 +142,8 @@ TEXTS = {
         "inbox_hints": {"to_sign": "Văn bản đã vào sổ, chờ người có thẩm quyền ký số.",
                         "to_seal": "Văn bản chờ vào sổ (cấp số) hoặc đã ký, chờ đóng dấu số của cơ quan.",
                         "to_send": "Văn bản đã ban hành, chờ gửi đến nơi nhận.",
-                        "new_incoming": "Văn bản đến chưa được xử lý (chưa báo tình trạng cho nơi gửi).",
+                        "new_incoming": ("Văn bản đến chưa được tiếp nhận hay từ chối (mới ở trạng "
+                                         "thái Đã đến)."),
                         "overdue": "Văn bản đã quá hạn xử lý ghi trong văn bản."},
         "inbox_empty": "Không có văn bản nào trong mục này.", "main_menu": "Điều hướng chính",
         "my_work": "Việc cần làm", "no_results": "Không tìm thấy văn bản nào khớp với “{q}”.",
@@ -310,8 +311,8 @@ TEXTS = {
         "inbox_hints": {"to_sign": "Registered documents awaiting the competent person's signature.",
                         "to_seal": "Documents to register (number) or signed and awaiting the agency's seal.",
                         "to_send": "Issued documents awaiting sending to their recipients.",
-                        "new_incoming": ("Incoming documents not handled yet (no status reported "
-                                         "to the sender)."),
+                        "new_incoming": ("Incoming documents neither accepted nor refused yet "
+                                         "(still at Arrived)."),
                         "overdue": "Documents past the handling deadline they carry."},
         "inbox_empty": "No documents here.", "main_menu": "Main navigation",
         "my_work": "My work", "no_results": "No documents match “{q}”.",
