@@ -137,9 +137,11 @@ def _page_globals() -> dict:
     language = lang() if request else "vi"
     me = g.get("actor")
     from docsvc.web.inboxes import page_inboxes
+    from docsvc.web.registers import may_read_registers
 
     return {"t": TEXTS[language], "lang": language, "me": me,
             "may_upload": bool(me and me.organ_id and can_create_in(me, me.organ_id)),
+            "may_registers": bool(me and may_read_registers()),
             **(page_inboxes() if me is not None else {"inboxes": {}})}
 
 
@@ -209,4 +211,4 @@ def logout():  # type: ignore[no-untyped-def]
     return redirect(url_for("web.login"))
 
 
-from docsvc.web import actions, documents, inboxes, verification  # noqa: E402,F401  (routes register themselves)
+from docsvc.web import actions, documents, inboxes, registers, verification  # noqa: E402,F401  (routes register themselves)

@@ -249,6 +249,12 @@ def test_a_day_at_the_desk(chromium, desk, shots, viewport):  # noqa: F811
             assert "Không tin cậy" not in summary
         assert "HASH_FAILURE" not in summary and "INDETERMINATE" not in summary
         auditor.look(name)
+    # -- the registers, with the columns of Nghị định 30
+    page.goto(server.url + "/registers/outgoing")
+    assert page.get_by_role("heading", name=re.compile("Sổ đăng ký văn bản đi")).is_visible()
+    assert page.locator("table.register").get_by_text("01/TB-UBND").is_visible()
+    assert page.get_by_role("link", name="Tải về CSV").is_visible()
+    clerk.look("14-register")
     for person in (clerk, signer, commune, auditor):
         person.context.close()
 

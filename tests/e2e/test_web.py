@@ -73,3 +73,37 @@ def test_wrong_passwords_lock_the_account(app, runtime):
     locked = login(browser)
     assert locked.status_code == 401
     assert "tạm khóa" in locked.data.decode()
+
+
+def test_inboxes_count_in_the_header_and_registers_show_nghi_dinh_30_columns(app, runtime, client,
+                                                                             notice_metadata):
+    with runtime.sessions() as session:
+        add_user(session, OPERATOR, username="vt", roles=["clerk"], organ_id="000.00.00.H48",
+                 password=PASSWORD)
+    late = post_document(client, {**notice_metadata, "due_date": "2020-01-31"}).json
+    client.post(f"/api/v1/documents/{late['id']}/register")
+    incoming = post_document(client, {**notice_metadata, "direction": "incoming",
+                                      "organ_id": "000.00.53.H48", "organ_name": "Sở Nội vụ",
+                                      "code_number": "12", "code_notation": "SNV"}).json
+    client.post(f"/api/v1/documents/{incoming['id']}/register")
+    post_document(client, {**notice_metadata, "code_notation": "CV-UBND"})  # a draft to number
+
+    browser = app.test_client()
+    login(browser)
+    page = browser.get("/").data.decode()
+    counts = dict(re.findall(r'data-inbox="(\w+)">[^<]*<span class="badge[^"]*">(\d+)</span>', page))
+    assert counts == {"to_seal": "1", "to_send": "0", "new_incoming": "1", "overdue": "1"}
+    overdue = browser.get("/inbox/overdue").data.decode()
+    assert "Quá hạn xử lý" in overdue and "01/TB-UBND" in overdue and "31/01/2020" in overdue
+    assert 'class="pill overdue"' in overdue
+    assert 'class="pill">Mới<' in browser.get("/inbox/new_incoming").data.decode()
+    assert browser.get("/inbox/nothing").status_code == 404
+
+    outgoing = browser.get("/registers/outgoing").data.decode()
+    assert "Sổ đăng ký văn bản đi" in outgoing and "Tên loại và trích yếu nội dung văn bản" in outgoing
+    assert "Thông báo: " + notice_metadata["subject"] in outgoing and "Sở Nội vụ" in outgoing
+    register = browser.get("/registers/incoming?format=csv")
+    text = register.data.decode("utf-8")
+    assert register.mimetype == "text/csv" and text.startswith("\ufeffNgày đến,Số đến,Tác giả")
+    assert "12/SNV" in text
+    assert "Không tìm thấy văn bản nào khớp với “zzzz”." in browser.get("/?q=zzzz").data.decode()
