@@ -155,3 +155,42 @@ def update(document_id: str):  # type: ignore[no-untyped-def]
             done.append(words["update_unchanged"].format(names=names_of(result.unchanged)))
         return " ".join(done)
     return act(document_id, action)
+
+
+CORRECTABLE = ("subject", "place", "signer_competence", "signer_position", "signer_name",
+               "priority", "due_date", "description")
+"""The metadata fields the page lets a clerk correct (the service refuses, in words, those the
+register or the exchange depend on)."""
+
+
+@web.post("/documents/<document_id>/metadata")
+def correct(document_id: str):  # type: ignore[no-untyped-def]
+    """Correct the document's metadata: only the fields whose value changed are sent to the
+    service (as the API's partial object; an emptied field is cleared)."""
+    def action() -> str:
+        from docsvc.services.corrections import correct_metadata
+
+        doc = svc.get_document(db(), document_id, actor())
+        changes: dict[str, object] = {}
+        for name in CORRECTABLE:
+            if name not in request.form:
+                continue
+            value = request.form.get(name, "").strip()
+            now = getattr(doc, name)
+            now_text = "" if now is None else str(now)
+            if value != now_text:
+                changes[name] = (int(value) if name == "priority" and value.isdigit()
+                                 else value or None)
+        places = [p.strip() for p in request.form.get("to_places", "").splitlines() if p.strip()]
+        if "to_places" in request.form and places != list(doc.to_places or []):
+            changes["to_places"] = places
+        if not changes:
+            return texts()["nothing_changed"]
+        _, changed, warnings = correct_metadata(
+            db(), document_id=document_id, changes=changes, actor=actor(),
+            allowed_organ_ids=runtime().settings.organ_id_allow)
+        flash_warnings(warnings)
+        return texts()["corrected"].format(fields=", ".join(
+            texts().get(name, name) if isinstance(texts().get(name), str) else name
+            for name in changed))
+    return act(document_id, action)

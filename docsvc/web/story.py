@@ -141,9 +141,9 @@ def stage(doc: Document, records: list[SignatureRecord], sent: bool,
         if reported in ("04", "05"):
             return "handling"
         return "registered_in" if doc.status == "registered" else "received"
-    if doc.status == "draft":
-        return "draft"
     roles = {r.role for r in records}
+    if doc.status == "draft" and not roles:  # (signatures first: a signed draft is signed)
+        return "draft"
     if sent:
         recipients = (statuses or {}).get("recipients") or []
         if recipients and all((r.get("latest") or {}).get("code") == "06" for r in recipients):

@@ -168,6 +168,10 @@ TEXTS = {
                          "Ghi chú"]},
         "secret_register": "Sổ văn bản mật", "download_csv": "Tải về CSV", "print": "In",
         "register_empty": "Sổ chưa có văn bản nào trong năm này.",
+        "correct": "Sửa thông tin văn bản", "save_changes": "Lưu thay đổi",
+        "nothing_changed": "Không có gì thay đổi.", "corrected": "Đã sửa: {fields}.",
+        "correct_hint": ("Văn bản đã vào sổ không sửa được số, ký hiệu, ngày, loại, cơ quan ban "
+                         "hành và độ mật."),
         # verification
         "verify": "Kiểm tra chữ ký", "verify_any": "Kiểm tra chữ ký số của tệp PDF",
         "verify_hint": "Tệp chỉ được kiểm tra, không được lưu lại.", "check": "Kiểm tra",
@@ -347,6 +351,10 @@ TEXTS = {
                          "Notes"]},
         "secret_register": "Secret register", "download_csv": "Download CSV", "print": "Print",
         "register_empty": "No documents in this register this year.",
+        "correct": "Correct the document's details", "save_changes": "Save the changes",
+        "nothing_changed": "Nothing changed.", "corrected": "Corrected: {fields}.",
+        "correct_hint": ("A registered document keeps its number, notation, date, type, issuing "
+                         "body and secrecy."),
         # verification
         "verify": "Verify", "verify_any": "Verify the signatures of a PDF",
         "verify_hint": "The file is only checked, not kept.", "check": "Verify",

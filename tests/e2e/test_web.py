@@ -107,3 +107,29 @@ def test_inboxes_count_in_the_header_and_registers_show_nghi_dinh_30_columns(app
     assert register.mimetype == "text/csv" and text.startswith("\ufeffNgày đến,Số đến,Tác giả")
     assert "12/SNV" in text
     assert "Không tìm thấy văn bản nào khớp với “zzzz”." in browser.get("/?q=zzzz").data.decode()
+
+
+def test_a_clerk_corrects_the_metadata_in_the_page(app, runtime, client, notice_metadata):
+    with runtime.sessions() as session:
+        add_user(session, OPERATOR, username="vt", roles=["clerk"], organ_id="000.00.00.H48",
+                 password=PASSWORD, full_name="Trần Văn Thư")
+    doc = post_document(client, notice_metadata).json
+    browser = app.test_client()
+    login(browser)
+    url = f"/documents/{doc['id']}"
+    page = browser.get(url).data.decode()
+    assert "Sửa thông tin văn bản" in page
+    token = csrf(page.encode())
+    form = {"csrf_token": token, "subject": "Kết luận đã sửa", "signer_name": "Nguyễn Quốc Việt",
+            "priority": "1", "due_date": "31/01/2020", "to_places": "Như trên\nLưu: VT"}
+    bad = shown(browser, browser.post(f"{url}/metadata", data=form))
+    html = bad.data.decode()
+    assert 'id="m-due_date" type="date" name="due_date" value="31/01/2020" aria-invalid="true"' in html
+    assert "Kết luận đã sửa" in html  # what was typed stays
+    done = browser.post(f"{url}/metadata", data={**form, "due_date": "2020-01-31"})
+    assert done.status_code == 303
+    html = browser.get(url).data.decode()
+    assert "Đã sửa: Trích yếu, Hạn trả lời." in html and "Kết luận đã sửa" in html
+    assert "Sửa thông tin văn bản" in html and "31/01/2020" in html
+    history = html.split('id="h-history"')[1]
+    assert "Trần Văn Thư" in history and "Sửa thông tin văn bản" in history
