@@ -252,17 +252,20 @@ def upload():  # type: ignore[no-untyped-def]
     if problems:
         flash_error(InvalidMetadataError())
         return _retry_upload(file, problems)
+    annexes = [(f.stream, f.filename) for f in request.files.getlist("annexes") if f.filename][:20]
     try:
         if kept:
             with open(kept[1], "rb") as stream:
                 doc, warnings = svc.upload_document(db(), runtime().blobs, stream=stream,
                                                     filename=kept[0]["filename"], metadata=metadata,
-                                                    owner_organ_id=owner, actor=me)
+                                                    owner_organ_id=owner, actor=me,
+                                                    attachments=annexes)
         else:
             assert file is not None
             doc, warnings = svc.upload_document(db(), runtime().blobs, stream=file.stream,
                                                 filename=file.filename, metadata=metadata,
-                                                owner_organ_id=owner, actor=me)
+                                                owner_organ_id=owner, actor=me,
+                                                attachments=annexes)
     except PermissionDeniedError:
         raise
     except DocsvcError as exc:

@@ -172,6 +172,8 @@ TEXTS = {
         "nothing_changed": "Không có gì thay đổi.", "corrected": "Đã sửa: {fields}.",
         "correct_hint": ("Văn bản đã vào sổ không sửa được số, ký hiệu, ngày, loại, cơ quan ban "
                          "hành và độ mật."),
+        "annexes": "Phụ lục, tệp đính kèm (không bắt buộc, chọn được nhiều tệp)",
+        "annexes_again": "Phụ lục không được giữ lại: hãy chọn lại nếu có.",
         # verification
         "verify": "Kiểm tra chữ ký", "verify_any": "Kiểm tra chữ ký số của tệp PDF",
         "verify_hint": "Tệp chỉ được kiểm tra, không được lưu lại.", "check": "Kiểm tra",
@@ -355,6 +357,8 @@ TEXTS = {
         "nothing_changed": "Nothing changed.", "corrected": "Corrected: {fields}.",
         "correct_hint": ("A registered document keeps its number, notation, date, type, issuing "
                          "body and secrecy."),
+        "annexes": "Annexes, attached files (optional, several may be chosen)",
+        "annexes_again": "Annexes are not kept: choose them again if any.",
         # verification
         "verify": "Verify", "verify_any": "Verify the signatures of a PDF",
         "verify_hint": "The file is only checked, not kept.", "check": "Verify",

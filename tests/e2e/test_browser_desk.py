@@ -107,6 +107,8 @@ def test_a_day_at_the_desk(chromium, desk, shots, viewport):  # noqa: F811
     # -- upload: a forgotten subject keeps the chosen file; recipients from the directory tree
     page.get_by_role("link", name="Tải lên văn bản").first.click()
     page.set_input_files("input[name=file]", str(pdf))
+    annex = pdf.with_name("phu-luc-1.csv")
+    annex.write_text("STT,Nội dung\n1,Cải cách thủ tục hành chính\n", encoding="utf-8")
     page.select_option("select[name=type_name]", "Thông báo")
     page.fill("input[name=code_notation]", "TB-UBND")
     page.fill("input[name=signer_name]", "Nguyễn Quốc Việt")
@@ -129,12 +131,14 @@ def test_a_day_at_the_desk(chromium, desk, shots, viewport):  # noqa: F811
     assert page.get_by_label(re.compile("UBND xã Tịnh Long")).is_checked()  # still picked
     clerk.look("03-upload-error")
     page.fill("textarea[name=subject]", SUBJECT)
+    page.set_input_files("input[name=annexes]", str(annex))
     page.get_by_role("button", name="Lưu văn bản").click()
     page.wait_for_url(re.compile(r"/documents/[0-9a-f-]+$"))
     doc_url = page.url
     clerk.visible("Dự thảo (chưa vào sổ)")
     assert page.locator("#stage").inner_text() == "Dự thảo (chưa vào sổ)"
     clerk.visible("1. Bản gốc (chưa ký)")
+    assert page.locator("#h-versions ~ table").last.get_by_text("phu-luc-1.csv").is_visible()
     assert not page.get_by_text(re.compile(r"\b\d{5,} B\b")).count()  # sizes in KB, not bytes
     assert clerk.inbox("to_seal") == "1"
     page.get_by_role("button", name="Vào sổ").click()
@@ -151,16 +155,16 @@ def test_a_day_at_the_desk(chromium, desk, shots, viewport):  # noqa: F811
     signer.page.get_by_role("link", name="01/TB-UBND").click()
     button = signer.page.get_by_role("button", name="Ký số cá nhân")
     button.click()
-    signer.visible("Đã ký số: phiên bản 2")
+    signer.visible("Đã ký số: phiên bản 3")  # (2 is the annex)
     assert signer.page.locator("#stage").inner_text() == "Đã ký, chờ đóng dấu và phát hành"
-    signer.visible("2. Bản có chữ ký số của người ký")
+    signer.visible("3. Bản có chữ ký số của người ký")
     assert signer.inbox("to_sign") == "0"
 
     # -- the clerk seals and sends to the two communes picked at upload
     page.goto(doc_url)
     assert clerk.inbox("to_seal") == "1"
     page.get_by_role("button", name="Ký số của cơ quan (đóng dấu)").click()
-    clerk.visible("3. Bản có dấu số của cơ quan (bản ban hành)")
+    clerk.visible("4. Bản có dấu số của cơ quan (bản ban hành)")
     assert page.locator("#stage").inner_text() == "Đã phát hành, chờ gửi"
     assert clerk.inbox("to_send") == "1"
     picker = page.locator("#picker-to")
@@ -217,7 +221,7 @@ def test_a_day_at_the_desk(chromium, desk, shots, viewport):  # noqa: F811
     auditor = Person(chromium, server, "kiemtra", viewport, shots)
     auditor.page.goto(doc_url)
     with auditor.page.expect_navigation():
-        auditor.page.locator("table.versions tr", has_text="3. Bản có dấu").get_by_role(
+        auditor.page.locator("table.versions tr", has_text="4. Bản có dấu").get_by_role(
             "button", name="Kiểm tra chữ ký").click()
     report = auditor.page
     verdict = report.locator("#verdict")
@@ -229,7 +233,7 @@ def test_a_day_at_the_desk(chromium, desk, shots, viewport):  # noqa: F811
     assert report.get_by_role("button", name="In báo cáo").is_visible()
     assert report.get_by_role("link", name=re.compile("Quay lại văn bản")).first.is_visible()
     auditor.look("11-report-valid")
-    sealed = auditor.context.request.get(f"{doc_url}/versions/3/content").body()
+    sealed = auditor.context.request.get(f"{doc_url}/versions/4/content").body()
 
     tampered_path = pdf.with_name("sua-doi.pdf")
     moved = sealed.replace(b"BT /F1 12 Tf 77.15", b"BT /F1 12 Tf 77.16", 1)  # a signed line moved
