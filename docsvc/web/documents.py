@@ -4,6 +4,7 @@ version."""
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import shutil
 from pathlib import Path
@@ -58,14 +59,27 @@ def size_filter(value: int | None) -> str:
 @web.get("/")
 def index():  # type: ignore[no-untyped-def]
     """List and search the documents the person may read."""
-    query = svc.DocumentQuery(q=request.args.get("q") or None, after=request.args.get("after") or None,
-                              limit=50)
+    direction = request.args.get("direction")
+    type_name = request.args.get("type_name")
+    year = request.args.get("year", "")
+    year_ok = year.isascii() and year.isdigit() and len(year) == 4
+    query = svc.DocumentQuery(
+        q=request.args.get("q") or None, after=request.args.get("after") or None, limit=50,
+        direction=direction if direction in ("outgoing", "incoming") else None,
+        type_name=type_name if type_name in CHOICES["type_names"] else None,
+        issued_from=dt.date(int(year), 1, 1) if year_ok else None,
+        issued_to=dt.date(int(year), 12, 31) if year_ok else None)
     try:
         page, next_after = svc.list_documents(db(), query, actor())
     except DocsvcError as exc:
         flash_error(exc)
         page, next_after = [], None
+    filters = {"direction": query.direction or "", "type_name": query.type_name or "",
+               "year": year if year_ok else ""}
+    more = "&".join(f"{k}={v}" for k, v in filters.items() if v)
     return render_template("index.html", documents=page, next_after=next_after, q=query.q or "",
+                           filters=filters, more=more, type_names=CHOICES["type_names"],
+                           years=range(dt.date.today().year, dt.date.today().year - 10, -1),
                            **list_marks(page))
 
 

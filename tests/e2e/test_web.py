@@ -107,6 +107,10 @@ def test_inboxes_count_in_the_header_and_registers_show_nghi_dinh_30_columns(app
     assert register.mimetype == "text/csv" and text.startswith("\ufeffNgày đến,Số đến,Tác giả")
     assert "12/SNV" in text
     assert "Không tìm thấy văn bản nào khớp với “zzzz”." in browser.get("/?q=zzzz").data.decode()
+    only_in = browser.get("/?direction=incoming").data.decode()
+    assert "12/SNV" in only_in and "01/TB-UBND" not in only_in
+    assert "12/SNV" not in browser.get("/?year=2017").data.decode()  # issued in 2018
+    assert "12/SNV" in browser.get("/?year=2018&type_name=Thông báo").data.decode()
 
 
 def test_a_clerk_corrects_the_metadata_in_the_page(app, runtime, client, notice_metadata):
