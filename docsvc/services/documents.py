@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
+import mimetypes
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, NoReturn
@@ -114,8 +116,10 @@ def upload_document(
     owner_organ_id: str,
     actor: Actor,
     max_pages: int = DEFAULT_MAX_PAGES,
+    attachments: Sequence[tuple[BinaryIO, str | None]] = (),
 ) -> tuple[Document, list[Warning_]]:
-    """Create a draft document from a PDF and its metadata.
+    """Create a draft document from a PDF and its metadata, with its annexes (phụ lục:
+    ``attachments`` as (stream, filename), any file type, stored as the document's attachments).
 
     Raises ``PermissionDeniedError`` (not a clerk of ``owner_organ_id``),
     ``UnsupportedMediaTypeError`` (not a PDF), ``InvalidPdfError`` (damaged),
@@ -145,13 +149,24 @@ def upload_document(
         session, blobs, document, stream, kind="original", filename=filename, actor=actor,
         sha256=info.sha256, size=info.size,
     )
+    for annex, annex_name in attachments:
+        digest, size = hashlib.sha256(), 0
+        annex.seek(0)
+        while chunk := annex.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+        store_version(session, blobs, document, annex, kind="attachment", filename=annex_name,
+                      actor=actor, sha256=digest.hexdigest(), size=size,
+                      media_type=mimetypes.guess_type(annex_name or "")[0]
+                      or "application/octet-stream")
     warnings = duplicate_warnings(session, document)
     if info.encrypted:
         warnings.append(Warning_("encrypted_pdf", "Tệp PDF được mã hóa: không ký số được. / "
                                  "The PDF is encrypted: it cannot be signed."))
     audit.record(session, actor, "document.upload", object_type="document", object_id=document.id,
                  content_sha256=info.sha256, organ_id=owner_organ_id,
-                 details={"size": info.size, "warnings": [w.code for w in warnings]})
+                 details={"size": info.size, "warnings": [w.code for w in warnings],
+                          **({"attachments": len(attachments)} if attachments else {})})
     session.commit()
     return document, warnings
 

@@ -360,8 +360,9 @@ def sign_document(session: Session, blobs: BlobStore, tools: SigningTools, *, do
         session.rollback()  # the stored bytes are an orphan: harmless, ``docsvc check`` lists it
         raise VersionConflictError(details={"based_on": based_on,
                                             "latest": document.latest_version.number})
+    number = max(v.number for v in document.versions) + 1  # annexes (attachments) take numbers too
     version = DocumentVersion(
-        document=document, number=based_on + 1, kind="signed", sha256=sha256,
+        document=document, number=number, kind="signed", sha256=sha256,
         size=len(signed.data), media_type=media_type,
         filename=_signed_filename(filename, request.role), blob_key=info.key,
         created_by=actor.label,
@@ -378,7 +379,7 @@ def sign_document(session: Session, blobs: BlobStore, tools: SigningTools, *, do
     audit.record(session, actor, "document.sign", object_type="document", object_id=document_id,
                  content_sha256=sha256, organ_id=owner,
                  details={"role": request.role, "signer": spec.id, "level": signed.level,
-                          "version": based_on + 1, "based_on": based_on,
+                          "version": number, "based_on": based_on,
                           "based_on_sha256": source_sha256, "field": field_name,
                           "certificate_sha256": signed.certificate_sha256,
                           "warnings": [w.code for w in signed.warnings]})

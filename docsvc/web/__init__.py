@@ -41,7 +41,8 @@ from docsvc.services import identity
 from docsvc.web.texts import TEXTS
 
 log = logging.getLogger(__name__)
-web = Blueprint("web", __name__, template_folder="templates")
+web = Blueprint("web", __name__, template_folder="templates", static_folder="static",
+                static_url_path="/assets")
 
 
 def db() -> Session:
@@ -87,14 +88,24 @@ def pick(message: str, language: str) -> str:
     return f"{vi}: {tail}" if colon and not vi.endswith(":") else vi
 
 
+def org_name(organ_id: str) -> str:
+    """Return the directory's name of an organisation (its code when it is not listed)."""
+    from docsvc.services import directory
+
+    try:
+        org = directory.find(db(), organ_id)
+    except Exception:  # noqa: BLE001  (a message never fails on a name)
+        return organ_id
+    return org.name if org else organ_id
+
+
 def error_lines(error: DocsvcError, language: str) -> list[str]:
     """Return what the error's details tell a person: bad fields, reasons, refused values."""
     words, details, lines = TEXTS[language], error.details, []
+    from docsvc.web.forms import field_label
+
     for problem in details.get("fields") or ():
-        name = str(problem.get("field", ""))
-        label = words.get(name.split("[")[0].split(".")[0])
-        label = (label if name.isidentifier() else f"{label} ({name})") \
-            if isinstance(label, str) else name
+        label = field_label(str(problem.get("field", "")), language)
         lines.append(f"{label}: {pick(str(problem.get('message', '')), language)}")
     for reason in details.get("reasons") or ():
         lines.append(words["reasons"].get(reason, reason))
@@ -104,13 +115,14 @@ def error_lines(error: DocsvcError, language: str) -> list[str]:
             lines.append(f"{problem.get('document_id')}: {words['problems'].get(what, what)}")
     states = details.get("states")  # a refused take-back request, per recipient
     if isinstance(states, dict):
-        lines.extend(f"{organ_id}: {words['takeback_states'].get(state, state)}"
+        lines.extend(f"{org_name(organ_id)}: {words['takeback_states'].get(state, state)}"
                      for organ_id, state in states.items())
     for key in ("unknown", "invalid"):
         if isinstance(details.get(key), list):
             lines.append(", ".join(map(str, details[key])))
     if isinstance(details.get("not_recipients"), list):
-        lines.append(f"{words['not_recipients']}: {', '.join(map(str, details['not_recipients']))}")
+        lines.append(f"{words['not_recipients']}: "
+                     f"{', '.join(org_name(str(o)) for o in details['not_recipients'])}")
     return lines
 
 
@@ -131,8 +143,13 @@ def flash_warnings(warnings: Any) -> None:
 def _page_globals() -> dict:
     language = lang() if request else "vi"
     me = g.get("actor")
+    from docsvc.web.inboxes import page_inboxes
+    from docsvc.web.registers import may_read_registers
+
     return {"t": TEXTS[language], "lang": language, "me": me,
-            "may_upload": bool(me and me.organ_id and can_create_in(me, me.organ_id))}
+            "may_upload": bool(me and me.organ_id and can_create_in(me, me.organ_id)),
+            "may_registers": bool(me and may_read_registers()),
+            **(page_inboxes() if me is not None else {"inboxes": {}})}
 
 
 @web.before_request
@@ -236,4 +253,4 @@ def logout():  # type: ignore[no-untyped-def]
     return redirect(url_for("web.login"))
 
 
-from docsvc.web import actions, documents, verification  # noqa: E402,F401  (routes register themselves)
+from docsvc.web import actions, documents, inboxes, registers, verification  # noqa: E402,F401  (routes register themselves)

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import flash, redirect, request, url_for
+from flask import flash, redirect, request, session, url_for
 
 from docsvc.errors import DocsvcError, NotFoundError, PermissionDeniedError
 from docsvc.services import documents as svc
 from docsvc.services import exchange, signing
-from docsvc.web import actor, db, flash_error, flash_warnings, runtime, texts, web
-from docsvc.web.documents import document_page, status_names
-from docsvc.web.forms import chosen, require_confirmation, text
+from docsvc.web import actor, db, flash_error, flash_warnings, lang, runtime, texts, web
+from docsvc.web.documents import names_of, status_names
+from docsvc.web.forms import REFUSES, chosen, field_errors, require_confirmation, text
 
 
 def act(document_id: str, action: Callable[[], str]):  # type: ignore[no-untyped-def]
@@ -26,7 +26,14 @@ def act(document_id: str, action: Callable[[], str]):  # type: ignore[no-untyped
     except DocsvcError as exc:
         db().rollback()  # the services left nothing behind; release any row lock before reading
         flash_error(exc)
-        return document_page(document_id, status=exc.status, form=request.form)
+        # post/redirect/get: a reload never sends the form again; what was typed and the
+        # problems, next to their fields, ride in the session to the document page
+        form = [(k, v) for k, v in request.form.items(multi=True)
+                if k not in ("csrf_token", "confirm") and len(v) <= 2000]
+        session["document_retry"] = {
+            "document_id": document_id, "form": form, "status": exc.status,
+            "errors": field_errors(list(exc.details.get("fields") or []), lang())}
+        return redirect(url_for("web.document", document_id=document_id) + "#h-actions", 303)
     flash(done, "info")
     return redirect(url_for("web.document", document_id=document_id), 303)
 
@@ -80,7 +87,7 @@ def send(document_id: str):  # type: ignore[no-untyped-def]
         if not result.created:
             return texts()["already_sent"]
         done = "sent_replacement" if result.replaces else "sent"
-        return texts()[done].format(names=", ".join(result.created))
+        return texts()[done].format(names=names_of(result.created))
     return act(document_id, action)
 
 
@@ -92,6 +99,8 @@ def report_status(document_id: str):  # type: ignore[no-untyped-def]
         code = request.form.get("code")
         if code == "15":
             require_confirmation(request.form)
+        elif code == "02":  # refusing a received document is final: never one careless click
+            require_confirmation(request.form, REFUSES)
         doc, _ = exchange.report_status(db(), runtime().blobs, runtime().exchange,
                                         document_id=document_id, code=code,
                                         description=request.form.get("description"), actor=actor())
@@ -113,7 +122,7 @@ def revoke(document_id: str):  # type: ignore[no-untyped-def]
                                             document_id=document_id,
                                             reason=text(request.form, "revoke_reason"),
                                             actor=actor())
-        names = ", ".join(m.recipient_organ_id for m in messages)
+        names = names_of(m.recipient_organ_id for m in messages)
         return texts()["revocation_sent"].format(names=names)
     return act(document_id, action)
 
@@ -126,7 +135,7 @@ def takeback(document_id: str):  # type: ignore[no-untyped-def]
                                              document_id=document_id,
                                              reason=text(request.form, "takeback_reason"),
                                              to=chosen(request.form, "takeback_to"), actor=actor())
-        names = ", ".join(m.recipient_organ_id for m in messages)
+        names = names_of(m.recipient_organ_id for m in messages)
         return texts()["takeback_sent"].format(names=names)
     return act(document_id, action)
 
@@ -140,9 +149,48 @@ def update(document_id: str):  # type: ignore[no-untyped-def]
                                           reason=text(request.form, "update_reason"),
                                           to=chosen(request.form, "update_to"), actor=actor())
         words = texts()
-        done = [words["update_sent"].format(names=", ".join(result.created))] \
+        done = [words["update_sent"].format(names=names_of(result.created))] \
             if result.created else []
         if result.unchanged:
-            done.append(words["update_unchanged"].format(names=", ".join(result.unchanged)))
+            done.append(words["update_unchanged"].format(names=names_of(result.unchanged)))
         return " ".join(done)
+    return act(document_id, action)
+
+
+CORRECTABLE = ("subject", "place", "signer_competence", "signer_position", "signer_name",
+               "priority", "due_date", "description")
+"""The metadata fields the page lets a clerk correct (the service refuses, in words, those the
+register or the exchange depend on)."""
+
+
+@web.post("/documents/<document_id>/metadata")
+def correct(document_id: str):  # type: ignore[no-untyped-def]
+    """Correct the document's metadata: only the fields whose value changed are sent to the
+    service (as the API's partial object; an emptied field is cleared)."""
+    def action() -> str:
+        from docsvc.services.corrections import correct_metadata
+
+        doc = svc.get_document(db(), document_id, actor())
+        changes: dict[str, object] = {}
+        for name in CORRECTABLE:
+            if name not in request.form:
+                continue
+            value = request.form.get(name, "").strip()
+            now = getattr(doc, name)
+            now_text = "" if now is None else str(now)
+            if value != now_text:
+                changes[name] = (int(value) if name == "priority" and value.isdigit()
+                                 else value or None)
+        places = [p.strip() for p in request.form.get("to_places", "").splitlines() if p.strip()]
+        if "to_places" in request.form and places != list(doc.to_places or []):
+            changes["to_places"] = places
+        if not changes:
+            return texts()["nothing_changed"]
+        _, changed, warnings = correct_metadata(
+            db(), document_id=document_id, changes=changes, actor=actor(),
+            allowed_organ_ids=runtime().settings.organ_id_allow)
+        flash_warnings(warnings)
+        return texts()["corrected"].format(fields=", ".join(
+            texts().get(name, name) if isinstance(texts().get(name), str) else name
+            for name in changed))
     return act(document_id, action)

@@ -3,6 +3,7 @@ messages next to the form's fields. The checks themselves are ``docsvc.metadata`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -46,6 +47,9 @@ def metadata_from_form(form: Mapping[str, str], name_of: Callable[[str], str | N
     if places:
         raw["to_places"] = places
     recipients = [recipient(line, name_of) for line in _lines(form.get("recipients"))]
+    picked = form.getlist("recipient") if hasattr(form, "getlist") else []
+    recipients += [{"organ_id": organ_id, "organ_name": name_of(organ_id) or ""}
+                   for organ_id in dict.fromkeys(v.strip() for v in picked if v.strip())]
     if recipients:
         raw["recipients"] = recipients
     return raw
@@ -58,8 +62,28 @@ def missing_file(file: FileStorage | None) -> list[dict[str, str]]:
     return []
 
 
+_ITEM = re.compile(r"^(\w+)\[(\d+)\](?:\.(\w+))?$")
+
+
+def field_label(name: str, language: str) -> str:
+    """Return the words of a field for people: ``recipients[0].organ_id`` is "Cơ quan nhận thứ 1
+    (mã định danh)", never the internal name."""
+    from docsvc.web.texts import TEXTS
+
+    words = TEXTS[language]
+    match = _ITEM.match(name)
+    if match:
+        field, index, part = match.groups()
+        head = words["item_n"].format(what=words.get(field, field) if isinstance(
+            words.get(field), str) else field, n=int(index) + 1)
+        return f"{head} ({words['sub_fields'].get(part, part)})" if part else head
+    label = words.get(name.split(".")[0])
+    return label if isinstance(label, str) else name
+
+
 def field_errors(problems: list[dict[str, Any]], language: str) -> dict[str, list[str]]:
-    """Group the problems by form field (``recipients[1].organ_id`` belongs to ``recipients``)."""
+    """Group the problems by form field (``recipients[1].organ_id`` belongs to ``recipients``),
+    each said in words: "Cơ quan nhận thứ 2 (tên cơ quan): bắt buộc"."""
     from docsvc.web import pick
 
     grouped: dict[str, list[str]] = {}
@@ -67,21 +91,27 @@ def field_errors(problems: list[dict[str, Any]], language: str) -> dict[str, lis
         name = str(problem.get("field", ""))
         field = name.split("[")[0].split(".")[0]
         detail = pick(str(problem.get("message", "")), language)
-        grouped.setdefault(field, []).append(detail if field == name else f"{name}: {detail}")
+        grouped.setdefault(field, []).append(
+            detail if field == name else f"{field_label(name, language)}: {detail}")
     return grouped
 
 
-def require_confirmation(form: Mapping[str, str]) -> None:
-    """Refuse a destructive action (revocation, agreeing to give a document back) unless its form's
-    confirmation box was ticked: the content is then deleted where it was received."""
+DELETES_CONTENT = ("Hãy đánh dấu ô xác nhận: nội dung văn bản sẽ bị xóa ở nơi nhận.",
+                   "Tick the confirmation box: the document's content will be deleted where it "
+                   "was received.")
+REFUSES = ("Hãy đánh dấu ô xác nhận từ chối tiếp nhận: nơi gửi sẽ được báo và không thể hoàn tác.",
+           "Tick the box confirming the refusal: the sender is told and it cannot be undone.")
+
+
+def require_confirmation(form: Mapping[str, str], why: tuple[str, str] = DELETES_CONTENT) -> None:
+    """Refuse a destructive action (revocation, agreeing to give a document back: the content is
+    then deleted where it was received; refusing a received document) unless its form's
+    confirmation box was ticked."""
     from docsvc.errors import BadRequestError
 
     if form.get("confirm") != "1":
-        raise BadRequestError(
-            "Hãy đánh dấu ô xác nhận: nội dung văn bản sẽ bị xóa ở nơi nhận.",
-            "Tick the confirmation box: the document's content will be deleted where it was "
-            "received.", details={"fields": [{"field": "confirm", "code": "required",
-                                              "message": "bắt buộc / required"}]})
+        raise BadRequestError(*why, details={"fields": [
+            {"field": "confirm", "code": "required", "message": "bắt buộc / required"}]})
 
 
 def chosen(form: Any, name: str) -> list[str] | None:

@@ -3,19 +3,24 @@ version, and "verify any PDF" (nothing kept but the audit entry). Same services 
 
 from __future__ import annotations
 
-from flask import Response, render_template, request
+from typing import Any
+
+from flask import Response, render_template, request, url_for
 from werkzeug.datastructures import FileStorage
 
 from docsvc.errors import BadRequestError, DocsvcError, PermissionDeniedError
+from docsvc.services import documents as docsvc_documents
 from docsvc.services import verification as svc
 from docsvc.verify import DocumentReport
 from docsvc.verify.render import render_html
-from docsvc.web import actor, db, flash_error, lang, runtime, web
+from docsvc.web import actor, db, flash_error, lang, runtime, texts, web
+from docsvc.web.story import signature_roles, version_labels
 
 
-def _report_page(report: DocumentReport) -> Response:
+def _report_page(report: DocumentReport, context: dict[str, Any]) -> Response:
     language = lang()
-    return Response(render_html(report, language), mimetype="text/html",
+    context["script_url"] = url_for("web.static", filename="app.js")  # its print button
+    return Response(render_html(report, language, context=context), mimetype="text/html",
                     headers={"Content-Language": language})
 
 
@@ -26,7 +31,15 @@ def version_report(document_id: str, number: int) -> Response:
     on another site can make a reader's browser run verifications."""
     _, report, _ = svc.verify_version(db(), runtime().blobs, runtime().verifier, document_id=document_id,
                                       number=number, actor=actor())
-    return _report_page(report)
+    doc = docsvc_documents.get_document(db(), document_id, actor())
+    labels = version_labels(doc)
+    words = texts()
+    back = url_for("web.document", document_id=doc.id)
+    return _report_page(report, {
+        "number": doc.number_notation or words["no_number"], "subject": doc.subject,
+        "version": f"{number} — {labels.get(number, '')}", "back_url": back,
+        "back_label": words["back"], "roles": signature_roles(db(), doc.id),
+        "other_lang_url": f"{back}?lang={'en' if lang() == 'vi' else 'vi'}"})
 
 
 def _read(file: FileStorage) -> bytes:
@@ -55,4 +68,6 @@ def verify_file():  # type: ignore[no-untyped-def]
         db().rollback()
         flash_error(exc)
         return render_template("verify.html"), exc.status
-    return _report_page(report)
+    words = texts()
+    return _report_page(report, {"filename": file.filename, "back_url": url_for("web.verify_file"),
+                                 "back_label": words["verify_other"]})

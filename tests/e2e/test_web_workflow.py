@@ -21,7 +21,7 @@ from docsvc.services.directory import seed_demo
 from docsvc.services.identity import add_user
 from docsvc.services.signers import SigningTools, add_signer_profile, demo_profile_specs
 from docsvc.signing.sample import notice_pdf
-from tests.e2e.test_web import PASSWORD, csrf, login
+from tests.e2e.test_web import PASSWORD, csrf, login, shown
 from tests.support import signing as signing_fixtures
 
 served_pki, pki, responders = (signing_fixtures.served_pki, signing_fixtures.pki,
@@ -119,22 +119,26 @@ def test_a_notice_from_upload_to_the_communes_acceptance(people, runtime):
     assert 'enctype="multipart/form-data"' in form and 'value="UBND tỉnh Quảng Ngãi"' in form
     doc_id = new_document(clerk)
     html = page(clerk, doc_id)
-    assert "Đã tải lên văn bản." in html and "Sở Nội vụ (000.00.53.H48)" in html
-    assert "UBND xã Tịnh Ấn (000.01.01.H48)" in html  # the name came from the directory
-    assert "Vào sổ" in html and "Ký số" not in html  # a draft is registered before signing
+    assert "Đã tải lên văn bản." in html and "Sở Nội vụ" in html
+    assert "UBND xã Tịnh Ấn" in html  # the name came from the directory
+    assert "Dự thảo (chưa vào sổ)" in html  # the stage, in words
+    assert "/register\"" in html and "Ký số" not in html  # a draft is registered before signing
 
     done = post(clerk, f"/documents/{doc_id}/register")
     assert done.status_code == 303
-    assert "Đã vào sổ văn bản đi: số 01/TB-UBND." in page(clerk, doc_id)
+    html = page(clerk, doc_id)
+    assert "Đã vào sổ văn bản đi: số 01/TB-UBND." in html and "Đã vào sổ, chờ ký" in html
 
     offered = page(signer, doc_id)
     assert 'name="signer" value="demo-person"' in offered and "demo-agency" not in offered
-    assert "B-LTA" in offered and "Vào sổ" not in offered and "Gửi văn bản" not in offered
+    assert "B-LTA" in offered and "/register\"" not in offered and "Gửi văn bản" not in offered
     assert 'name="signer"' not in page(people["khac"], doc_id)  # a signer with no profile
     signed = post(signer, f"/documents/{doc_id}/sign",
                   {"role": "person", "signer": "demo-person", "based_on": "1", "level": "B-LT"})
     assert signed.status_code == 303
-    assert "Đã ký số: phiên bản 2, mức B-LT." in page(signer, doc_id)
+    html = page(signer, doc_id)
+    assert "Đã ký số: phiên bản 2, mức B-LT." in html and "Đã ký, chờ đóng dấu và phát hành" in html
+    assert "2. Bản có chữ ký số của người ký" in html and "1. Bản gốc (chưa ký)" in html
 
     sealing = page(clerk, doc_id)
     assert 'name="signer" value="demo-agency"' in sealing and "demo-person" not in sealing
@@ -143,20 +147,27 @@ def test_a_notice_from_upload_to_the_communes_acceptance(people, runtime):
     assert sealed.status_code == 303
     html = page(clerk, doc_id)
     assert "phiên bản 3" in html and 'name="signer"' not in html  # nothing after the seal
-    assert f'<option value="{COMMUNE}">UBND xã Tịnh Ấn ({COMMUNE})</option>' in html
+    assert "3. Bản có dấu số của cơ quan (bản ban hành)" in html and "Đã phát hành, chờ gửi" in html
+    assert f'name="to" value="{COMMUNE}" checked' in html  # picked in the directory tree
     sent = post(clerk, f"/documents/{doc_id}/send", {"to": [COMMUNE]})
     assert sent.status_code == 303
     html = page(clerk, doc_id)
-    assert f"Đã gửi đến: {COMMUNE}." in html and "Trong hệ thống này" in html
-    assert "01 — Đã đến" in html  # the hosted commune filed it and answered 01 at once
+    assert "Đã gửi đến: UBND xã Tịnh Ấn." in html and "Trong hệ thống này" in html
+    assert 'class="code code-01">Đã đến<' in html  # the hosted commune answered 01 at once
+    assert "Đã gửi, chờ nơi nhận xử lý" in html
 
     listing = commune.get("/").data.decode()
     [received] = re.findall(r'href="/documents/([^"]+)"', listing)
     assert FORM["subject"] in listing and "Văn bản đến" in listing
     html = page(commune, received)
-    assert "Báo tình trạng xử lý cho nơi gửi" in html and "Vào sổ" not in html
-    refused = post(commune, f"/documents/{received}/status", {"code": "02", "description": " "})
-    assert refused.status_code == 400  # a rejection needs a reason: shown, nothing sent
+    assert "Báo tình trạng xử lý cho nơi gửi" in html and "/register\"" not in html
+    assert '<option value="" selected>' in html  # no preselected status, least of all 02
+    unconfirmed = post(commune, f"/documents/{received}/status", {"code": "02", "description": "Sai"})
+    unconfirmed = shown(commune, unconfirmed)
+    assert "Hãy đánh dấu ô xác nhận" in unconfirmed.data.decode()
+    refused = post(commune, f"/documents/{received}/status",
+                   {"code": "02", "description": " ", "confirm": "1"})
+    refused = shown(commune, refused)  # a rejection needs a reason: shown, nothing sent
     assert "Từ chối phải nêu lý do" in refused.data.decode()
     accepted = post(commune, f"/documents/{received}/status", {"code": "03"})
     assert accepted.status_code == 303
@@ -165,9 +176,10 @@ def test_a_notice_from_upload_to_the_communes_acceptance(people, runtime):
     assert "Số đến 1" in html
 
     html = page(clerk, doc_id)
-    assert "03 — Đã tiếp nhận, vào sổ đến" in html
+    assert 'class="code code-03">Đã tiếp nhận, vào sổ đến<' in html
     trace = clerk.get(f"/documents/{doc_id}/trace").data.decode()
-    assert "03 — Đã tiếp nhận, vào sổ đến" in trace and COMMUNE in trace
+    assert "Đã tiếp nhận, vào sổ đến" in trace and "UBND xã Tịnh Ấn" in trace
+    assert "hop · edoc" not in trace and "Tạo gói tin" in trace
 
     audited = page(auditor, doc_id)
     link = f"/documents/{doc_id}/versions/3/verification"
@@ -201,7 +213,7 @@ def test_forms_without_the_csrf_token_are_refused(people, runtime):
     assert clerk.post(f"/documents/{doc_id}/sign", data={"role": "agency",
                                                          "signer": "demo-agency"}).status_code == 400
     assert counts(runtime) == before
-    assert "Chưa vào sổ" in page(clerk, doc_id)
+    assert "Dự thảo (chưa vào sổ)" in page(clerk, doc_id)
 
 
 def test_people_without_the_right_get_403_or_404_and_nothing_changes(people, runtime):
@@ -236,23 +248,43 @@ def test_a_bad_upload_shows_every_bad_field_and_stores_nothing(people, runtime):
     bad = {**FORM, "subject": "", "organ_id": "H48", "issued_date": "19/06/2018",
            "recipients": "not-an-id Nơi nào đó\n000.09.09.H48", "type_name": "Thư tình"}
     response = upload(clerk, bad, pdf=False)
-    assert response.status_code == 400
+    response = shown(clerk, response)
     html = response.data.decode()
     assert "Siêu dữ liệu văn bản không hợp lệ." in flashes(html)
     for label in ("Tệp PDF", "Trích yếu", "Mã định danh cơ quan ban hành", "Ngày ban hành",
-                  "Loại văn bản", "recipients[0].organ_id", "recipients[1].organ_name"):
+                  "Loại văn bản", "Cơ quan nhận thứ 1 (mã định danh)",
+                  "Cơ quan nhận thứ 2 (tên cơ quan)"):
         assert label in html, label
+    assert "recipients[0]" not in html  # the problems are said in words, not internal names
     assert 'value="TB-UBND"' in html and "Nguyễn Quốc Việt" in html  # what was typed stays
     assert counts(runtime) == (0, 0, 0)
 
-    not_pdf = upload(clerk, pdf=b"not a pdf at all", name="tb.pdf")
-    assert not_pdf.status_code == 415
+    not_pdf = shown(clerk, upload(clerk, pdf=b"not a pdf at all", name="tb.pdf"))
     assert "Tệp không phải PDF" in flashes(not_pdf.data.decode())[0]
     assert FORM["subject"] in not_pdf.data.decode()
-    english = post(clerk, "/upload?lang=en", {**bad, "file": (io.BytesIO(notice_pdf()), "tb.pdf")},
-                   content_type="multipart/form-data")
+    assert 'name="kept_file"' not in not_pdf.data.decode()  # a refused file is not kept
+    english = shown(clerk, post(clerk, "/upload?lang=en", {
+        **bad, "file": (io.BytesIO(notice_pdf()), "tb.pdf")}, content_type="multipart/form-data"))
     assert "Invalid document metadata." in english.data.decode()
     assert counts(runtime) == (0, 0, 0)
+    # the chosen PDF was kept: the corrected form is sent without choosing it again
+    html = english.data.decode()
+    assert "The file tb.pdf was kept" in html and 'name="kept_file" value="1"' in html
+    fixed = post(clerk, "/upload", {**FORM, "kept_file": "1"}, content_type="multipart/form-data")
+    assert fixed.status_code == 303 and "/documents/" in fixed.headers["Location"]
+    assert counts(runtime)[:2] == (1, 1)
+    assert not list((runtime.settings.data_dir / "web-kept-uploads").iterdir())  # cleaned up
+
+
+def test_the_upload_form_picks_recipients_from_the_directory_tree(people, runtime):
+    clerk = people["vanthu"]
+    form = clerk.get("/upload").data.decode()
+    assert 'type="search"' in form and 'name="recipient" value="000.01.02.H48"' in form
+    assert 'data-search="ubnd xa tinh long 000.01.02.h48"' in form  # filtered without accents
+    data = {**FORM, "recipients": "", "recipient": ["000.01.01.H48", "000.01.02.H48"]}
+    doc_id = upload(clerk, data).headers["Location"].rsplit("/", 1)[1]
+    html = page(clerk, doc_id)
+    assert "UBND xã Tịnh Ấn<br>UBND xã Tịnh Long<br>" in html
 
 
 def test_service_errors_are_flashed_over_the_page(people, runtime, responders):
@@ -260,20 +292,23 @@ def test_service_errors_are_flashed_over_the_page(people, runtime, responders):
     doc_id = new_document(clerk)
     assert post(clerk, f"/documents/{doc_id}/register").status_code == 303
     unsigned = post(clerk, f"/documents/{doc_id}/send", {"to": [COMMUNE]})
-    assert unsigned.status_code == 409
+    unsigned = shown(clerk, unsigned)
     [message] = flashes(unsigned.data.decode())
     assert "chưa có đủ chữ ký cá nhân và của cơ quan" in message
     nobody = post(clerk, f"/documents/{doc_id}/send", {})
-    assert nobody.status_code == 400 and "danh sách mã định danh" in nobody.data.decode()
+    nobody = shown(clerk, nobody)
+    assert "danh sách mã định danh" in nobody.data.decode()
 
     responders.tsa_available = False
     down = post(signer, f"/documents/{doc_id}/sign",
                 {"role": "person", "signer": "demo-person", "based_on": "1", "level": "B-LT"})
-    assert down.status_code == 503 and flashes(down.data.decode())
+    down = shown(signer, down)
+    assert flashes(down.data.decode())
     assert 'name="allow_lower_level" value="1"' in down.data.decode()
     stale = post(signer, f"/documents/{doc_id}/sign",
                  {"role": "person", "signer": "demo-person", "based_on": "7", "level": "B-B"})
-    assert stale.status_code == 409 and "phiên bản mới" in stale.data.decode()
+    stale = shown(signer, stale)
+    assert "phiên bản mới" in stale.data.decode()
     assert counts(runtime)[1] == 1
     lowered = post(signer, f"/documents/{doc_id}/sign", {
         "role": "person", "signer": "demo-person", "based_on": "1", "level": "B-LT",
@@ -314,4 +349,4 @@ def test_a_strange_based_on_is_a_400_not_a_500(people, runtime, app):
     for based_on in ("²", "9" * 5000):
         answer = post(signer, f"/documents/{doc_id}/sign",
                       {"role": "person", "signer": "1", "based_on": based_on})
-        assert answer.status_code == 400
+        answer = shown(signer, answer)

@@ -84,3 +84,63 @@ def test_pdf_text_extracts_with_diacritics(report, tmp_path):
     sig = report.signatures[0]
     for item in (sig.signer.common_name, fmt_time(sig.timestamp_time), fmt_time(sig.signer.not_after)):
         assert item in flat, item
+
+
+# -- the report for auditors who are not experts (issue 14) --------------------------------------
+
+def _verdict(html: str) -> str:
+    import re
+
+    return re.search(r'<p class="verdict (\w+)" id="verdict" role="status">([^<]*)</p>', html).groups()
+
+
+def test_a_valid_file_opens_with_one_plain_sentence_per_signature(pki, trust, sample_pdf):
+    signed = pki.sign(pki.sign(sample_pdf, level="B-T", field_name="Sig_person_1"),
+                      pki.agency, level="B-T", field_name="Sig_agency_1")
+    html = render_html(validate_pdf(signed, trust), "vi", context={
+        "number": "01/TB-UBND", "subject": "Về cải cách hành chính", "back_url": "/documents/x",
+        "script_url": "/assets/app.js"})
+    tone, sentence = _verdict(html)
+    assert tone == "ok" and sentence.startswith("Tệp hợp lệ: 2 chữ ký số đều đúng")
+    assert ("Chữ ký số cá nhân của Nguyễn Văn An (Chủ tịch, UBND tỉnh Thử Nghiệm), lúc " in html
+            and "(giờ Việt Nam, theo dấu thời gian tin cậy): nội dung được ký không bị thay đổi" in html)
+    assert "Chữ ký số của cơ quan (con dấu số) của UBND tỉnh Thử Nghiệm" in html
+    assert "thuộc tổ chức chứng thực tin cậy và còn hiệu lực tại thời điểm ký" in html
+    assert "01/TB-UBND" in html and "Về cải cách hành chính" in html
+    assert 'href="/documents/x"' in html and "In báo cáo" in html
+    # the technical detail is folded below the sentences, and speaks words, not codes only
+    assert html.index("<details>") > html.index('class="sentence"')
+    assert "FORM_FILLING" not in html.split("<details>")[0]
+    assert "chỉ điền biểu mẫu hoặc thêm chữ ký (được phép) (FORM_FILLING)" in html
+    assert "Phiên bản 2/3" not in html and "Đến lần lưu tệp thứ 2/3" in html
+    assert "Common Name:" not in html
+
+
+def test_a_tampered_file_is_blamed_on_the_file_not_the_authority(trust, pki, sample_pdf):
+    signed = pki.sign(sample_pdf, field_name="Sig_person_1")
+    pos = signed.index(b"Van ban thu nghiem")
+    html = render_html(validate_pdf(signed[:pos] + b"W" + signed[pos + 1:], trust), "vi")
+    tone, sentence = _verdict(html)
+    assert tone == "bad" and "nội dung đã bị thay đổi sau khi ký" in sentence
+    assert "không phải ở tổ chức cấp chứng thư" in sentence
+    summary = html.split("<details>")[0]
+    assert "nội dung ĐÃ BỊ THAY ĐỔI sau khi ký" in summary
+    assert "Không tin cậy" not in summary and "KHÔNG thuộc tổ chức chứng thực" not in summary
+    assert "HASH_FAILURE" not in summary  # the ETSI code stays in the folded detail
+
+
+def test_an_unsigned_file_reads_no_digital_signature_once(trust, sample_pdf):
+    html = render_html(validate_pdf(sample_pdf, trust), "vi")
+    tone, sentence = _verdict(html)
+    assert tone == "none" and sentence.startswith("Không có chữ ký số")
+    assert html.count("Không có chữ ký số") == 1 and "CHƯA XÁC ĐỊNH" not in html.split("<details>")[0]
+    english = render_html(validate_pdf(sample_pdf, trust), "en")
+    assert _verdict(english)[1].startswith("No digital signature")
+
+
+def test_an_untrusted_certificate_is_said_in_words(pki, sample_pdf):
+    from docsvc.verify import TrustStore
+
+    html = render_html(validate_pdf(pki.sign(sample_pdf), TrustStore()), "vi")
+    assert _verdict(html)[0] == "warn"
+    assert "KHÔNG thuộc tổ chức chứng thực nào mà hệ thống tin cậy" in html
