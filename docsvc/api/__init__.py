@@ -136,6 +136,7 @@ from docsvc.api import (  # noqa: E402,F401  (routes register themselves)
     documents,
     exchange,
     meta,
+    reading,
     registers,
     signatures,
     verification,

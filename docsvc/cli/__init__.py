@@ -393,4 +393,4 @@ def audit_anchor(ctx: _Context) -> None:
 
 
 # Commands of other areas live in their own modules and attach themselves to ``main``.
-from docsvc.cli import exchange, signing, verification  # noqa: E402,F401
+from docsvc.cli import exchange, reading, signing, verification  # noqa: E402,F401
