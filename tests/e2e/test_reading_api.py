@@ -7,7 +7,6 @@ import io
 import json
 
 import pytest
-
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
