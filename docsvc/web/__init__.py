@@ -34,7 +34,8 @@ from docsvc.services import identity
 from docsvc.web.texts import TEXTS
 
 log = logging.getLogger(__name__)
-web = Blueprint("web", __name__, template_folder="templates")
+web = Blueprint("web", __name__, template_folder="templates", static_folder="static",
+                static_url_path="/web-static")
 
 
 def db() -> Session:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 
 from docsvc.api.signatures import signing_tools
 from docsvc.downloads import version_response
@@ -142,6 +142,25 @@ def upload():  # type: ignore[no-untyped-def]
     flash(texts()["uploaded"], "info")
     flash_warnings(warnings)
     return redirect(url_for("web.document", document_id=doc.id), 303)
+
+
+@web.post("/upload/extract")
+def upload_extract():  # type: ignore[no-untyped-def]
+    """Read the metadata of the chosen PDF for the upload form's pre-fill (JSON; nothing stored)."""
+    from docsvc.pdf import inspect_pdf
+    from docsvc.services.reading import suggest
+
+    me = actor()
+    if not can_create_in(me, me.organ_id or runtime().settings.organ_id):
+        raise PermissionDeniedError()
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        return jsonify({"fields": {}, "reason": "no_file"}), 400
+    try:
+        inspect_pdf(file.stream)
+    except DocsvcError as exc:
+        return jsonify({"fields": {}, "reason": exc.code}), exc.status
+    return jsonify(suggest(db(), file.stream, {}))
 
 
 def _org_name(organ_id: str) -> str | None:

@@ -23,6 +23,10 @@ TEXTS = {
         "recipients": "Cơ quan nhận", "recipients_hint": "mỗi dòng: mã định danh rồi tên cơ quan",
         "to_places": "Nơi nhận khác", "to_places_hint": "mỗi dòng một nơi", "due_date": "Hạn trả lời",
         "description": "Ghi chú", "choose": "— chọn —",
+        "prefill_hint": "Khi chọn tệp, các trường còn trống được điền từ nội dung văn bản; "
+                        "hãy kiểm tra lại trước khi lưu.",
+        "prefill_done": "Đã điền {n} trường từ nội dung tệp (tô vàng): hãy kiểm tra trước khi lưu.",
+        "prefill_none": "Không đọc được siêu dữ liệu từ tệp ({reason}): hãy nhập tay.",
         "priorities": {0: "Thường", 1: "Khẩn", 2: "Thượng khẩn", 3: "Hỏa tốc"},
         "secrecies": {"none": "Không mật", "mat": "Mật", "toi_mat": "Tối mật",
                       "tuyet_mat": "Tuyệt mật"},
@@ -125,6 +129,11 @@ TEXTS = {
         "recipients": "Recipient bodies", "recipients_hint": "one a line: OrganId, then the name",
         "to_places": "Also to", "to_places_hint": "one a line", "due_date": "Reply due",
         "description": "Notes", "choose": "— choose —",
+        "prefill_hint": "When you choose the file, empty fields are filled from the document's "
+                        "text; check them before saving.",
+        "prefill_done": "{n} fields were filled from the file's text (highlighted): check them "
+                        "before saving.",
+        "prefill_none": "No metadata could be read from the file ({reason}): type it in.",
         "priorities": {0: "Normal", 1: "Urgent", 2: "Very urgent", 3: "Immediate"},
         "secrecies": {"none": "Not secret", "mat": "Confidential", "toi_mat": "Secret",
                       "tuyet_mat": "Top secret"},
