@@ -138,6 +138,7 @@ from docsvc.api import (  # noqa: E402,F401  (routes register themselves)
     meta,
     reading,
     registers,
+    search,
     signatures,
     verification,
 )

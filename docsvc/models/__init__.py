@@ -14,6 +14,7 @@ from docsvc.models.identity import (  # noqa: F401
     Organization,
     User,
 )
+from docsvc.models.reading import *  # noqa: F403
 from docsvc.models.registry import (  # noqa: F401
     DIRECTIONS,
     NAMING,

@@ -83,3 +83,19 @@ def test_upload_with_optional_fields_left_out_is_created_with_suggestions(client
     suggested = response.json["suggested_metadata"]
     assert suggested["code_number"]["value"] == "185" and suggested["issued_date"]["value"] == "2018-06-19"
     assert "subject" not in suggested and response.json["subject"] == "Kết luận về công tác văn thư"
+
+
+def test_search_finds_the_uploaded_notice_by_number_notation_and_words(client, notice_metadata):
+    metadata = dict(notice_metadata, code_number="185")
+    response = _multipart(client, "/api/v1/documents",
+                          {"metadata": json.dumps(metadata, ensure_ascii=False), "file": _file(notice_pdf())})
+    doc_id = response.json["id"]
+    for q in ("185", "185/TB-UBND", "cai cach hanh chinh", "ký số văn bản điện tử"):
+        body = client.get("/api/v1/search", query_string={"q": q}).json
+        assert [h["document"]["id"] for h in body["data"]] == [doc_id], q
+        assert "<mark>" in body["data"][0]["snippet"]
+    none = client.get("/api/v1/search", query_string={"q": "185", "direction": "incoming"}).json
+    assert none["data"] == []
+    bad = client.get("/api/v1/search", query_string={"q": "185", "direction": "sideways"})
+    assert bad.status_code == 400 and bad.json["error"]["code"] == "bad_request"
+    assert client.get("/api/v1/search", query_string={"q": "--"}).json["error"]["code"] == "bad_request"
