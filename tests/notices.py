@@ -331,13 +331,12 @@ def _render_pdf(notice: Notice, *, stamp: bool, extra_pages: int) -> bytes:
         c.text(line, 12, 420, y, "c")
         y -= 15
     c.text(t["signer_name"], 13, 420, y - 75, "c")
-    if stamp and notice.arrival:
+    if stamp and notice.arrival:  # the receiver's stamp, top left above the header
         number, day = notice.arrival
-        c.raw(b"1 0 0 RG 1 w 30 805 m 30 850 l S")
-        c.raw(b"1 0 0 RG 1.2 w 235 700 120 60 re S")
-        c.text("ĐẾN", 13, 295, 742, "c")
-        c.text(f"Số: {number}", 12, 245, 726)
-        c.text(f"Ngày: {day.day}/{day.month}/{day.strftime('%y')}", 12, 245, 708)
+        c.raw(b"0.8 0 0 RG 1.2 w 22 805 110 35 re S")
+        c.text("ĐẾN", 10, 77, 829, "c")
+        c.text(f"Số: {number}", 9, 30, 818)
+        c.text(f"Ngày: {day.day}/{day.month}/{day.strftime('%y')}", 9, 30, 808)
     return c.finish()
 
 

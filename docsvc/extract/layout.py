@@ -93,7 +93,7 @@ def _page_lines(page, number: int) -> list[Line]:  # type: ignore[no-untyped-def
         segments = []
         for i in range(textpage.count_rects()):
             left, bottom, right, top = textpage.get_rect(i)
-            text = textpage.get_text_bounded(left, bottom, right, top)
+            text = _one_line(textpage.get_text_bounded(left, bottom, right, top))
             text = unicodedata.normalize("NFC", " ".join(text.split()))
             if text:
                 segments.append((text, (left, bottom, right, top)))
@@ -102,27 +102,45 @@ def _page_lines(page, number: int) -> list[Line]:  # type: ignore[no-untyped-def
     return _join(segments, number, width, height)
 
 
+def _one_line(text: str) -> str:
+    # A segment is one line; characters PDFium puts on other lines inside its box are OCR'd dust
+    # (tiny glyphs such as "ỉ" or "ề" inside a word's box): keep the real word.
+    parts = [p.strip() for p in text.replace("\r", "\n").split("\n") if p.strip()]
+    if len(parts) <= 1:
+        return parts[0] if parts else ""
+    longer = [p for p in parts if len(p) > 2]
+    return " ".join(longer) if longer else parts[0]
+
+
 def _join(segments: list[tuple[str, Box]], page: int, width: float, height: float) -> list[Line]:
-    # Sort top to bottom, then left to right; join segments that share a baseline and nearly touch.
-    segments.sort(key=lambda s: (-round((s[1][1] + s[1][3]) / 2), s[1][0]))
+    # Left to right, each segment joins the line whose last segment ends just before it and
+    # shares its height: comparing with the neighbour only (not the whole line) follows the
+    # slant of a skewed scan, whose OCR layer has one segment per word.
+    segments.sort(key=lambda s: s[1][0])
     lines: list[list[tuple[str, Box]]] = []
     for text, box in segments:
-        mid = (box[1] + box[3]) / 2
         h = max(box[3] - box[1], 1.0)
-        last = lines[-1][-1] if lines else None
-        if last is not None:
-            lbox = last[1]
-            same_row = abs((lbox[1] + lbox[3]) / 2 - mid) < 0.5 * h
+        best, best_overlap = None, 0.0
+        for parts in lines:
+            lbox = parts[-1][1]
             gap = box[0] - lbox[2]
-            if same_row and -h < gap < 1.5 * h:
-                lines[-1].append((text, box))
+            lh = max(lbox[3] - lbox[1], 1.0)
+            if not -0.5 * min(h, lh) < gap < max(1.2 * min(h, lh), 6.0):
                 continue
-        lines.append([(text, box)])
+            overlap = (min(box[3], lbox[3]) - max(box[1], lbox[1])) / min(h, lh)
+            if overlap > 0.5 and overlap > best_overlap:
+                best, best_overlap = parts, overlap
+        if best is None:
+            lines.append([(text, box)])
+        else:
+            best.append((text, box))
     result = []
     for parts in lines:
         text = " ".join(t for t, _ in parts)
         box = (min(b[0] for _, b in parts), min(b[1] for _, b in parts),
                max(b[2] for _, b in parts), max(b[3] for _, b in parts))
-        result.append(Line(text, page, tuple(round(v, 1) for v in box), width, height))  # type: ignore[arg-type]
-    result.sort(key=lambda ln: (-ln.box[3], ln.box[0]))
-    return result
+        first = parts[0][1]
+        result.append((-(first[1] + first[3]) / 2, box[0],
+                       Line(text, page, tuple(round(v, 1) for v in box), width, height)))  # type: ignore[arg-type]
+    result.sort(key=lambda item: (round(item[0]), item[1]))
+    return [line for _, _, line in result]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -85,7 +86,7 @@ def _is_motto(line: Line) -> bool:
 
 
 def _clean_item(text: str) -> str:
-    return text.strip().lstrip("-–•+*").strip().rstrip(";,.").strip()
+    return text.strip().lstrip("-–•+*").strip().rstrip(" ;,.-–").strip()
 
 
 def header_fields(lines: Sequence[Line]) -> dict[str, Field]:
@@ -208,9 +209,14 @@ def _type_and_subject(lines: Sequence[Line], number_line: Line | None, date_line
 
 def _subject_after(lines: Sequence[Line], title: Line) -> Field | None:
     # The trích yếu: centred lines right under the type title, until a gap, an authority line
-    # in capitals (Quyết định), "Căn cứ", "Kính gửi" or a body paragraph.
+    # in capitals (Quyết định), "Căn cứ", "Kính gửi" or a body paragraph (a wide line that
+    # starts at the left margin).
     picked: list[Line] = []
     previous = title
+    page_lines = [ln for ln in lines if ln.page == title.page]
+    starts = Counter(round(ln.box[0] / 4) for ln in page_lines)  # the left margin: the most
+    margin = starts.most_common(1)[0][0] * 4                      # common start of a line
+    text_width = max(ln.box[2] for ln in page_lines) - margin
     for line in lines:
         if line.page != title.page or line.box[3] >= title.box[1] + 1:
             continue
@@ -219,6 +225,7 @@ def _subject_after(lines: Sequence[Line], title: Line) -> Field | None:
             break
         text = line.text.strip()
         if (is_caps(text) or set(text) <= set("-_ ") or fold(text).startswith(("can cu", "kinh gui"))
+                or (abs(line.box[0] - margin) < 15 and line.box[2] - line.box[0] > 0.75 * text_width)
                 or abs(line.centre_x - line.page_width / 2) > line.page_width * 0.12):
             break
         picked.append(line)
@@ -356,6 +363,11 @@ def match_directory(name: str, directory: Sequence[tuple[str, str]]) -> tuple[st
     for organ_id, organ_name in directory:
         if _expand(fold(organ_name)) == expanded:
             return organ_id, organ_name, 0.85
+    # OCR dust reads as stray one-letter words ("Sở T Tài chính"): match without them.
+    words = [w for w in expanded.replace(",", " ").split() if len(w) > 1]
+    for organ_id, organ_name in directory:
+        if [w for w in _expand(fold(organ_name)).split() if len(w) > 1] == words:
+            return organ_id, organ_name, 0.7
     return None
 
 
