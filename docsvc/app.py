@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask, g
 from sqlalchemy import Engine
@@ -24,6 +25,8 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     blobs: BlobStore
+    queue: Any = None
+    """The huey instance of background jobs, built on first use (``docsvc.queue.queue_for``)."""
 
 
 def build_runtime(settings: Settings, *, blobs: BlobStore | None = None) -> Runtime:

@@ -58,7 +58,15 @@ def upload_document():  # type: ignore[no-untyped-def]
         db(), runtime().blobs, stream=upload.stream, filename=upload.filename,
         metadata=metadata, owner_organ_id=owner, actor=actor(),
     )
+    from docsvc.queue import dispatch
+    from docsvc.services import jobs
+
+    planned = jobs.plan_after_upload(db(), document, settings, actor())
+    dispatch(runtime(), [job.id for job in planned])
+    if planned:
+        db().expire_all()  # an immediate queue ran them in its own session
     body = _with_warnings(document, warnings)
+    body["jobs"] = [jobs.job_to_dict(db().get(type(job), job.id)) for job in planned]
     if suggestions is not None:
         body["suggested_metadata"] = suggestions["fields"]
         body["suggestions_reason"] = suggestions["reason"]

@@ -176,6 +176,11 @@ PATHS.update({
         ],
         "responses": {"200": _json({"type": "object"}), **_errors(400, 401, 403)},
     }},
+    "/documents/{document_id}/versions/{number}/searchable": {"get": {
+        "summary": "The searchable (OCR'd) rendition of a version; the original stays the record",
+        "parameters": [_DOC_ID, _VERSION],
+        "responses": {"200": _PDF, **_errors(401, 404, 410)},
+    }},
     "/jobs/{job_id}": {"get": {
         "summary": "A background job (OCR, extraction, indexing): state and progress",
         "parameters": [_JOB_ID],

@@ -66,8 +66,12 @@ def document_page(document_id: str, *, status: int = 200, form: Any = None):  # 
     levels = signing.available_levels(signing_tools()) if options else ()
     default_level = signing_tools().default_level() if options else None
     organizations = dirsvc.list_organizations(session)
+    from docsvc.services import jobs as jobsvc
+    from docsvc.services.reading import renditions_of
+
     return render_template(
         "document.html", doc=doc, history=history, statuses=statuses, form=form or {},
+        jobs=jobsvc.document_jobs(session, doc), renditions=renditions_of(session, doc),
         can_register=writer and doc.status == "draft" and not received,
         sign_options=options, levels=levels, default_level=default_level,
         can_send=writer and doc.direction == "outgoing" and doc.status == "registered",
@@ -90,6 +94,16 @@ def version_content(document_id: str, number: int):  # type: ignore[no-untyped-d
     version, stream = svc.open_version(db(), runtime().blobs, document_id=document_id,
                                        number=number, actor=actor())
     return version_response(version, stream, document_id)
+
+
+@web.get("/documents/<document_id>/versions/<int:number>/searchable")
+def searchable_content(document_id: str, number: int):  # type: ignore[no-untyped-def]
+    """Download the searchable (OCR'd) rendition of a version."""
+    from docsvc.services.reading import as_download, open_rendition
+
+    rendition, stream = open_rendition(db(), runtime().blobs, document_id=document_id,
+                                       number=number, actor=actor())
+    return version_response(as_download(rendition), stream, document_id)
 
 
 @web.get("/documents/<document_id>/trace")
@@ -139,6 +153,10 @@ def upload():  # type: ignore[no-untyped-def]
         db().rollback()
         flash_error(exc)
         return _upload_form(request.form, None, exc.status)
+    from docsvc.queue import dispatch
+    from docsvc.services.jobs import plan_after_upload
+
+    dispatch(runtime(), [job.id for job in plan_after_upload(db(), doc, settings, me)])
     flash(texts()["uploaded"], "info")
     flash_warnings(warnings)
     return redirect(url_for("web.document", document_id=doc.id), 303)

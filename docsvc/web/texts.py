@@ -23,6 +23,11 @@ TEXTS = {
         "recipients": "Cơ quan nhận", "recipients_hint": "mỗi dòng: mã định danh rồi tên cơ quan",
         "to_places": "Nơi nhận khác", "to_places_hint": "mỗi dòng một nơi", "due_date": "Hạn trả lời",
         "description": "Ghi chú", "choose": "— chọn —",
+        "jobs": "Xử lý nền", "version": "phiên bản", "searchable": "Bản nhận dạng chữ (tìm kiếm được)",
+        "job_kinds": {"ocr": "Nhận dạng chữ (OCR)", "index": "Lập chỉ mục tìm kiếm"},
+        "job_states": {"queued": "Đang chờ", "running": "Đang xử lý", "done": "Xong",
+                       "failed": "Không thành công"},
+        "jobs_reload": "Tải lại trang để xem tiến độ.",
         "prefill_hint": "Khi chọn tệp, các trường còn trống được điền từ nội dung văn bản; "
                         "hãy kiểm tra lại trước khi lưu.",
         "prefill_done": "Đã điền {n} trường từ nội dung tệp (tô vàng): hãy kiểm tra trước khi lưu.",
@@ -129,6 +134,10 @@ TEXTS = {
         "recipients": "Recipient bodies", "recipients_hint": "one a line: OrganId, then the name",
         "to_places": "Also to", "to_places_hint": "one a line", "due_date": "Reply due",
         "description": "Notes", "choose": "— choose —",
+        "jobs": "Background work", "version": "version", "searchable": "Searchable (OCR) rendition",
+        "job_kinds": {"ocr": "Text recognition (OCR)", "index": "Search indexing"},
+        "job_states": {"queued": "Queued", "running": "Running", "done": "Done", "failed": "Failed"},
+        "jobs_reload": "Reload the page to see the progress.",
         "prefill_hint": "When you choose the file, empty fields are filled from the document's "
                         "text; check them before saving.",
         "prefill_done": "{n} fields were filled from the file's text (highlighted): check them "
