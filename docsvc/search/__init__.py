@@ -31,19 +31,14 @@ def _fold_char(c: str) -> str:
     return low if len(low) == 1 else c
 
 
-_FOLD_TABLE: dict[str, str] = {}
+# Latin letters with diacritics live below U+2000 (Vietnamese in U+00C0–U+01B0, U+1EA0–U+1EF9).
+_FOLD_TABLE = {code: _fold_char(chr(code)) for code in range(0x41, 0x2000)
+               if _fold_char(chr(code)) != chr(code)}
 
 
 def fold_same_length(text: str) -> str:
     """Fold ``text`` to lowercase without diacritics, one character for one (offsets stay valid)."""
-    table = _FOLD_TABLE
-    out = []
-    for c in text:
-        f = table.get(c)
-        if f is None:
-            f = table[c] = _fold_char(c) if ord(c) > 127 or c.isupper() else c
-        out.append(f)
-    return "".join(out)
+    return text.translate(_FOLD_TABLE)
 
 
 def index_form(text: str) -> str:
@@ -79,6 +74,13 @@ def parse_query(q: str) -> Query:
         if tokens:
             terms.append(tokens)
     return Query(tuple(dict.fromkeys(terms)))
+
+
+def count_matches(content: str, query: Query) -> int:
+    """Return how many of the query's tokens occur in ``content`` (to pick the text to quote)."""
+    folded = fold_same_length(content)
+    return sum(1 for token in set(query.tokens)
+               if re.search(r"(?<!\w)" + re.escape(token) + r"(?!\w)", folded))
 
 
 def snippet(content: str, query: Query, *, before: int = 60, after: int = 180) -> str:

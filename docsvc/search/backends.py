@@ -13,9 +13,7 @@ from sqlalchemy.orm import Session
 from docsvc.models import DocumentText
 from docsvc.search import Query, index_form
 
-MAX_MATCHES = 100_000
-"""Matching rows ranked before the filters apply (SQLite); beyond that the worst are dropped."""
-_FTS = table("document_text_fts", column("rowid"), column("body"))
+_FTS = table("document_text_fts", column("rowid"), column("body"), column("document_id"))
 
 
 class SearchIndex(Protocol):
@@ -28,7 +26,7 @@ class SearchIndex(Protocol):
         """Forget the rows ``ids``."""
 
     def matches(self, query: Query) -> Select:
-        """Return ``SELECT document_texts.id, document_id, rank`` of matching rows (higher is better)."""
+        """Return ``SELECT document_id, rank`` of matching texts (higher is better)."""
 
 
 class PostgresIndex:
@@ -45,8 +43,7 @@ class PostgresIndex:
     def matches(self, query: Query) -> Select:
         """Rows whose tsvector matches, ranked by cover density."""
         tsq = func.to_tsquery(literal_column("'docsvc_vi'"), query.tsquery())
-        return (select(DocumentText.id, DocumentText.document_id,
-                       func.ts_rank_cd(DocumentText.tsv, tsq).label("rank"))
+        return (select(DocumentText.document_id, func.ts_rank_cd(DocumentText.tsv, tsq).label("rank"))
                 .where(DocumentText.tsv.op("@@")(tsq)))
 
 
@@ -56,8 +53,9 @@ class SqliteIndex:
     def put(self, session: Session, row: DocumentText) -> None:
         """Insert (or replace) the folded text of the row."""
         self.remove(session, [row.id])
-        session.execute(text("INSERT INTO document_text_fts(rowid, body) VALUES (:id, :body)"),
-                        {"id": row.id, "body": index_form(row.content)})
+        session.execute(text("INSERT INTO document_text_fts(rowid, body, document_id) "
+                             "VALUES (:id, :body, :document_id)"),
+                        {"id": row.id, "body": index_form(row.content), "document_id": row.document_id})
 
     def remove(self, session: Session, ids: list[int]) -> None:
         """Delete the rows from the FTS table."""
@@ -66,14 +64,11 @@ class SqliteIndex:
 
     def matches(self, query: Query) -> Select:
         """Rows the FTS5 MATCH finds; bm25 is negative (lower is better), so its opposite ranks."""
-        # FTS5's hidden ``rank`` column is bm25; the LIMIT keeps SQLite from flattening the
-        # subquery into the join, where FTS5 auxiliary functions cannot run.
-        fts = (select(_FTS.c.rowid.label("rowid"), (-literal_column("rank")).label("rank"))
-               .where(text("document_text_fts MATCH :match").bindparams(match=query.fts5()))
-               .order_by(literal_column("rank")).limit(MAX_MATCHES)
-               .subquery())
-        return (select(DocumentText.id, DocumentText.document_id, fts.c.rank)
-                .join(fts, fts.c.rowid == DocumentText.id))
+        # FTS5's hidden ``rank`` column is bm25 (negative, lower is better). The LIMIT keeps
+        # SQLite from flattening this into the caller's join, where FTS5 cannot compute it.
+        return (select(_FTS.c.document_id.label("document_id"), (-literal_column("rank")).label("rank"))
+                .where(text("document_text_fts MATCH :match").bindparams(match=query.fts5()))
+                .limit(-1))
 
 
 def index_for(session: Session) -> SearchIndex:

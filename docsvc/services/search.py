@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from docsvc.errors import BadRequestError, PermissionDeniedError
 from docsvc.extract import PdfTextError, iter_page_texts
 from docsvc.models import SECRECY_ORDER, Document, DocumentText
-from docsvc.search import MAX_INDEXED_CHARACTERS, parse_query, snippet
+from docsvc.search import MAX_INDEXED_CHARACTERS, count_matches, parse_query, snippet
 from docsvc.search.backends import index_for
 from docsvc.security import Actor, readable_organs
 
@@ -169,20 +169,19 @@ def search_documents(session: Session, query: SearchQuery, actor: Actor) -> list
     found = session.execute(stmt.order_by(best.c.rank.desc(), Document.id).limit(limit)).all()
     if not found:
         return []
-    # The text that matched best in each found document, for its snippet.
+    # The text of each found document where the words occur most, for its snippet.
     ids = [doc.id for doc, _ in found]
-    texts = session.execute(
-        select(matches.c.document_id, DocumentText.version_number, DocumentText.content)
-        .join(DocumentText, DocumentText.id == matches.c.id)
-        .where(matches.c.document_id.in_(ids))
-        .order_by(matches.c.rank.desc(), DocumentText.version_number.desc())
-    ).all()
-    chosen: dict[str, tuple[int, str]] = {}
-    for document_id, version_number, content in texts:
-        chosen.setdefault(document_id, (version_number, content))
+    chosen: dict[str, tuple[int, str, int]] = {}
+    for document_id, version_number, content in session.execute(
+            select(DocumentText.document_id, DocumentText.version_number, DocumentText.content)
+            .where(DocumentText.document_id.in_(ids))):
+        score = count_matches(content, parsed)
+        best = chosen.get(document_id)
+        if best is None or (score, version_number) > (best[2], best[0]):
+            chosen[document_id] = (version_number, content, score)
     hits = []
     for doc, rank in found:
-        version_number, content = chosen.get(doc.id, (None, ""))
+        version_number, content, _ = chosen.get(doc.id, (None, "", 0))
         hits.append(Hit(doc, float(rank or 0), version_number or None,
                         snippet(content, parsed) if content else None))
     return hits

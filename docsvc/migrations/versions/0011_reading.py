@@ -8,7 +8,7 @@ owner may create it) is created in ``public`` so that it outlives any one schema
 search configuration ``docsvc_vi`` (``simple`` with ``unaccent`` first) folds Vietnamese
 diacritics: ``cải`` and ``cai`` give the same lexeme. SQLite: the FTS5 table
 ``document_text_fts`` holds the folded text (docsvc.search.fold_same_length), rowid =
-``document_texts.id``.
+``document_texts.id``, with the document id beside it (no join to rank documents).
 """
 
 import sqlalchemy as sa
@@ -88,7 +88,7 @@ def upgrade() -> None:
                    "numhword, hword_numpart WITH public.unaccent, pg_catalog.simple")
     else:
         op.execute("CREATE VIRTUAL TABLE document_text_fts USING fts5("
-                   "body, tokenize = 'unicode61 remove_diacritics 2')")
+                   "body, document_id UNINDEXED, tokenize = 'unicode61 remove_diacritics 2')")
 
 
 def downgrade() -> None:
