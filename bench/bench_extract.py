@@ -276,6 +276,55 @@ def bench_search(url: str, name: str, n: int, queries: int) -> None:
           f"ratio p95 {_pct(fts, 95) / max(_pct(like, 95), 0.001):.2f}")
 
 
+def _peak_rss_of(code: str) -> float:
+    """Run ``code`` in a fresh interpreter; return its peak resident memory in MB."""
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", code + "\nimport resource, sys\n"
+                          "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"],
+                         capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[1])
+    return int(out.stdout.split()[-1]) / 1024
+
+
+def bench_memory() -> None:
+    from io import BytesIO
+
+    import pypdfium2 as pdfium
+
+    folder = Path(tempfile.mkdtemp(prefix="docsvc-bench-mem-"))
+    first = pdfium.PdfDocument(render_scan(render_pdf(make_notice(0)), dpi=100))
+    page = first[0].render(scale=100 / 72, grayscale=True).to_pil().convert("L")
+    first.close()
+    for count in (30, 300):
+        out = BytesIO()
+        page.save(out, format="PDF", resolution=100, save_all=True, append_images=[page] * (count - 1))
+        (folder / f"scan{count}.pdf").write_bytes(out.getvalue())
+    code = ("import sys; sys.path.insert(0, '.')\n"
+            "from docsvc.extract import extract_metadata\nfrom docsvc.services.search import page_text\n"
+            "path = sys.argv[-1] if False else {path!r}\n"
+            "e = extract_metadata(path); t = page_text(path)\n")
+    base = _peak_rss_of("import sys; sys.path.insert(0, '.')\nimport docsvc.extract, docsvc.services.search")
+    rows = []
+    for count in (30, 300):
+        path = folder / f"scan{count}.pdf"
+        rows.append((count, path.stat().st_size / 1e6, _peak_rss_of(code.format(path=str(path)))))
+    print(f"\n== memory, image-only scans (extraction + page-by-page text for the index); "
+          f"baseline interpreter with the modules {base:.0f} MB")
+    for count, size, peak in rows:
+        print(f"  {count:4d} pages ({size:5.1f} MB file): peak {peak:.0f} MB (+{peak - base:.0f} MB)")
+    print(f"  ratio 300/30 pages of the extra memory: {(rows[1][2] - base) / max(rows[0][2] - base, 1):.2f}")
+    from docsvc.ocr import make_searchable, unavailable_reason
+
+    if unavailable_reason("vie") is None:
+        target = folder / "scan300.ocr.pdf"
+        result = make_searchable(folder / "scan300.pdf", target, page_count=300, max_pages=2)
+        print(f"  OCR of the 300-page scan bounded to 2 pages: {result.ok} {result.reason or ''} "
+              f"{result.pages} pages in {result.seconds:.1f} s")
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--notices", type=int, default=36)
@@ -283,12 +332,14 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=20000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--no-postgres", action="store_true")
-    parser.add_argument("--only", choices=["extract", "scan", "search"])
+    parser.add_argument("--only", choices=["extract", "scan", "search", "memory"])
     args = parser.parse_args()
     if args.only in (None, "extract"):
         bench_text(args.notices)
     if args.only in (None, "scan"):
         bench_scans(args.scans)
+    if args.only in (None, "memory"):
+        bench_memory()
     if args.only in (None, "search"):
         with tempfile.TemporaryDirectory() as tmp:
             bench_search(f"sqlite:///{tmp}/bench.sqlite3", "SQLite FTS5", args.docs, args.queries)

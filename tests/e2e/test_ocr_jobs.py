@@ -83,3 +83,17 @@ def test_jobs_of_other_agencies_are_not_found_and_bad_requests_are_400(client, s
     assert bad.status_code == 400 and bad.json["error"]["code"] == "bad_request"
     again = client.post(f"/api/v1/documents/{doc_id}/jobs", json={"kind": "index"})
     assert again.status_code == 202 and again.json["state"] == "done"
+
+
+def test_the_document_page_shows_the_jobs_and_their_state(app, runtime, client, scan, monkeypatch):
+    import docsvc.ocr
+    from tests.e2e.test_reading_web import _clerk_browser
+
+    monkeypatch.setattr(docsvc.ocr, "unavailable_reason", lambda languages="vie": "no tesseract")
+    doc_id = _upload(client, scan).json["id"]
+    browser = _clerk_browser(app, runtime)
+    page = browser.get(f"/documents/{doc_id}").data.decode()
+    assert "Xử lý nền" in page and "Nhận dạng chữ (OCR)" in page and "Không thành công" in page
+    assert "ocr_unavailable" in page
+    english = browser.get(f"/documents/{doc_id}?lang=en").data.decode()
+    assert "Background work" in english and "Failed" in english
