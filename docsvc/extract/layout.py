@@ -8,6 +8,7 @@ does not grow with the page count.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,6 +46,10 @@ class Line:
     def is_right(self) -> bool:
         """Tell whether the line sits in the right half of the page (motto, date, signer)."""
         return self.box[0] > self.page_width * 0.42
+
+
+# OCR doubles a letter as a word of its own before the word it starts ("T TRÌNH", "V VIỆT").
+_STUTTER = re.compile(r"(?<!\w)(\w) (?=\1\w)")
 
 
 class PdfTextError(Exception):
@@ -120,23 +125,26 @@ def _join(segments: list[tuple[str, Box]], page: int, width: float, height: floa
     lines: list[list[tuple[str, Box]]] = []
     for text, box in segments:
         h = max(box[3] - box[1], 1.0)
-        best, best_overlap = None, 0.0
+        best, best_distance = None, 0.0
         for parts in lines:
             lbox = parts[-1][1]
             gap = box[0] - lbox[2]
             lh = max(lbox[3] - lbox[1], 1.0)
             if not -0.5 * min(h, lh) < gap < max(1.2 * min(h, lh), 6.0):
                 continue
-            overlap = (min(box[3], lbox[3]) - max(box[1], lbox[1])) / min(h, lh)
-            if overlap > 0.5 and overlap > best_overlap:
-                best, best_overlap = parts, overlap
+            # the nearest centre line wins: OCR boxes are tall, so two close lines overlap
+            distance = abs((box[1] + box[3]) / 2 - (lbox[1] + lbox[3]) / 2)
+            if distance < 0.35 * max(h, lh) and (best is None or distance < best_distance):
+                best, best_distance = parts, distance
         if best is None:
             lines.append([(text, box)])
         else:
             best.append((text, box))
     result = []
     for parts in lines:
-        text = " ".join(t for t, _ in parts)
+        text = _STUTTER.sub("", " ".join(t for t, _ in parts))
+        if sum(c.isalnum() for c in text) < 2:
+            continue  # OCR'd dust, a rule or a lone mark
         box = (min(b[0] for _, b in parts), min(b[1] for _, b in parts),
                max(b[2] for _, b in parts), max(b[3] for _, b in parts))
         first = parts[0][1]

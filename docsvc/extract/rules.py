@@ -24,7 +24,7 @@ _NUMBER = re.compile(r"^S[ốôoó6][.:]?\s*:?\s*(\d{1,7})\s*/\s*((?:\d{4}\s*/\s
 _DATE = re.compile(
     r"^(?P<place>[^,]{2,60}),\s*ng[àa]y\s+(?P<d>\d{1,2})\s+th[áa]ng\s+(?P<m>\d{1,2})\s+n[ăa]m\s+(?P<y>\d{4})",
     re.IGNORECASE)
-_VV = re.compile(r"^V/v\s*:?\s*(.+)$", re.IGNORECASE)
+_VV = re.compile(r"^V\s*[/l|]\s*v\.?\s*:?\s*(.+)$", re.IGNORECASE)
 _REFERENCE = re.compile(
     r"(?P<kind>Luật|Bộ luật|Nghị định|Nghị quyết|Quyết định|Thông tư liên tịch|Thông tư|Chỉ thị|"
     r"Thông báo|Công văn|Văn bản|Kế hoạch|Báo cáo|Tờ trình|Hướng dẫn|Công điện)\s+số\s+"
@@ -86,7 +86,7 @@ def _is_motto(line: Line) -> bool:
 
 
 def _clean_item(text: str) -> str:
-    return text.strip().lstrip("-–•+*").strip().rstrip(" ;,.-–").strip()
+    return text.strip().lstrip("-–•+*~_").strip().rstrip(" ;,.-–").strip()
 
 
 def header_fields(lines: Sequence[Line]) -> dict[str, Field]:
@@ -290,8 +290,8 @@ def signer_fields(pages: Sequence[Sequence[Line]]) -> dict[str, Field]:
             fields = {"signer_name": _at(name.text, 0.9, name),
                       "signer_position": _at(_strip_prefix(position_line.text), 0.9, position_line)}
             if competence_lines:
-                fields["signer_competence_lines"] = _at([ln.text for ln in competence_lines], 0.85,
-                                                        *competence_lines)
+                fields["signer_competence_lines"] = _at(
+                    [ln.text.lstrip("-–~•*_ ") for ln in competence_lines], 0.85, *competence_lines)
                 prefix = _prefix(competence_lines[0].text)
                 if prefix:
                     fields["signer_competence"] = _at(prefix, 0.9, competence_lines[0])
@@ -302,12 +302,14 @@ def signer_fields(pages: Sequence[Sequence[Line]]) -> dict[str, Field]:
 
 
 def _prefix(text: str) -> str | None:
+    text = text.lstrip("-–~•*_ ")
     head = text.split()[0].upper() if text.split() else ""
     head = head if head.endswith(".") else head + "."
     return head if head in COMPETENCE_PREFIXES else None
 
 
 def _strip_prefix(text: str) -> str:
+    text = text.lstrip("-–~•*_ ")
     return text.split(None, 1)[1] if _prefix(text) and len(text.split()) > 1 else text
 
 
@@ -328,7 +330,8 @@ def recipient_fields(pages: Sequence[Sequence[Line]],
         for line in left[start + 1:]:
             if previous.box[1] - line.box[3] > 2.2 * line.height + 4:
                 break
-            if line.text.lstrip().startswith(("-", "–", "•", "+")) or not items:
+            if (line.text.lstrip().startswith(("-", "–", "•", "+", "~")) or not items
+                    or fold(line.text).startswith("luu")):
                 items.append((line.text, [line]))
             else:
                 items[-1] = (items[-1][0] + " " + line.text, items[-1][1] + [line])
