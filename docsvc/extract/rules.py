@@ -288,7 +288,8 @@ def signer_fields(pages: Sequence[Sequence[Line]]) -> dict[str, Field]:
             competence_lines = block[:-1]
             position_line = block[-1]
             fields = {"signer_name": _at(name.text, 0.9, name),
-                      "signer_position": _at(_strip_prefix(position_line.text), 0.9, position_line)}
+                      "signer_position": _at(standard_position(_strip_prefix(position_line.text)), 0.9,
+                                             position_line)}
             if competence_lines:
                 fields["signer_competence_lines"] = _at(
                     [ln.text.lstrip("-–~•*_ ") for ln in competence_lines], 0.85, *competence_lines)
@@ -299,6 +300,28 @@ def signer_fields(pages: Sequence[Sequence[Line]]) -> dict[str, Field]:
                 fields["signer_competence"] = _at(prefix, 0.85, position_line)
             return fields
     return {}
+
+
+# Positions of signers in the forms of Nghị định 30 and the Luật Tổ chức chính quyền địa phương:
+# a printed position that folds to one of them (OCR drops tone marks: "CHỦ TICH") is written
+# the standard way.
+POSITIONS = ("CHỦ TỊCH", "PHÓ CHỦ TỊCH", "GIÁM ĐỐC", "PHÓ GIÁM ĐỐC", "CHÁNH VĂN PHÒNG",
+             "PHÓ CHÁNH VĂN PHÒNG", "TRƯỞNG BAN", "PHÓ TRƯỞNG BAN", "TRƯỞNG PHÒNG", "PHÓ TRƯỞNG PHÒNG",
+             "CHÁNH THANH TRA", "PHÓ CHÁNH THANH TRA", "CỤC TRƯỞNG", "PHÓ CỤC TRƯỞNG", "BỘ TRƯỞNG",
+             "THỨ TRƯỞNG", "VỤ TRƯỞNG", "PHÓ VỤ TRƯỞNG", "BÍ THƯ", "PHÓ BÍ THƯ", "HIỆU TRƯỞNG",
+             "CHI CỤC TRƯỞNG", "TỔNG CỤC TRƯỞNG", "THỦ TRƯỞNG", "KẾ TOÁN TRƯỞNG")
+_POSITION_BY_FOLD = {fold(p): p for p in POSITIONS}
+
+
+def standard_position(text: str) -> str:
+    """Return the standard spelling of a known position printed with lost or wrong tone marks."""
+    import difflib
+
+    folded = fold(text).replace(".", "").strip()
+    if folded in _POSITION_BY_FOLD:
+        return _POSITION_BY_FOLD[folded] if is_caps(text) else text
+    close = difflib.get_close_matches(folded, list(_POSITION_BY_FOLD), n=1, cutoff=0.86)
+    return _POSITION_BY_FOLD[close[0]] if close and is_caps(text) else text
 
 
 def _prefix(text: str) -> str | None:

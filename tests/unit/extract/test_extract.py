@@ -104,3 +104,14 @@ def test_references_to_other_documents(text, refs):
 def test_recipients_are_matched_to_the_directory(name, organ_id):
     hit = match_directory(name, DIRECTORY)
     assert (hit[0] if hit else None) == organ_id
+
+
+@pytest.mark.parametrize(("printed", "standard"), [
+    ("CHỦ TICH", "CHỦ TỊCH"), ("PHÓ CHỦ TICH", "PHÓ CHỦ TỊCH"), ("GIAM ĐỐC", "GIÁM ĐỐC"),
+    ("PHÓ CHÁNH VĂN PHÒNG", "PHÓ CHÁNH VĂN PHÒNG"), ("TRƯỞNG KHOA", "TRƯỞNG KHOA"),
+    ("Chủ tịch", "Chủ tịch"),
+])
+def test_positions_read_without_tone_marks_are_written_the_standard_way(printed, standard):
+    from docsvc.extract.rules import standard_position
+
+    assert standard_position(printed) == standard
