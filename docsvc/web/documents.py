@@ -13,6 +13,7 @@ from docsvc.downloads import version_response
 from docsvc.errors import DocsvcError, InvalidMetadataError, PermissionDeniedError
 from docsvc.exchange import STATUS_CODES
 from docsvc.metadata import parse_metadata
+from docsvc.models import DIRECTIONS
 from docsvc.security import can_create_in, can_read_history, can_write
 from docsvc.services import directory as dirsvc
 from docsvc.services import documents as svc
@@ -51,6 +52,22 @@ def index():  # type: ignore[no-untyped-def]
         flash_error(exc)
         page, next_after = [], None
     return render_template("index.html", documents=page, next_after=next_after, q=query.q or "")
+
+
+@web.get("/search")
+def search():  # type: ignore[no-untyped-def]
+    """Full-text search of the documents the person may read, with highlighted snippets."""
+    from docsvc.services.search import SearchQuery, search_documents
+
+    q = request.args.get("q") or ""
+    direction = request.args.get("direction") if request.args.get("direction") in DIRECTIONS else None
+    hits = []
+    if q.strip():
+        try:
+            hits = search_documents(db(), SearchQuery(q=q, direction=direction, limit=50), actor())
+        except DocsvcError as exc:
+            flash_error(exc)
+    return render_template("search.html", hits=hits, q=q, direction=direction or "")
 
 
 def document_page(document_id: str, *, status: int = 200, form: Any = None):  # type: ignore[no-untyped-def]

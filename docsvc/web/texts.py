@@ -23,6 +23,9 @@ TEXTS = {
         "recipients": "Cơ quan nhận", "recipients_hint": "mỗi dòng: mã định danh rồi tên cơ quan",
         "to_places": "Nơi nhận khác", "to_places_hint": "mỗi dòng một nơi", "due_date": "Hạn trả lời",
         "description": "Ghi chú", "choose": "— chọn —",
+        "fulltext": "Tìm trong nội dung văn bản",
+        "fulltext_hint": "Tìm cả trong nội dung mọi phiên bản (kể cả bản quét đã nhận dạng chữ), "
+                         "không cần gõ dấu; số, ký hiệu như 185/TB-UBND; đặt cụm từ trong dấu ngoặc kép.",
         "jobs": "Xử lý nền", "version": "phiên bản", "searchable": "Bản nhận dạng chữ (tìm kiếm được)",
         "job_kinds": {"ocr": "Nhận dạng chữ (OCR)", "index": "Lập chỉ mục tìm kiếm"},
         "job_states": {"queued": "Đang chờ", "running": "Đang xử lý", "done": "Xong",
@@ -134,6 +137,9 @@ TEXTS = {
         "recipients": "Recipient bodies", "recipients_hint": "one a line: OrganId, then the name",
         "to_places": "Also to", "to_places_hint": "one a line", "due_date": "Reply due",
         "description": "Notes", "choose": "— choose —",
+        "fulltext": "Search the documents' text",
+        "fulltext_hint": "Searches the text of every version too (OCR'd scans included), with or "
+                         "without diacritics; numbers and notations like 185/TB-UBND; quote a phrase.",
         "jobs": "Background work", "version": "version", "searchable": "Searchable (OCR) rendition",
         "job_kinds": {"ocr": "Text recognition (OCR)", "index": "Search indexing"},
         "job_states": {"queued": "Queued", "running": "Running", "done": "Done", "failed": "Failed"},

@@ -45,3 +45,19 @@ def test_prefill_needs_the_csrf_token_and_a_pdf(app, runtime):
     answer = browser.post("/upload/extract", data={
         "csrf_token": token, "file": (io.BytesIO(b"not a pdf"), "x.pdf", "application/pdf")})
     assert answer.status_code == 415 and answer.json["fields"] == {}
+
+
+def test_the_search_page_finds_the_notice_by_its_text_with_a_snippet(app, runtime, client, notice_metadata):
+    import json
+
+    from tests.e2e.test_reading_api import _file, _multipart
+
+    metadata = dict(notice_metadata, code_number="185")
+    doc_id = _multipart(client, "/api/v1/documents", {
+        "metadata": json.dumps(metadata, ensure_ascii=False), "file": _file(notice_pdf())}).json["id"]
+    browser = _clerk_browser(app, runtime)
+    page = browser.get("/search", query_string={"q": "ky so van ban dien tu"}).data.decode()
+    assert f"/documents/{doc_id}" in page and "<mark>ký</mark> <mark>số</mark>" in page
+    assert "185/TB-UBND" in browser.get("/search", query_string={"q": "185/TB-UBND"}).data.decode()
+    english = browser.get("/search?q=zzzz&lang=en").data.decode()
+    assert "Search the documents" in english and f"/documents/{doc_id}" not in english
