@@ -141,7 +141,11 @@ def run_job(sessions: sessionmaker[Session], blobs: BlobStore, settings: Setting
         with read_verified(blobs, blob_key) as stream, source.open("wb") as out:
             shutil.copyfileobj(stream, out)
         if kind == "index":
-            return _index(sessions, job_id, document_id, number, source)
+            state = _index(sessions, job_id, document_id, number, source)
+            if state != "no_text" or settings.ocr == "off":
+                return state if state != "no_text" else _finish(
+                    sessions, job_id, "done", "không có lớp chữ / no text layer", {"characters": 0})
+            # a long scan: no text to index, so recognise it (same job, same progress bar)
         return _ocr(sessions, blobs, settings, job_id, document_id, number, source, work)
     except Exception as exc:  # noqa: BLE001 - the job records why it failed; the worker lives on
         log.exception("job %s failed", job_id)
@@ -164,6 +168,8 @@ def _index(sessions, job_id, document_id, number, source: Path) -> str:  # type:
     with sessions() as session:
         characters = search.index_version(session, document_id, number, str(source))
         session.commit()
+    if characters == 0:
+        return "no_text"
     return _finish(sessions, job_id, "done", "đã lập chỉ mục / indexed", {"characters": characters})
 
 

@@ -97,3 +97,22 @@ def test_the_document_page_shows_the_jobs_and_their_state(app, runtime, client, 
     assert "ocr_unavailable" in page
     english = browser.get(f"/documents/{doc_id}?lang=en").data.decode()
     assert "Background work" in english and "Failed" in english
+
+
+def test_a_long_scan_gets_one_job_that_indexes_then_recognises_within_the_page_limit(
+        app, runtime, client, monkeypatch):
+    import docsvc.ocr
+    from docsvc.services.documents import SYNC_INDEX_PAGES
+
+    calls = []
+
+    def fake_ocr(source, target, *, page_count, languages, max_pages, timeout_seconds):
+        calls.append((page_count, max_pages))
+        return docsvc.ocr.OcrResult(False, "ocr_timeout", 0, timeout_seconds, "longer than limit")
+
+    monkeypatch.setattr(docsvc.ocr, "make_searchable", fake_ocr)
+    long_scan = render_scan(render_pdf(corpus(1)[0], extra_pages=SYNC_INDEX_PAGES), dpi=40)
+    created = _upload(client, long_scan)
+    (job,) = created.json["jobs"]
+    assert job["kind"] == "index" and job["state"] == "failed" and job["message"].startswith("ocr_timeout")
+    assert calls == [(SYNC_INDEX_PAGES + 1, runtime.settings.ocr_max_pages)]
