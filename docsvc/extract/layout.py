@@ -82,11 +82,17 @@ def iter_page_lines(source: bytes | BinaryIO | str, pages: list[int] | None = No
     try:
         wanted = range(len(pdf)) if pages is None else [p for p in pages if 0 <= p < len(pdf)]
         for index in wanted:
-            page = pdf[index]
             try:
-                yield _page_lines(page, index + 1)
+                page = pdf[index]
+            except pdfium.PdfiumError as exc:  # a damaged page object
+                raise PdfTextError(f"page {index + 1}: {exc}") from exc
+            try:
+                lines = _page_lines(page, index + 1)
+            except pdfium.PdfiumError as exc:
+                raise PdfTextError(f"page {index + 1}: {exc}") from exc
             finally:
                 page.close()
+            yield lines
     finally:
         pdf.close()
 

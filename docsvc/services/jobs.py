@@ -43,6 +43,8 @@ def plan_after_upload(session: Session, document: Document, settings: Settings, 
     if indexed is not None:
         return []
     pages = document.page_amount or 0
+    if pages == 0:  # encrypted: nothing can read it
+        return []
     from docsvc.services.documents import SYNC_INDEX_PAGES
 
     kind = "index" if pages > SYNC_INDEX_PAGES else "ocr"
