@@ -82,7 +82,11 @@ def test_jobs_of_other_agencies_are_not_found_and_bad_requests_are_400(client, s
     bad = client.post(f"/api/v1/documents/{doc_id}/jobs", json={"kind": "bake"})
     assert bad.status_code == 400 and bad.json["error"]["code"] == "bad_request"
     again = client.post(f"/api/v1/documents/{doc_id}/jobs", json={"kind": "index"})
-    assert again.status_code == 202 and again.json["state"] == "done"
+    # a scan has no text to index: the job goes on to OCR, which cannot run here
+    assert again.status_code == 202 and again.json["state"] == "failed"
+    assert again.json["message"].startswith("ocr_unavailable")
+    missing = client.post(f"/api/v1/documents/{doc_id}/jobs", json={"kind": "ocr", "version": 9})
+    assert missing.status_code == 404 and missing.json["error"]["code"] == "not_found"
 
 
 def test_the_document_page_shows_the_jobs_and_their_state(app, runtime, client, scan, monkeypatch):
