@@ -76,16 +76,17 @@ def parse_query(q: str) -> Query:
     return Query(tuple(dict.fromkeys(terms)))
 
 
-def count_matches(content: str, query: Query) -> int:
+def count_matches(content: str, query: Query, folded: str | None = None) -> int:
     """Return how many of the query's tokens occur in ``content`` (to pick the text to quote)."""
-    folded = fold_same_length(content)
+    folded = fold_same_length(content) if folded is None else folded
     return sum(1 for token in set(query.tokens)
                if re.search(r"(?<!\w)" + re.escape(token) + r"(?!\w)", folded))
 
 
-def snippet(content: str, query: Query, *, before: int = 60, after: int = 180) -> str:
+def snippet(content: str, query: Query, *, before: int = 60, after: int = 180,
+            folded: str | None = None) -> str:
     """Return escaped HTML around the first match in ``content``, matches wrapped in ``<mark>``."""
-    folded = fold_same_length(content)
+    folded = fold_same_length(content) if folded is None else folded
     tokens = sorted(set(query.tokens), key=len, reverse=True)
     if not tokens:
         return html.escape(" ".join(content[: before + after].split()))

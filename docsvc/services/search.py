@@ -18,7 +18,13 @@ from sqlalchemy.orm import Session
 from docsvc.errors import BadRequestError, PermissionDeniedError
 from docsvc.extract import PdfTextError, iter_page_texts
 from docsvc.models import SECRECY_ORDER, Document, DocumentText
-from docsvc.search import MAX_INDEXED_CHARACTERS, count_matches, parse_query, snippet
+from docsvc.search import (
+    MAX_INDEXED_CHARACTERS,
+    count_matches,
+    fold_same_length,
+    parse_query,
+    snippet,
+)
 from docsvc.search.backends import index_for
 from docsvc.security import Actor, readable_organs
 
@@ -171,17 +177,18 @@ def search_documents(session: Session, query: SearchQuery, actor: Actor) -> list
         return []
     # The text of each found document where the words occur most, for its snippet.
     ids = [doc.id for doc, _ in found]
-    chosen: dict[str, tuple[int, str, int]] = {}
+    chosen: dict[str, tuple[int, str, int, str]] = {}
     for document_id, version_number, content in session.execute(
             select(DocumentText.document_id, DocumentText.version_number, DocumentText.content)
             .where(DocumentText.document_id.in_(ids))):
-        score = count_matches(content, parsed)
+        folded = fold_same_length(content)  # once: for the score and for the snippet
+        score = count_matches(content, parsed, folded)
         best = chosen.get(document_id)
         if best is None or (score, version_number) > (best[2], best[0]):
-            chosen[document_id] = (version_number, content, score)
+            chosen[document_id] = (version_number, content, score, folded)
     hits = []
     for doc, rank in found:
-        version_number, content, _ = chosen.get(doc.id, (None, "", 0))
+        version_number, content, _, folded = chosen.get(doc.id, (None, "", 0, ""))
         hits.append(Hit(doc, float(rank or 0), version_number or None,
-                        snippet(content, parsed) if content else None))
+                        snippet(content, parsed, folded=folded) if content else None))
     return hits
