@@ -361,11 +361,11 @@ def recipient_fields(pages: Sequence[Sequence[Line]],
             previous = line
         names = [(_clean_item(text), group) for text, group in items]
         names = [(n, g) for n, g in names if n]
-        archive = [n for n, _ in names if fold(n).startswith("luu")]
+        archive = [(n, g) for n, g in names if fold(n).startswith("luu")]
         listed = [(n, g) for n, g in names if not fold(n).startswith("luu")]
         fields = {"recipient_lines": _at([n for n, _ in listed], 0.85, head, *(g[-1] for _, g in listed))}
-        if archive:
-            fields["archive"] = _at(archive[0], 0.9, head)
+        if archive:  # "Lưu: VT, …": the copies kept, not a recipient
+            fields["archive"] = _at(archive[0][0], 0.9, *archive[0][1])
         matched = []
         for name, group in listed:
             hit = match_directory(name, directory)
