@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, g
 from sqlalchemy import Engine
@@ -76,6 +76,8 @@ class Runtime:
         """Put ``value`` in place of the adapter ``name`` (tests: a smaller limit, a fake TSA)."""
         with self._lock:
             self._built[name] = value
+    queue: Any = None
+    """The huey instance of background jobs, built on first use (``docsvc.queue.queue_for``)."""
 
 
 def build_runtime(settings: Settings, *, blobs: BlobStore | None = None) -> Runtime:

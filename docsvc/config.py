@@ -108,6 +108,16 @@ class Settings:
     """How long a form's CSRF token stays valid."""
     audit_anchor_seconds: int = 3600
     """How often ``docsvc worker`` anchors the audit chain head (RFC 3161 with the TSA)."""
+    jobs: str = "sqlite"
+    """Background job queue (huey): ``sqlite`` (a file in the data folder, no server),
+    ``redis://host:6379/0`` (several machines) or ``immediate`` (run in the caller; tests)."""
+    ocr: str = "auto"
+    """``auto``: OCR scans when ocrmypdf and tesseract's Vietnamese data are installed; ``off``."""
+    ocr_languages: str = "vie"
+    ocr_max_pages: int = 300
+    """Pages OCR'd at most per version; the rest of a longer scan stays without text."""
+    ocr_timeout_seconds: float = 1800.0
+    """Wall-clock limit of one OCR run; past it the job fails with ``ocr_timeout``."""
 
     @property
     def effective_database_url(self) -> str:
@@ -233,6 +243,11 @@ class Settings:
                                                    cls.csrf_time_limit_seconds, int)),
             audit_anchor_seconds=int(get_number("AUDIT_ANCHOR_SECONDS",
                                                 cls.audit_anchor_seconds, int)),
+            jobs=get("JOBS", cls.jobs),
+            ocr=get("OCR", cls.ocr).lower(),
+            ocr_languages=get("OCR_LANGUAGES", cls.ocr_languages),
+            ocr_max_pages=int(get_number("OCR_MAX_PAGES", cls.ocr_max_pages, int)),
+            ocr_timeout_seconds=get_number("OCR_TIMEOUT_SECONDS", cls.ocr_timeout_seconds, float),
         )
         problems.extend(settings.problems())
         if problems:
@@ -248,6 +263,12 @@ class Settings:
         problems: list[str] = []
         if self.env not in ENVIRONMENTS:
             problems.append(f"DOCSVC_ENV: one of {', '.join(ENVIRONMENTS)}, got {self.env!r}")
+        if not (self.jobs in ("sqlite", "immediate") or self.jobs.startswith(("redis://", "rediss://"))):
+            problems.append(f"DOCSVC_JOBS: sqlite, immediate or a redis:// URL, got {self.jobs!r}")
+        if self.ocr not in ("auto", "off"):
+            problems.append(f"DOCSVC_OCR: auto or off, got {self.ocr!r}")
+        if not re.fullmatch(r"[a-z_]{3,8}(\+[a-z_]{3,8})*", self.ocr_languages):
+            problems.append(f"DOCSVC_OCR_LANGUAGES: tesseract codes joined by +, got {self.ocr_languages!r}")
         if self.blob_backend not in BLOB_BACKENDS:
             problems.append(
                 f"DOCSVC_BLOB_BACKEND: one of {', '.join(BLOB_BACKENDS)}, got {self.blob_backend!r}"

@@ -147,7 +147,9 @@ from docsvc.api import (  # noqa: E402,F401  (routes register themselves)
     documents,
     exchange,
     meta,
+    reading,
     registers,
+    search,
     signatures,
     verification,
 )

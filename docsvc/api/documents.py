@@ -15,6 +15,7 @@ from docsvc.errors import BadRequestError, InvalidMetadataError
 from docsvc.metadata import parse_metadata
 from docsvc.models import DIRECTIONS
 from docsvc.services import documents as svc
+from docsvc.services import reading
 
 
 def _with_warnings(document, warnings):  # type: ignore[no-untyped-def]
@@ -32,18 +33,26 @@ def upload_document():  # type: ignore[no-untyped-def]
     if upload is None or not upload.filename and upload.content_length == 0:
         problems.append({"field": "file", "code": "required", "message": "tệp PDF / the PDF file"})
     raw = request.form.get("metadata")
-    metadata = None
+    metadata, given = None, None
     if raw is None:
         problems.append({"field": "metadata", "code": "required", "message": "JSON"})
     else:
         try:
-            metadata = parse_metadata(json.loads(raw), allowed_organ_ids=settings.organ_id_allow)
+            given = json.loads(raw)
+            metadata = parse_metadata(given, allowed_organ_ids=settings.organ_id_allow)
         except json.JSONDecodeError as exc:
             problems.append({"field": "metadata", "code": "json", "message": str(exc)})
         except InvalidMetadataError as exc:
             problems.extend(exc.details["fields"])
+    suggestions = None
+    if upload is not None and (problems or _left_out(given)):
+        suggestions = reading.suggest(db(), upload.stream, given)
     if problems:
-        raise InvalidMetadataError(details={"fields": problems})
+        details = {"fields": problems}
+        if suggestions is not None:  # what the PDF's text says, for the fields left out
+            details["suggested_metadata"] = suggestions["fields"]
+            details["suggestions_reason"] = suggestions["reason"]
+        raise InvalidMetadataError(details=details)
     assert metadata is not None and upload is not None
     owner = metadata.owner_organ_id or actor().organ_id or settings.organ_id
     document, warnings = svc.upload_document(
@@ -51,7 +60,28 @@ def upload_document():  # type: ignore[no-untyped-def]
         metadata=metadata, owner_organ_id=owner, actor=actor(),
         max_pages=settings.max_pdf_pages,
     )
-    return jsonify(_with_warnings(document, warnings)), 201
+    from docsvc.queue import dispatch
+    from docsvc.services import jobs
+
+    planned = jobs.plan_after_upload(db(), document, settings, actor())
+    dispatch(runtime(), [job.id for job in planned])
+    if planned:
+        db().expire_all()  # an immediate queue ran them in its own session
+    body = _with_warnings(document, warnings)
+    body["jobs"] = [jobs.job_to_dict(db().get(type(job), job.id)) for job in planned]
+    if suggestions is not None:
+        body["suggested_metadata"] = suggestions["fields"]
+        body["suggestions_reason"] = suggestions["reason"]
+    return jsonify(body), 201
+
+
+_SUGGESTED = ("code_number", "code_notation", "issued_date", "place", "signer_competence",
+              "signer_position", "signer_name", "recipients", "references")
+
+
+def _left_out(given: object) -> bool:
+    """Tell whether the clerk left out a field the text of a notice usually holds."""
+    return isinstance(given, dict) and any(given.get(name) in (None, "", []) for name in _SUGGESTED)
 
 
 @api.get("/documents/<document_id>")

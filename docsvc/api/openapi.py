@@ -157,6 +157,52 @@ PATHS: dict[str, Any] = {
     }},
 }
 
+# Reading the documents (issue 12): extraction, full-text search, background jobs.
+_FILE_OR_PDF = {"required": True, "content": {
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                       "properties": {"file": {"type": "string", "format": "binary"}}}},
+    "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
+_JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
+PATHS.update({
+    "/extract": {"post": {
+        "summary": "Read the Phụ lục VI fields of any PDF (confidence, page and box each); stores nothing",
+        "requestBody": _FILE_OR_PDF,
+        "responses": {"200": _json({"type": "object"}), **_errors(400, 401, 403, 413, 415, 422)},
+    }},
+    "/search": {"get": {
+        "summary": "Full-text search over the text of every version, ranked, with highlighted snippets",
+        "parameters": [
+            _query("q", {"type": "string"}, "Words, a number (185) or a number/notation "
+                   "(185/TB-UBND); diacritics and case are ignored"),
+            _query("code_number", {"type": "string"}), _query("code_notation", {"type": "string"}),
+            _query("type_name", {"type": "string"}), _query("organ_id", {"type": "string"}),
+            _query("direction", {"type": "string", "enum": ["outgoing", "incoming"]}),
+            _query("issued_from", {"type": "string", "format": "date"}),
+            _query("issued_to", {"type": "string", "format": "date"}),
+            _query("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
+        ],
+        "responses": {"200": _json({"type": "object"}), **_errors(400, 401, 403)},
+    }},
+    "/documents/{document_id}/versions/{number}/searchable": {"get": {
+        "summary": "The searchable (OCR'd) rendition of a version; the original stays the record",
+        "parameters": [_DOC_ID, _VERSION],
+        "responses": {"200": _PDF, **_errors(401, 404, 410)},
+    }},
+    "/jobs/{job_id}": {"get": {
+        "summary": "A background job (OCR, extraction, indexing): state and progress",
+        "parameters": [_JOB_ID],
+        "responses": {"200": _json({"type": "object"}), **_errors(401, 404)},
+    }},
+    "/documents/{document_id}/jobs": {
+        "get": {"summary": "The background jobs of a document", "parameters": [_DOC_ID],
+                "responses": {"200": _json({"type": "object"}), **_errors(401, 404)}},
+        "post": {"summary": "Run OCR (kind ocr) or re-index (kind index) a version in the background",
+                 "parameters": [_DOC_ID],
+                 "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
+                 "responses": {"202": _json({"type": "object"}), **_errors(400, 401, 403, 404)}},
+    },
+})
+
 _METADATA_PROPERTIES: dict[str, Any] = {
     "direction": {"type": "string", "enum": ["outgoing", "incoming"]},
     "organ_id": {"type": "string", "description": "Issuing body, QĐ 20/2020 (000.00.00.H48)"},

@@ -203,6 +203,14 @@ def documents_add(ctx: _Context, file: Path, metadata_json: str) -> None:
             session, rt.blobs, stream=stream, filename=file.name, metadata=metadata,
             owner_organ_id=owner, actor=OPERATOR)
         body = document_to_dict(document)
+        from docsvc.services.jobs import plan_after_upload
+
+        planned = [job.id for job in plan_after_upload(session, document, rt.settings, OPERATOR)]
+    if planned:  # OCR of a scan, indexing of a long PDF: for `docsvc jobs worker`
+        from docsvc.queue import dispatch
+
+        dispatch(rt, planned)
+        body["jobs"] = planned
     for warning in warnings:
         click.echo(f"WARNING {warning.code}: {warning.message}", err=True)
     click.echo(json.dumps(body, ensure_ascii=False, indent=2))
@@ -454,4 +462,4 @@ def audit_anchors(ctx: _Context) -> None:
 
 
 # Commands of other areas live in their own modules and attach themselves to ``main``.
-from docsvc.cli import axis, exchange, signing, verification  # noqa: E402,F401
+from docsvc.cli import axis, exchange, reading, signing, verification  # noqa: E402,F401

@@ -18,6 +18,7 @@ from docsvc.models.identity import (  # noqa: F401
     User,
     WebSession,
 )
+from docsvc.models.reading import *  # noqa: F403
 from docsvc.models.registry import (  # noqa: F401
     DIRECTIONS,
     NAMING,

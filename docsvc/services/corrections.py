@@ -105,6 +105,9 @@ def correct_metadata(session: Session, *, document_id: str, changes: Any, actor:
     document.search_text = search_text(document.subject, document.code_number,
                                        document.code_notation)
     warnings = duplicate_warnings(session, document)
+    from docsvc.services.search import index_metadata
+
+    index_metadata(session, document)
     audit.record(session, actor, "document.metadata_change", object_type="document",
                  object_id=document_id, organ_id=document.owner_organ_id,
                  details={"fields": {name: {"before": before[name], "after": _raw(after[name])}

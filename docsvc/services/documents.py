@@ -51,6 +51,9 @@ from docsvc.security import (
 from docsvc.services import audit
 from docsvc.storage import BlobStore, read_verified
 
+SYNC_INDEX_PAGES = 30
+"""Uploads up to this many pages have their text indexed at once; larger ones in the background."""
+
 
 @dataclass(frozen=True)
 class Warning_:
@@ -160,6 +163,11 @@ def upload_document(
                       media_type=mimetypes.guess_type(annex_name or "")[0]
                       or "application/octet-stream")
     warnings = duplicate_warnings(session, document)
+    from docsvc.services import search
+
+    search.index_metadata(session, document)
+    if not info.encrypted and (info.page_count or 0) <= SYNC_INDEX_PAGES:
+        search.index_version(session, document.id, 1, stream)  # larger ones: a background job
     if info.encrypted:
         warnings.append(Warning_("encrypted_pdf", "Tệp PDF được mã hóa: không ký số được. / "
                                  "The PDF is encrypted: it cannot be signed."))
@@ -338,6 +346,9 @@ def register_document(
     ))
     session.flush()
     warnings.extend(duplicate_warnings(session, document))
+    from docsvc.services import search
+
+    search.index_metadata(session, document)  # the number is new
     audit.record(session, actor, "document.register", object_type="document", object_id=document.id,
                  content_sha256=document.latest_version.sha256, organ_id=document.owner_organ_id,
                  details={"register": register, "year": today.year, "number": number})

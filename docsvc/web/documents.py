@@ -10,13 +10,14 @@ import shutil
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, jsonify, redirect, render_template, request, session, url_for
 from werkzeug.datastructures import MultiDict
 
 from docsvc.downloads import version_response
 from docsvc.errors import DocsvcError, InvalidMetadataError, PermissionDeniedError
 from docsvc.exchange import STATUS_CODES
 from docsvc.metadata import parse_metadata
+from docsvc.models import DIRECTIONS
 from docsvc.security import can_create_in, can_read_history, can_write
 from docsvc.services import directory as dirsvc
 from docsvc.services import documents as svc
@@ -83,6 +84,22 @@ def index():  # type: ignore[no-untyped-def]
                            **list_marks(page))
 
 
+@web.get("/search")
+def search():  # type: ignore[no-untyped-def]
+    """Full-text search of the documents the person may read, with highlighted snippets."""
+    from docsvc.services.search import SearchQuery, search_documents
+
+    q = request.args.get("q") or ""
+    direction = request.args.get("direction") if request.args.get("direction") in DIRECTIONS else None
+    hits = []
+    if q.strip():
+        try:
+            hits = search_documents(db(), SearchQuery(q=q, direction=direction, limit=50), actor())
+        except DocsvcError as exc:
+            flash_error(exc)
+    return render_template("search.html", hits=hits, q=q, direction=direction or "")
+
+
 def list_marks(documents: list[Any]) -> dict[str, Any]:
     """Return what a list shows beside each document: its stage, new and overdue marks."""
     from docsvc.web.inboxes import sort_inboxes
@@ -125,6 +142,9 @@ def document_page(document_id: str, *, status: int = 200, form: Any = None,
     levels = signing.available_levels(runtime().signing) if options else ()
     default_level = runtime().signing.default_level() if options else None
     organizations = dirsvc.list_organizations(session)
+    from docsvc.services import jobs as jobsvc
+    from docsvc.services.reading import renditions_of
+
     org_names = {o.organ_id: o.name for o in organizations}
     records = story.signature_records(session, [doc.id])[doc.id]
     sent = bool(statuses["recipients"])
@@ -136,6 +156,7 @@ def document_page(document_id: str, *, status: int = 200, form: Any = None,
         history=story.history_lines(session, history, lang(), texts(), org_names, status_names()),
         stage=current, steps=story.steps(doc, current), accepted=accepted,
         version_labels=story.version_labels(doc, records), records=records,
+        jobs=jobsvc.document_jobs(session, doc), renditions=renditions_of(session, doc),
         can_register=writer and doc.status == "draft" and not received,
         can_correct=writer and me.kind == "user",
         sign_options=options, levels=levels, default_level=default_level,
@@ -173,6 +194,16 @@ def attachment_content(document_id: str, number: int):  # type: ignore[no-untype
     version, stream = svc.open_version(db(), runtime().blobs, document_id=document_id,
                                        number=number, actor=actor(), attachment=True)
     return version_response(version, stream, document_id)
+
+
+@web.get("/documents/<document_id>/versions/<int:number>/searchable")
+def searchable_content(document_id: str, number: int):  # type: ignore[no-untyped-def]
+    """Download the searchable (OCR'd) rendition of a version."""
+    from docsvc.services.reading import as_download, open_rendition
+
+    rendition, stream = open_rendition(db(), runtime().blobs, document_id=document_id,
+                                       number=number, actor=actor())
+    return version_response(as_download(rendition), stream, document_id)
 
 
 @web.get("/documents/<document_id>/trace")
@@ -291,6 +322,10 @@ def upload():  # type: ignore[no-untyped-def]
         _drop_kept_file()  # a file the service refused (not a PDF, damaged) is not kept
         return _retry_upload(None, [])
     _drop_kept_file()
+    from docsvc.queue import dispatch
+    from docsvc.services.jobs import plan_after_upload
+
+    dispatch(runtime(), [job.id for job in plan_after_upload(db(), doc, settings, me)])
     flash(texts()["uploaded"], "info")
     flash_warnings(warnings)
     return redirect(url_for("web.document", document_id=doc.id), 303)
@@ -309,6 +344,25 @@ def _retry_upload(file: Any, problems: list[dict[str, Any]]):  # type: ignore[no
 def names_of(organ_ids: Any) -> str:
     """Return the directory's names of organisations, comma separated (the code when unknown)."""
     return ", ".join((_org_name(organ_id) or organ_id) for organ_id in organ_ids)
+
+
+@web.post("/upload/extract")
+def upload_extract():  # type: ignore[no-untyped-def]
+    """Read the metadata of the chosen PDF for the upload form's pre-fill (JSON; nothing stored)."""
+    from docsvc.pdf import inspect_pdf
+    from docsvc.services.reading import suggest
+
+    me = actor()
+    if not can_create_in(me, me.organ_id or runtime().settings.organ_id):
+        raise PermissionDeniedError()
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        return jsonify({"fields": {}, "reason": "no_file"}), 400
+    try:
+        inspect_pdf(file.stream)
+    except DocsvcError as exc:
+        return jsonify({"fields": {}, "reason": exc.code}), exc.status
+    return jsonify(suggest(db(), file.stream, {}))
 
 
 def _org_name(organ_id: str) -> str | None:

@@ -26,6 +26,18 @@ TEXTS: dict[str, dict[str, Any]] = {
         "recipients": "Cơ quan nhận", "recipients_hint": "mỗi dòng: mã định danh rồi tên cơ quan",
         "to_places": "Nơi nhận khác", "to_places_hint": "mỗi dòng một nơi", "due_date": "Hạn trả lời",
         "description": "Ghi chú", "choose": "— chọn —",
+        "fulltext": "Tìm trong nội dung văn bản",
+        "fulltext_hint": "Tìm cả trong nội dung mọi phiên bản (kể cả bản quét đã nhận dạng chữ), "
+                         "không cần gõ dấu; số, ký hiệu như 185/TB-UBND; đặt cụm từ trong dấu ngoặc kép.",
+        "jobs": "Xử lý nền", "version": "phiên bản", "searchable": "Bản nhận dạng chữ (tìm kiếm được)",
+        "job_kinds": {"ocr": "Nhận dạng chữ (OCR)", "index": "Lập chỉ mục tìm kiếm"},
+        "job_states": {"queued": "Đang chờ", "running": "Đang xử lý", "done": "Xong",
+                       "failed": "Không thành công"},
+        "jobs_reload": "Tải lại trang để xem tiến độ.",
+        "prefill_hint": "Khi chọn tệp, các trường còn trống được điền từ nội dung văn bản; "
+                        "hãy kiểm tra lại trước khi lưu.",
+        "prefill_done": "Đã điền {n} trường từ nội dung tệp (tô vàng): hãy kiểm tra trước khi lưu.",
+        "prefill_none": "Không đọc được siêu dữ liệu từ tệp ({reason}): hãy nhập tay.",
         "priorities": {0: "Thường", 1: "Khẩn", 2: "Thượng khẩn", 3: "Hỏa tốc"},
         "secrecies": {"none": "Không mật", "mat": "Mật", "toi_mat": "Tối mật",
                       "tuyet_mat": "Tuyệt mật"},
@@ -214,6 +226,18 @@ TEXTS: dict[str, dict[str, Any]] = {
         "recipients": "Recipient bodies", "recipients_hint": "one a line: OrganId, then the name",
         "to_places": "Also to", "to_places_hint": "one a line", "due_date": "Reply due",
         "description": "Notes", "choose": "— choose —",
+        "fulltext": "Search the documents' text",
+        "fulltext_hint": "Searches the text of every version too (OCR'd scans included), with or "
+                         "without diacritics; numbers and notations like 185/TB-UBND; quote a phrase.",
+        "jobs": "Background work", "version": "version", "searchable": "Searchable (OCR) rendition",
+        "job_kinds": {"ocr": "Text recognition (OCR)", "index": "Search indexing"},
+        "job_states": {"queued": "Queued", "running": "Running", "done": "Done", "failed": "Failed"},
+        "jobs_reload": "Reload the page to see the progress.",
+        "prefill_hint": "When you choose the file, empty fields are filled from the document's "
+                        "text; check them before saving.",
+        "prefill_done": "{n} fields were filled from the file's text (highlighted): check them "
+                        "before saving.",
+        "prefill_none": "No metadata could be read from the file ({reason}): type it in.",
         "priorities": {0: "Normal", 1: "Urgent", 2: "Very urgent", 3: "Immediate"},
         "secrecies": {"none": "Not secret", "mat": "Confidential", "toi_mat": "Secret",
                       "tuyet_mat": "Top secret"},

@@ -24,6 +24,7 @@ from docsvc.samples import notice_pdf
 from docsvc.security import OPERATOR
 from docsvc.services.identity import add_system, ensure_organization
 from tests.e2e.authz import exchange as authz_exchange
+from tests.e2e.authz import reading as authz_reading
 from tests.e2e.authz import signing as authz_signing
 from tests.e2e.authz import verification as authz_verification
 from tests.support.data import NOTICE_METADATA, make_user
@@ -90,7 +91,7 @@ SUCCESS = {("POST", "/api/v1/documents"): 201, ("POST", "/api/v1/users"): 201,
            ("POST", "/api/v1/users/<username>/tokens"): 201}
 
 
-for _area in (authz_signing, authz_verification, authz_exchange):
+for _area in (authz_signing, authz_verification, authz_exchange, authz_reading):
     TABLE.update(_area.TABLE)
     SUCCESS.update(_area.SUCCESS)
 
@@ -152,6 +153,8 @@ def call(client, runtime, method, rule_, doc, headers, serial):
     path = (rule_.replace("<document_id>", doc["id"]).replace("<int:number>", "1")
             .replace("<kind>", "outgoing").replace("<username>", "clerk-own")
             .replace("<int:signature>", "1"))
+    if "<job_id>" in path:
+        path = path.replace("<job_id>", authz_reading.job_of(runtime, doc["id"]))
     if "<int:token_id>" in path:
         victim = make_user(runtime, f"victim-{serial}", ["clerk"], OWN)
         path = path.replace("<int:token_id>", str(token_id_of(runtime, victim)))
