@@ -19,14 +19,14 @@ def test_migrated_schema_matches_the_models(engine):
     assert differences == []
 
 
-def test_path_profiles_registered_by_administrators_are_retired(database_url):
+def test_path_profiles_registered_by_administrators_are_retired(empty_database_url):
     """Issue 13, finding 1: a profile an admin pointed at server files is not trusted after the
     upgrade; the operator's own path profiles keep working until ``signers import-keys``."""
     import sqlalchemy as sa
 
     from docsvc.db import make_engine
 
-    engine = make_engine(database_url, timeout_seconds=30)
+    engine = make_engine(empty_database_url, timeout_seconds=30)
     upgrade(engine, "0003_signing")
     upgrade(engine, "0004")
     upgrade(engine, "0010")
