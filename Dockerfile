@@ -2,10 +2,12 @@
 # Build: docker build -t docsvc .   Run: see README ("Production").
 FROM python:3.11-slim-bookworm
 
-# poppler-utils: pdftotext/pdftoppm used to place signatures by the signer's name;
+# poppler-utils: pdftotext/pdftoppm; tesseract-ocr(-vie): the signer's name on scans, to place
+# signatures;
 # libsofthsm2/opensc are not needed in production (real tokens bring their own PKCS#11 library).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends poppler-utils fonts-noto-core \
+    tesseract-ocr tesseract-ocr-vie \
  && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --system --create-home --home-dir /srv/docsvc docsvc

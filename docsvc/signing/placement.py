@@ -53,8 +53,8 @@ SEAL_MAX = 102.0
 """Seal diameter at actual size: 36 mm."""
 SEAL_MIN = 40.0
 SEAL_TEXT_WIDTH = 118.0
-PAGE_MARGIN = 6.0
-_PAD = 1.0
+PAGE_MARGIN = 12.0
+_PAD = 2.0
 _COMPETENCE = re.compile(r"^(tm|kt|tl|tuq|q|thừa lệnh|thay mặt|ký thay)[.\s]", re.IGNORECASE)
 
 

@@ -16,6 +16,7 @@ Every scan is bounded: a caller passes ``ScanLimits`` (pages and seconds) and ge
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import subprocess
@@ -31,6 +32,8 @@ from docsvc.signing.errors import PlacementError
 
 Box = tuple[float, float, float, float]
 
+_ASCENT, _DESCENT = 1.1, 0.3
+"""Of the font size: a little more than most fonts' own, so no reader sees a word we miss."""
 _PDFIUM_LOCK = threading.Lock()  # PDFium is not thread-safe; pypdfium2 says so too
 
 
@@ -166,6 +169,8 @@ class Document:
         """Return the words of the text layer of page ``index``."""
         self.check_time()
         with _PDFIUM_LOCK:
+            import pypdfium2.raw as pdfium_c
+
             page = self._pdf[index]
             try:
                 size = tuple(page.get_cropbox())
@@ -174,10 +179,18 @@ class Document:
                     count = textpage.count_chars()
                     text = textpage.get_text_range(0, count) if count else ""
                     chars = []
-                    # get_text_range may insert generated characters; read per index instead
+                    base_x, base_y = ctypes.c_double(), ctypes.c_double()
                     for i in range(count):
+                        # get_text_range may insert generated characters; read per index then
                         ch = textpage.get_text_range(i, 1) if len(text) != count else text[i]
                         left, bottom, right, top = textpage.get_charbox(i)
+                        # grow the glyph box to the font's ascent and descent, as poppler and
+                        # most readers measure words: clearing these clears every reader's box
+                        font_size = pdfium_c.FPDFText_GetFontSize(textpage.raw, i)
+                        if font_size > 0 and pdfium_c.FPDFText_GetCharOrigin(
+                                textpage.raw, i, ctypes.byref(base_x), ctypes.byref(base_y)):
+                            bottom = min(bottom, base_y.value - _DESCENT * font_size)
+                            top = max(top, base_y.value + _ASCENT * font_size)
                         chars.append((ch, (left, bottom, right, top)))
                 finally:
                     textpage.close()
@@ -288,30 +301,38 @@ def _words(chars: list[tuple[str, Box]]) -> list[list[tuple[str, Box]]]:
 
 
 def _lines(words: list[list[tuple[str, Box]]]) -> list[Line]:
-    """Group words on one baseline, splitting columns at gaps wider than three letter heights."""
+    """Group words into rows by vertical overlap, then split each row into columns at gaps
+    wider than three letter heights (side-by-side blocks stay apart)."""
     items = [("".join(ch for ch, _ in w), union([b for _, b in w]), w) for w in words]
-    items.sort(key=lambda it: (-round((it[1][1] + it[1][3]) / 2), it[1][0]))
-    lines: list[list[tuple[str, Box, list[tuple[str, Box]]]]] = []
+    items.sort(key=lambda it: -(it[1][1] + it[1][3]) / 2)
+    rows: list[tuple[float, float, list[tuple[str, Box, list[tuple[str, Box]]]]]] = []
     for item in items:
         box = item[1]
-        height = max(box[3] - box[1], 1.0)
-        for line in reversed(lines[-6:]):
-            last = line[-1][1]
-            same_row = abs((last[1] + last[3]) / 2 - (box[1] + box[3]) / 2) < height * 0.5
-            if same_row and 0 <= box[0] - last[2] < 3 * max(height, last[3] - last[1]) \
-                    or same_row and box[0] < last[2] and box[2] > line[0][1][0]:
-                line.append(item)
+        centre, height = (box[1] + box[3]) / 2, max(box[3] - box[1], 1.0)
+        for row in reversed(rows[-4:]):
+            if abs(row[0] - centre) < 0.5 * max(height, row[1]):
+                row[2].append(item)
                 break
         else:
-            lines.append([item])
+            rows.append((centre, height, [item]))
     result = []
-    for line in lines:
-        line.sort(key=lambda it: it[1][0])
-        chars: list[tuple[str, Box]] = []
-        for n, (_text, box, wchars) in enumerate(line):
-            if n:
-                chars.append((" ", box))
-            chars.extend(wchars)
-        result.append(Line(tuple(Word(unicodedata.normalize("NFC", t), b)
-                                 for t, b, _ in line), tuple(chars)))
+    for _centre, _height, row in rows:
+        row.sort(key=lambda it: it[1][0])
+        segments = [[row[0]]]
+        for item in row[1:]:
+            last = segments[-1][-1][1]
+            size = max(item[1][3] - item[1][1], last[3] - last[1], 1.0)
+            if item[1][0] - last[2] > 3 * size:
+                segments.append([item])
+            else:
+                segments[-1].append(item)
+        for segment in segments:
+            chars: list[tuple[str, Box]] = []
+            for n, (_text, box, wchars) in enumerate(segment):
+                if n:
+                    chars.append((" ", box))
+                chars.extend(wchars)
+            result.append(Line(tuple(Word(unicodedata.normalize("NFC", t), b)
+                                     for t, b, _ in segment), tuple(chars)))
+    result.sort(key=lambda line: (-line.box[3], line.box[0]))
     return result
