@@ -68,6 +68,14 @@ class Settings:
     """Encrypts the VXP shared secrets at rest; empty: ``secret_key`` (or the development key)."""
     db_timeout_seconds: float = 10.0
     log_level: str = "INFO"
+    placement_max_pages: int = 5000
+    """Documents with more pages are signed only at a given box (422 ``placement_limit``)."""
+    placement_scan_pages: int = 50
+    """Automatic placement reads at most this many pages, from the last one backwards."""
+    placement_seconds: float = 20.0
+    """Time budget of one automatic placement (OCR of scans included)."""
+    placement_ocr: bool = True
+    """Read scans with tesseract when the text layer lacks the signer's name."""
 
     @property
     def effective_database_url(self) -> str:
@@ -154,6 +162,10 @@ class Settings:
             exchange_lease_seconds=int(get_number("EXCHANGE_LEASE_SECONDS", 300, int)),
             vxp_prefix=env.get("DOCSVC_VXP_PREFIX", cls.vxp_prefix).strip(),
             vxp_key=get("VXP_KEY"),
+            placement_max_pages=int(get_number("PLACEMENT_MAX_PAGES", 5000, int)),
+            placement_scan_pages=int(get_number("PLACEMENT_SCAN_PAGES", 50, int)),
+            placement_seconds=get_number("PLACEMENT_SECONDS", 20.0, float),
+            placement_ocr=get_bool("PLACEMENT_OCR", True),
         )
         problems.extend(settings.problems())
         if problems:
@@ -200,6 +212,10 @@ class Settings:
             problems.append(f"DOCSVC_VXP_PREFIX: a path like /vxp (empty disables), got {self.vxp_prefix!r}")
         if self.vxp_key and len(self.vxp_key) < 32:
             problems.append("DOCSVC_VXP_KEY: a random key of 32+ characters")
+        if self.placement_max_pages < 1 or self.placement_scan_pages < 1:
+            problems.append("DOCSVC_PLACEMENT_MAX_PAGES and DOCSVC_PLACEMENT_SCAN_PAGES: 1 or more")
+        if self.placement_seconds <= 0:
+            problems.append("DOCSVC_PLACEMENT_SECONDS: more than 0")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             problems.append(f"DOCSVC_LOG_LEVEL: DEBUG, INFO, WARNING or ERROR, got {self.log_level!r}")
         return problems

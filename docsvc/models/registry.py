@@ -34,7 +34,7 @@ NAMING = {
 
 DIRECTIONS = ("outgoing", "incoming")
 SECRECY_LEVELS = ("none", "mat", "toi_mat", "tuyet_mat")
-VERSION_KINDS = ("original", "signed", "attachment")
+VERSION_KINDS = ("original", "repaired", "signed", "attachment")
 REGISTERS = ("outgoing", "outgoing_secret", "incoming")
 
 

@@ -34,7 +34,7 @@ from docsvc.models import (
     new_id,
     register_for,
 )
-from docsvc.pdf import PDF_MEDIA_TYPE, inspect_pdf
+from docsvc.pdf import PDF_MEDIA_TYPE, inspect_pdf, is_signable, repair_pdf
 from docsvc.security import (
     Actor,
     can_create_in,
@@ -45,7 +45,7 @@ from docsvc.security import (
     readable_organs,
 )
 from docsvc.services import audit
-from docsvc.storage import BlobStore, read_verified
+from docsvc.storage import BlobStore, hash_stream, read_verified
 
 
 @dataclass(frozen=True)
@@ -113,14 +113,21 @@ def upload_document(
 ) -> tuple[Document, list[Warning_]]:
     """Create a draft document from a PDF and its metadata.
 
+    The file is opened as the signer opens it. When that reader refuses it but qpdf can
+    repair it (a scanner's or Pillow's slightly wrong cross-reference table), the repaired
+    copy is stored as the working version (kind ``repaired``) after the original.
+
     Raises ``PermissionDeniedError`` (not a clerk of ``owner_organ_id``),
     ``UnsupportedMediaTypeError`` (not a PDF), ``InvalidPdfError`` (damaged),
+    ``UnsignablePdfError`` (the signer cannot read it, even repaired),
     ``StorageUnavailableError`` (nothing is committed then).
     """
     if not can_create_in(actor, owner_organ_id):
         deny(session, actor, "document.upload", organ_id=owner_organ_id)
     hashed = getattr(stream, "sha256", None)  # an api.uploads.HashingSpool hashed it already
     info = inspect_pdf(stream, known=(hashed, stream.size) if isinstance(hashed, str) else None)
+    refused = None if info.encrypted else is_signable(stream)
+    repaired = repair_pdf(stream) if refused is not None else None
     fields = {k: getattr(metadata, k) for k in Metadata.__dataclass_fields__ if k != "owner_organ_id"}
     document = Document(
         id=new_id(),
@@ -139,6 +146,18 @@ def upload_document(
         sha256=info.sha256, size=info.size,
     )
     warnings = duplicate_warnings(session, document)
+    if repaired is not None:
+        with repaired:
+            sha256, size = hash_stream(repaired)
+            store_version(session, blobs, document, repaired, kind="repaired",
+                          filename=_repaired_name(filename), actor=actor, sha256=sha256,
+                          size=size)
+        warnings.append(Warning_(
+            "pdf_repaired",
+            "Tệp PDF có lỗi cấu trúc nhỏ; đã lưu bản sửa (qpdf) làm bản làm việc để ký số, "
+            "bản gốc vẫn được giữ. / The PDF had small structural errors; a repaired copy "
+            "(qpdf) is the working version for signing, the original is kept.",
+            {"reason": refused, "repaired_sha256": sha256}))
     if info.encrypted:
         warnings.append(Warning_("encrypted_pdf", "Tệp PDF được mã hóa: không ký số được. / "
                                  "The PDF is encrypted: it cannot be signed."))
@@ -147,6 +166,11 @@ def upload_document(
                  details={"size": info.size, "warnings": [w.code for w in warnings]})
     session.commit()
     return document, warnings
+
+
+def _repaired_name(filename: str | None) -> str:
+    stem = (filename or "document.pdf").rsplit(".", 1)[0]
+    return f"{stem}.repaired.pdf"
 
 
 def duplicate_warnings(session: Session, document: Document) -> list[Warning_]:

@@ -39,6 +39,7 @@ from docsvc.signing.errors import (
     RevocationUnavailableError,
     TimestampUnavailableError,
 )
+from docsvc.signing.words import ScanLimits
 from docsvc.storage import BlobStore, VerifiedBytes
 
 AGENCY_ROLES = frozenset({"agency", "attachment", "copy"})
@@ -149,6 +150,13 @@ class SignedPdf:
     warnings: list[Warning_] = field(default_factory=list)
 
 
+def placement_limits(settings: Any) -> ScanLimits:
+    """Return the bounds of page scans for placement from the settings."""
+    return ScanLimits(max_pages=settings.placement_max_pages,
+                      scan_pages=settings.placement_scan_pages,
+                      seconds=settings.placement_seconds, ocr=settings.placement_ocr)
+
+
 def sign_bytes(tools: SigningTools, spec: ProfileSpec, data: bytes, *, role: str,
                level: str | None = None, placement: Placement | None = None,
                allow_lower_level: bool = False, reference: str | None = None,
@@ -183,7 +191,8 @@ def sign_bytes(tools: SigningTools, spec: ProfileSpec, data: bytes, *, role: str
                                   timestamper=timestamper, validation_context=context,
                                   placement=placement, picture=picture,
                                   agency_name=spec.display_name if role != "person" else None,
-                                  reference=reference, signing_time=signing_time)
+                                  reference=reference, signing_time=signing_time,
+                                  limits=placement_limits(tools.settings))
                 assert signed.data is not None
                 cert = signer.signing_cert
                 assert cert is not None

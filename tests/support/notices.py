@@ -253,3 +253,19 @@ def signer_name(notice: Notice) -> str:
 
 def nfd(text: str) -> str:
     return unicodedata.normalize("NFD", text)
+
+
+def scan_of(pdf: bytes, *, dpi: int = 150) -> bytes:
+    """Return an image-only "scan" of ``pdf`` as Pillow writes it (its xref has the entry
+    ``0000000000 65536 f`` that pyHanko's strict reader refuses)."""
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(pdf)
+    try:
+        images = [document[i].render(scale=dpi / 72, grayscale=True).to_pil()
+                  for i in range(len(document))]
+    finally:
+        document.close()
+    out = BytesIO()
+    images[0].save(out, "PDF", resolution=float(dpi), save_all=True, append_images=images[1:])
+    return out.getvalue()

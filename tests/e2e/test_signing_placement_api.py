@@ -1,0 +1,63 @@
+"""Automatic placement through the HTTP API: scans repaired at upload and signed with OCR
+placement, the preview (dry run), issuance that writes number and date, and errors a person
+can act on.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from werkzeug.datastructures import FileStorage, MultiDict
+from werkzeug.test import encode_multipart
+
+from tests.conftest import NOTICE_METADATA
+from tests.e2e import test_signing_api as base
+from tests.support.notices import Notice, build, scan_of
+
+served_pki, pki, responders, trust_root, nssdb, pdfsig, assert_verified = (
+    base.served_pki, base.pki, base.responders, base.trust_root, base.nssdb, base.pdfsig,
+    base.assert_verified)
+settings, world = base.settings, base.world
+sign, versions = base.sign, base.versions
+
+LEFT_MARGIN_NOTICE = Notice("readme-left-margin", block_centre=109, recipients_below=True,
+                            gap=44)
+
+
+def post(client, data: bytes):
+    boundary, body = encode_multipart(MultiDict({
+        "metadata": json.dumps(NOTICE_METADATA),
+        "file": FileStorage(io.BytesIO(data), "scan.pdf", content_type="application/pdf")}))
+    return client.post("/api/v1/documents", data=body,
+                       content_type=f"multipart/form-data; boundary={boundary}")
+
+
+def test_scan_pyhanko_refuses_is_repaired_at_upload_and_the_original_kept(world):
+    scan = scan_of(build(Notice("scan")))
+    assert b"0000000000 65536 f" in scan
+    with pytest.raises(Exception):  # noqa: B017 - the reader that signs refuses it as is
+        IncrementalPdfFileWriter(io.BytesIO(scan))
+    created = post(world["vanthu"], scan)
+    assert created.status_code == 201, created.json
+    body = created.json
+    assert [w["code"] for w in body["warnings"]] == ["pdf_repaired"]
+    assert [v["kind"] for v in body["versions"]] == ["original", "repaired"]
+    clerk = world["vanthu"]
+    original = clerk.get(f"/api/v1/documents/{body['id']}/versions/1/content").data
+    assert original == scan
+    working = clerk.get(f"/api/v1/documents/{body['id']}/content").data
+    IncrementalPdfFileWriter(io.BytesIO(working))  # the signer reads the working version
+
+
+def test_pdf_nobody_can_repair_is_refused_at_upload_with_nothing_stored(world):
+    broken = build(Notice("broken"))
+    # a page tree whose /Kids point nowhere: qpdf and pyHanko both give up
+    broken = broken.replace(b"/Pages", b"/Pagez", 1)
+    response = post(world["vanthu"], broken)
+    assert response.status_code == 422, response.json
+    assert response.json["error"]["code"] in ("invalid_pdf", "unsignable_pdf")
+    listing = world["vanthu"].get("/api/v1/documents").json["data"]
+    assert listing == []
