@@ -238,7 +238,10 @@ def _target(role: str, raw: bytes, reader: PdfFileReader, placement: Placement |
         person = persons[-1]
         index = person.page_index if person.page_index is not None else count - 1
         with WordsDocument(raw, limits) as doc:
-            seal = seal_box(doc.text_words(index), person.box)  # type: ignore[arg-type]
+            words = doc.text_words(index)
+            if not words.lines and limits.ocr:  # a scan: the words come from OCR
+                words = doc.ocr_words(index)
+            seal = seal_box(words, person.box)  # type: ignore[arg-type]
         return _Target(name, index, seal.box, False, seal)
     index = _page_index(placement.page, count, 0)
     x1, y1, x2, y2 = _page_box(pages[index])

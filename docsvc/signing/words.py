@@ -198,8 +198,8 @@ class Document:
                 page.close()
         return PageWords(index, size, tuple(_lines(_words(chars))), "text")  # type: ignore[arg-type]
 
-    def ocr_words(self, index: int, *, scale: float = 300 / 72) -> PageWords:
-        """Return the words tesseract reads on page ``index`` rendered at 300 dpi."""
+    def ocr_words(self, index: int, *, scale: float = 200 / 72) -> PageWords:
+        """Return the words tesseract reads on page ``index`` rendered at 200 dpi."""
         self.check_time()
         exe = shutil.which("tesseract")
         if exe is None:
@@ -223,7 +223,9 @@ class Document:
             try:
                 out = subprocess.run(
                     [exe, path, "-", "-l", self.limits.ocr_language, "--psm", "3", "tsv"],
-                    capture_output=True, timeout=left_time, check=False)
+                    capture_output=True, timeout=left_time, check=False,
+                    # one thread: OpenMP threads only fight each other on a busy server
+                    env={**os.environ, "OMP_THREAD_LIMIT": "1"})
             except subprocess.TimeoutExpired as exc:
                 raise ScanLimitError(details={"max_seconds": self.limits.seconds,
                                               "stage": "ocr"}) from exc

@@ -61,3 +61,26 @@ def test_pdf_nobody_can_repair_is_refused_at_upload_with_nothing_stored(world):
     assert response.json["error"]["code"] in ("invalid_pdf", "unsignable_pdf")
     listing = world["vanthu"].get("/api/v1/documents").json["data"]
     assert listing == []
+
+
+def test_scan_signs_with_ocr_placement_and_verifies(world, assert_verified):
+    clerk, signer = world["vanthu"], world["viet"]
+    scan = scan_of(build(LEFT_MARGIN_NOTICE))
+    created = post(clerk, scan)
+    doc_id = created.json["id"]
+    assert clerk.post(f"/api/v1/documents/{doc_id}/register").status_code == 200
+    person = sign(signer, doc_id, role="person", signer="demo-person", level="B-B")
+    assert person.status_code == 201, person.json
+    agency = sign(clerk, doc_id, role="agency", signer="demo-agency", level="B-B")
+    assert agency.status_code == 201, agency.json
+    signed = clerk.get(f"/api/v1/documents/{doc_id}/content").data
+    assert_verified(signed, fields=["Sig_person_1", "Sig_agency_1"])
+    working = clerk.get(f"/api/v1/documents/{doc_id}/versions/2/content").data
+    assert signed.startswith(working)  # the repaired working version is not altered by OCR
+    from docsvc.signing import existing_signatures
+
+    boxes = {s.role: s.box for s in existing_signatures(signed)}
+    px1, py1, px2, py2 = boxes["person"]
+    assert px1 >= 12 and py1 > 400  # over the name at the left margin, inside the page
+    sx1, _sy1, sx2, _sy2 = boxes["agency"]
+    assert sx1 >= 12 and sx1 < px1 + (px2 - px1) / 3 and sx2 > px1
