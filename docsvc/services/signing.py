@@ -39,6 +39,7 @@ from docsvc.signing.errors import (
     RevocationUnavailableError,
     TimestampUnavailableError,
 )
+from docsvc.signing.preview import PlacementPreview, preview_placement
 from docsvc.signing.words import ScanLimits
 from docsvc.storage import BlobStore, VerifiedBytes
 
@@ -80,6 +81,8 @@ class SignatureRequest:
     """Version number the client saw; 409 when the document has moved on."""
     copy_form: str | None = None
     """Text of a copy's stamp (``SAO Y``, ``SAO LỤC``, ``TRÍCH SAO``); role ``copy`` only."""
+    dry_run: bool = False
+    """Only show where the signature would go (page, boxes, a PNG); nothing is signed."""
 
 
 def parse_signature_request(body: Any) -> SignatureRequest:
@@ -97,6 +100,9 @@ def parse_signature_request(body: Any) -> SignatureRequest:
     allow = body.get("allow_lower_level", False)
     if not isinstance(allow, bool):
         problems.append({"field": "allow_lower_level", "message": "true or false"})
+    dry_run = body.get("dry_run", False)
+    if not isinstance(dry_run, bool):
+        problems.append({"field": "dry_run", "message": "true or false"})
     based_on = body.get("based_on")
     if based_on is not None and (not isinstance(based_on, int) or isinstance(based_on, bool)
                                  or based_on < 1):
@@ -114,7 +120,8 @@ def parse_signature_request(body: Any) -> SignatureRequest:
     if problems:
         raise BadRequestError(details={"fields": problems})
     return SignatureRequest(role=role, signer=signer, level=level, placement=placement,
-                            allow_lower_level=allow, based_on=based_on, copy_form=copy_form)
+                            allow_lower_level=allow, based_on=based_on, copy_form=copy_form,
+                            dry_run=dry_run)
 
 
 def parse_placement(raw: Any) -> Placement:
@@ -284,21 +291,10 @@ def _not_found(document_id: str) -> NotFoundError:
                          details={"document_id": document_id})
 
 
-def sign_document(session: Session, blobs: BlobStore, tools: SigningTools, *, document_id: str,
-                  request: SignatureRequest | Callable[[], SignatureRequest], actor: Actor,
-                  signing_time: dt.datetime | None = None) -> SignatureOutcome:
-    """Sign the latest version of a registered document and store the result as a new version.
-
-    ``request`` may be a callable that parses the request, so that a caller who may not sign
-    here learns only that (403/404), not what was wrong with the body.
-
-    Raises ``NotFoundError``, ``PermissionDeniedError`` (recorded), ``BadRequestError``,
-    ``NotRegisteredError``, ``AlreadySignedError``, ``VersionConflictError`` (409),
-    ``UnknownSignerError``, ``SignerRoleMismatchError``, ``CertificateRejectedError``,
-    ``EncryptedPdfError``, ``DamagedPdfError``, ``PlacementError`` (422),
-    ``TimestampUnavailableError``, ``RevocationUnavailableError``, ``SignerUnavailableError`` (503).
-    Nothing is stored when it raises.
-    """
+def _checked(session: Session, document_id: str,
+             request: SignatureRequest | Callable[[], SignatureRequest], actor: Actor
+             ) -> tuple[Document, SignatureRequest, ProfileSpec]:
+    """Check that the actor may make the requested signature now; return what signing needs."""
     document = session.get(Document, document_id)
     if document is None or not can_read(actor, document):
         raise _not_found(document_id)
@@ -317,6 +313,46 @@ def sign_document(session: Session, blobs: BlobStore, tools: SigningTools, *, do
         deny(session, actor, "document.sign", document=document)
     if is_sealed(session, document_id):
         raise AlreadySignedError(details={"document_id": document_id})
+    return document, request, spec
+
+
+def preview_signature(session: Session, blobs: BlobStore, tools: SigningTools, *,
+                      document_id: str,
+                      request: SignatureRequest | Callable[[], SignatureRequest],
+                      actor: Actor) -> PlacementPreview:
+    """Show where the requested signature would go on the latest version, without signing.
+
+    The same checks as ``sign_document`` apply; raises its errors and ``PlacementError``.
+    """
+    document, request, spec = _checked(session, document_id, request, actor)
+    latest = document.latest_version
+    data = VerifiedBytes(blobs, latest.blob_key).data
+    session.rollback()
+    placement = request.placement
+    if placement is None and request.role == "person":
+        placement = Placement(search=spec.display_name)
+    picture = Path(spec.picture_path) if spec.picture_path and request.role == "person" else None
+    return preview_placement(data, role=request.role, signer_name=spec.display_name,
+                             placement=placement, picture=picture,
+                             limits=placement_limits(tools.settings))
+
+
+def sign_document(session: Session, blobs: BlobStore, tools: SigningTools, *, document_id: str,
+                  request: SignatureRequest | Callable[[], SignatureRequest], actor: Actor,
+                  signing_time: dt.datetime | None = None) -> SignatureOutcome:
+    """Sign the latest version of a registered document and store the result as a new version.
+
+    ``request`` may be a callable that parses the request, so that a caller who may not sign
+    here learns only that (403/404), not what was wrong with the body.
+
+    Raises ``NotFoundError``, ``PermissionDeniedError`` (recorded), ``BadRequestError``,
+    ``NotRegisteredError``, ``AlreadySignedError``, ``VersionConflictError`` (409),
+    ``UnknownSignerError``, ``SignerRoleMismatchError``, ``CertificateRejectedError``,
+    ``EncryptedPdfError``, ``DamagedPdfError``, ``PlacementError`` (422),
+    ``TimestampUnavailableError``, ``RevocationUnavailableError``, ``SignerUnavailableError`` (503).
+    Nothing is stored when it raises.
+    """
+    document, request, spec = _checked(session, document_id, request, actor)
     latest = document.latest_version
     based_on = latest.number
     if request.based_on is not None and request.based_on != based_on:

@@ -55,6 +55,8 @@ SEAL_MIN = 40.0
 SEAL_TEXT_WIDTH = 118.0
 PAGE_MARGIN = 12.0
 _PAD = 2.0
+SPARSE_WORDS = 10
+"""A page with fewer words in its text layer is taken for a scan and read with OCR."""
 _COMPETENCE = re.compile(r"^(tm|kt|tl|tuq|q|thừa lệnh|thay mặt|ký thay)[.\s]", re.IGNORECASE)
 
 
@@ -169,13 +171,14 @@ def find_signer_block(doc: Document, name: str, *, page_index: int | None = None
     empty_pages = []
     for index in order:
         page = doc.text_words(index)
-        if not page.lines:
+        if len(page.words) < SPARSE_WORDS:
             empty_pages.append(index)
         found += _candidates(page, wanted, loose=False)
         if any(b.score == 3 for b in found):
             break  # pages are read from the end: no earlier block can rank higher
     if not found and doc.limits.ocr:
-        for index in (order if page_index is not None else order[:3]):
+        # scans: pages with (almost) no text layer are read with OCR, the last three at most
+        for index in empty_pages[:3]:
             page = doc.ocr_words(index)
             found += _candidates(page, wanted, loose=False) or _candidates(
                 page, _strip_marks(wanted), loose=True)

@@ -84,3 +84,58 @@ def test_scan_signs_with_ocr_placement_and_verifies(world, assert_verified):
     assert px1 >= 12 and py1 > 400  # over the name at the left margin, inside the page
     sx1, _sy1, sx2, _sy2 = boxes["agency"]
     assert sx1 >= 12 and sx1 < px1 + (px2 - px1) / 3 and sx2 > px1
+
+
+def upload_notice(client, notice: Notice, *, register: bool = True) -> str:
+    created = post(client, build(notice))
+    assert created.status_code == 201, created.json
+    doc_id = created.json["id"]
+    if register:
+        assert client.post(f"/api/v1/documents/{doc_id}/register").status_code == 200
+    return doc_id
+
+
+def test_dry_run_previews_page_boxes_and_png_and_signs_nothing(world):
+    import base64
+
+    from PIL import Image
+
+    clerk, signer = world["vanthu"], world["viet"]
+    doc_id = upload_notice(clerk, LEFT_MARGIN_NOTICE)
+    preview = sign(signer, doc_id, role="person", signer="demo-person", dry_run=True)
+    assert preview.status_code == 200, preview.json
+    body = preview.json
+    assert body["page"] == 1 and body["page_size"] == [595.0, 842.0]
+    px1, py1, px2, py2 = body["boxes"]["person"]
+    sx1, _sy1, sx2, _sy2 = body["boxes"]["seal"]
+    assert px1 >= 12 and sx1 >= 12 and sx1 < px1 + (px2 - px1) / 3 < sx2 + (px2 - px1) / 3
+    image = Image.open(io.BytesIO(base64.b64decode(body["png_base64"])))
+    assert image.size == (595, 842)
+    # the person box is outlined in blue where the JSON says
+    assert image.convert("RGB").getpixel((int(px1 + 20), int(842 - py2))) == (30, 60, 220)
+    assert versions(clerk, doc_id) == [1]  # nothing signed
+    signed = sign(signer, doc_id, role="person", signer="demo-person", level="B-B")
+    assert signed.status_code == 201
+    from docsvc.signing import existing_signatures
+
+    made = existing_signatures(clerk.get(f"/api/v1/documents/{doc_id}/content").data)[0].box
+    assert made == pytest.approx(tuple(body["boxes"]["person"]), abs=0.01)
+    seal_preview = sign(clerk, doc_id, role="agency", signer="demo-agency", dry_run=True)
+    assert seal_preview.status_code == 200
+    assert seal_preview.json["boxes"]["seal"] == body["boxes"]["seal"]
+    assert seal_preview.json["boxes"]["person"] == pytest.approx(list(made), abs=0.01)
+
+
+def test_dry_run_when_nothing_fits_is_422_with_page_size_and_area(world):
+    clerk, signer = world["vanthu"], world["viet"]
+    doc_id = upload_notice(clerk, Notice("no-name", signers=(base_signer("Trần Văn Khác"),)))
+    preview = sign(signer, doc_id, role="person", signer="demo-person", dry_run=True)
+    assert preview.status_code == 422
+    assert preview.json["error"]["code"] == "signature_placement"
+    assert versions(clerk, doc_id) == [1]
+
+
+def base_signer(name: str):
+    from tests.support.notices import Signer
+
+    return Signer(name)
