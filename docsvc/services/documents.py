@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from docsvc.errors import (
     BadRequestError,
+    ConflictError,
     ContentRevokedError,
     NotFoundError,
     PermissionDeniedError,
@@ -256,8 +257,14 @@ def lock_for_write(session: Session, document_id: str, actor: Actor, action: str
     return document
 
 
-def _next_number(session: Session, organ_id: str, register: str, year: int) -> int:
-    """Take the next number of a register, holding its counter row locked until commit."""
+def _taken(session: Session, organ_id: str, register: str, year: int) -> set[int]:
+    return set(session.execute(select(RegisterEntry.number).where(
+        RegisterEntry.organ_id == organ_id, RegisterEntry.register == register,
+        RegisterEntry.year == year)).scalars())
+
+
+def _lock_counter(session: Session, organ_id: str, register: str, year: int) -> RegisterCounter:
+    """Return the counter of a register, its row locked until commit."""
     dialect = session.get_bind().dialect.name
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
     session.execute(
@@ -265,14 +272,112 @@ def _next_number(session: Session, organ_id: str, register: str, year: int) -> i
         .values(organ_id=organ_id, register=register, year=year, last_number=0)
         .on_conflict_do_nothing()
     )
-    counter = session.execute(
+    return session.execute(
         select(RegisterCounter)
         .where(RegisterCounter.organ_id == organ_id, RegisterCounter.register == register,
                RegisterCounter.year == year)
         .with_for_update()
     ).scalar_one()
+
+
+def _next_number(session: Session, organ_id: str, register: str, year: int) -> int:
+    """Take the next number of a register, holding its counter row locked until commit.
+
+    Numbers entered with their printed value (imported) are skipped, never handed out twice.
+    """
+    counter = _lock_counter(session, organ_id, register, year)
+    taken = _taken(session, organ_id, register, year)
     counter.last_number += 1
+    while counter.last_number in taken:
+        counter.last_number += 1
     return counter.last_number
+
+
+def peek_number(session: Session, organ_id: str, register: str, year: int) -> int:
+    """Return the number the register would give next, taking nothing (issuance signs with it,
+    then claims it with :func:`claim_number`)."""
+    last = session.execute(select(RegisterCounter.last_number).where(
+        RegisterCounter.organ_id == organ_id, RegisterCounter.register == register,
+        RegisterCounter.year == year)).scalar_one_or_none() or 0
+    taken = _taken(session, organ_id, register, year)
+    number = last + 1
+    while number in taken:
+        number += 1
+    return number
+
+
+def claim_number(session: Session, organ_id: str, register: str, year: int, number: int) -> bool:
+    """Take ``number`` if it is still the next one (counter locked until commit); else False."""
+    counter = _lock_counter(session, organ_id, register, year)
+    taken = _taken(session, organ_id, register, year)
+    expected = counter.last_number + 1
+    while expected in taken:
+        expected += 1
+    if expected != number:
+        return False
+    counter.last_number = number
+    return True
+
+
+def enter_in_register(session: Session, document: Document, *, register: str, year: int,
+                      number: int, now: dt.datetime, today: dt.date, actor: Actor,
+                      imported: bool = False) -> None:
+    """Number an outgoing document and add its register line (not committed)."""
+    document.code_number = format_code_number(number)
+    document.issued_date = today if not imported else (document.issued_date or today)
+    document.search_text = search_text(document.subject, document.code_number,
+                                       document.code_notation)
+    document.status = "registered"
+    document.registered_at = now
+    session.add(RegisterEntry(
+        organ_id=document.owner_organ_id, register=register, year=year, number=number,
+        document_id=document.id, registered_on=today, registered_at=now,
+        registered_by=actor.label, imported=imported,
+    ))
+
+
+class NumberTakenError(ConflictError):
+    code = "number_taken"
+    message_vi = "Số này đã có trong sổ văn bản của năm; không đăng ký trùng số."
+    message_en = "This number is already in the register of the year; it is not used twice."
+
+
+def import_numbered(session: Session, *, document_id: str, actor: Actor, number: Any,
+                    zone: ZoneInfo, now: dt.datetime | None = None
+                    ) -> tuple[Document, list[Warning_]]:
+    """Enter an already-numbered outgoing document with its printed number (imported), in the
+    register of the year of its date; refuse a number already used (409 ``number_taken``)."""
+    if isinstance(number, str) and number.isascii() and number.isdigit() and len(number) < 8:
+        number = int(number)
+    if not isinstance(number, int) or isinstance(number, bool) or not 0 < number < 10**7:
+        raise BadRequestError(details={"fields": [{"field": "number",
+                                                   "message": "the printed number, 1 or more"}]})
+    document = lock_for_write(session, document_id, actor, "document.register")
+    if document.status == "registered" or document.direction != "outgoing":
+        session.rollback()
+        raise ConflictError("Chỉ nhập số cho văn bản đi chưa đăng ký.",
+                            "Only an unregistered outgoing document takes a printed number.",
+                            details={"status": document.status, "direction": document.direction})
+    now = now or dt.datetime.now(dt.UTC)
+    today = now.astimezone(zone).date()
+    year = document.issued_date.year if document.issued_date else today.year
+    register = register_for(document.direction, document.secrecy)
+    _lock_counter(session, document.owner_organ_id, register, year)
+    if number in _taken(session, document.owner_organ_id, register, year):
+        refuse(session, actor, "document.register", document,
+               NumberTakenError(details={"number": number, "year": year, "register": register}),
+               number=number, year=year)
+    enter_in_register(session, document, register=register, year=year, number=number, now=now,
+                      today=today, actor=actor, imported=True)
+    session.flush()
+    warnings = duplicate_warnings(session, document)
+    audit.record(session, actor, "document.register", object_type="document",
+                 object_id=document.id, content_sha256=document.latest_version.sha256,
+                 organ_id=document.owner_organ_id,
+                 details={"register": register, "year": year, "number": number,
+                          "imported": True})
+    session.commit()
+    return document, warnings
 
 
 def register_document(

@@ -15,15 +15,28 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+from pyhanko.pdf_utils.misc import PdfError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from docsvc.errors import BadRequestError, ConflictError, DocsvcError, NotFoundError
-from docsvc.models import Document, DocumentVersion, SignatureRecord
+from docsvc.models import (
+    Document,
+    DocumentVersion,
+    SignatureRecord,
+    format_code_number,
+    register_for,
+)
 from docsvc.security import Actor, can_read
 from docsvc.services import audit
-from docsvc.services.documents import Warning_, deny
+from docsvc.services.documents import (
+    Warning_,
+    claim_number,
+    deny,
+    enter_in_register,
+    peek_number,
+)
 from docsvc.services.signers import (
     LevelUnavailableError,
     ProfileSpec,
@@ -33,12 +46,13 @@ from docsvc.services.signers import (
     get_profile_spec,
     list_signer_profiles,
 )
-from docsvc.signing import LEVELS, ROLES, Placement, sign_pdf_detailed
+from docsvc.signing import LEVELS, ROLES, Placement, existing_signatures, sign_pdf_detailed
 from docsvc.signing.errors import (
     AlreadySignedError,
     RevocationUnavailableError,
     TimestampUnavailableError,
 )
+from docsvc.signing.issuance import add_issue_fields, fill_issue_fields, find_issue_places
 from docsvc.signing.preview import PlacementPreview, preview_placement
 from docsvc.signing.words import ScanLimits
 from docsvc.storage import BlobStore, VerifiedBytes
@@ -268,7 +282,8 @@ def signing_options(session: Session, *, document: Document, actor: Actor
                     ) -> list[tuple[str, ProfileSpec]]:
     """Return the ``(role, profile)`` pairs the actor may sign the document with now, ``person``
     or ``agency``, by the rules of ``sign_document`` (the pages offer these)."""
-    if (document.status != "registered" or document.revoked_at is not None
+    if ((document.status != "registered" and document.direction != "outgoing")
+            or document.revoked_at is not None
             or not may_sign_for(actor, document) or is_sealed(session, document.id)):
         return []
     options = []
@@ -278,6 +293,12 @@ def signing_options(session: Session, *, document: Document, actor: Actor
         if profile.active and may_sign_as(actor, document, role, spec):
             options.append((role, spec))
     return options
+
+
+def is_issuable(document: Document, role: str) -> bool:
+    """Tell whether a draft may take this signature: an outgoing draft is signed by the person,
+    then issued (numbered, dated and sealed) by the clerk's agency signature."""
+    return document.direction == "outgoing" and role in ("person", "agency")
 
 
 def available_levels(tools: SigningTools) -> tuple[str, ...]:
@@ -304,7 +325,7 @@ def _checked(session: Session, document_id: str,
         request = request()
     if document.revoked_at is not None:
         raise DocumentRevokedError(details={"document_id": document_id})
-    if document.status != "registered":
+    if document.status != "registered" and not is_issuable(document, request.role):
         raise NotRegisteredError(details={"document_id": document_id, "status": document.status})
     spec = get_profile_spec(session, request.signer)
     if (request.role == "person") != (spec.role == "person"):
@@ -362,43 +383,135 @@ def sign_document(session: Session, blobs: BlobStore, tools: SigningTools, *, do
         reference = request.copy_form or "SAO Y"
     owner = document.owner_organ_id
     source_sha256, media_type, filename = latest.sha256, latest.media_type, latest.filename
+    issue = _Issue.of(session, document, request.role, tools.settings.zone, signing_time)
     # the content address is checked while the PDF is being signed; nothing is stored before
     source = VerifiedBytes(blobs, latest.blob_key)
     data = source.data
     session.rollback()  # sign with no transaction open: the TSA and OCSP are network calls
+    limits = placement_limits(tools.settings)
 
-    try:
+    for _attempt in range(_ISSUE_ATTEMPTS):
         try:
-            signed = sign_bytes(tools, spec, data, role=request.role, level=request.level,
-                                placement=request.placement,
-                                allow_lower_level=request.allow_lower_level,
-                                reference=reference, signing_time=signing_time)
-        except DocsvcError:
-            source.digest()  # stored bytes that do not match their address explain the failure
+            try:
+                prepared, written = _prepare(data, request.role, issue, limits)
+                signed = sign_bytes(tools, spec, prepared, role=request.role,
+                                    level=request.level, placement=request.placement,
+                                    allow_lower_level=request.allow_lower_level,
+                                    reference=reference, signing_time=signing_time)
+            except DocsvcError:
+                source.digest()  # stored bytes that do not match their address explain it
+                raise
+            sha256 = source.sha256_of_extension(signed.data)  # raises when the source was corrupted
+        except DocsvcError as exc:
+            session.rollback()
+            audit.record(session, actor, "document.sign", object_type="document",
+                         object_id=document_id, organ_id=owner, outcome="failed",
+                         content_sha256=source_sha256,
+                         details={"code": exc.code, "role": request.role, "signer": spec.id,
+                                  **{k: v for k, v in exc.details.items()
+                                     if k in ("reason", "level", "subject")}})
+            session.commit()
             raise
-        sha256 = source.sha256_of_extension(signed.data)  # raises when the source was corrupted
-    except DocsvcError as exc:
-        session.rollback()
-        audit.record(session, actor, "document.sign", object_type="document",
-                     object_id=document_id, organ_id=owner, outcome="failed",
-                     content_sha256=source_sha256,
-                     details={"code": exc.code, "role": request.role, "signer": spec.id,
-                              **{k: v for k, v in exc.details.items()
-                                 if k in ("reason", "level", "subject")}})
-        session.commit()
-        raise
-    info = blobs.put(BytesIO(signed.data), sha256=sha256, size=len(signed.data))  # bytes first
+        info = blobs.put(BytesIO(signed.data), sha256=sha256, size=len(signed.data))  # bytes first
 
-    document = session.get(Document, document_id, with_for_update=True, populate_existing=True)
-    assert document is not None
-    if document.latest_version.number != based_on:
-        session.rollback()  # the stored bytes are an orphan: harmless, ``docsvc check`` lists it
-        raise VersionConflictError(details={"based_on": based_on,
-                                            "latest": document.latest_version.number})
+        document = session.get(Document, document_id, with_for_update=True,
+                               populate_existing=True)
+        assert document is not None
+        if document.latest_version.number != based_on:
+            session.rollback()  # the stored bytes are an orphan: harmless, ``docsvc check`` lists it
+            raise VersionConflictError(details={"based_on": based_on,
+                                                "latest": document.latest_version.number})
+        if issue is not None and issue.numbering:
+            if document.status == "registered":
+                session.rollback()
+                raise VersionConflictError(details={"based_on": based_on, "reason": "registered"})
+            if not claim_number(session, owner, issue.register, issue.today.year, issue.number):
+                # another document was issued meanwhile: sign again with the next number
+                session.rollback()
+                issue = _Issue.of(session, document, request.role, tools.settings.zone,
+                                  signing_time)
+                session.rollback()
+                continue
+            enter_in_register(session, document, register=issue.register,
+                              year=issue.today.year, number=issue.number, now=issue.now,
+                              today=issue.today, actor=actor)
+        warnings = list(signed.warnings)
+        if issue is not None and not written:
+            warnings.append(Warning_(
+                "issue_not_written",
+                "Số và ngày ban hành chưa được ghi lên văn bản: không thấy chỗ trống \"Số:\" và "
+                "\"ngày … tháng … năm …\" ở trang 1 (hoặc văn bản đã được ký mà chưa có ô). / "
+                "The number and date were not written on the PDF: no blanks found on page 1.",
+                {"number": issue.number_text}))
+        return _record(session, document, actor, request, spec, signed, sha256, info.key,
+                       based_on=based_on, source_sha256=source_sha256, media_type=media_type,
+                       filename=filename, warnings=warnings, issue=issue, written=written)
+    raise VersionConflictError(details={"based_on": based_on, "reason": "number_race"})
+
+
+_ISSUE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class _Issue:
+    """The number and date an agency signature writes on the document (issuance)."""
+
+    numbering: bool
+    """True when this signature issues a draft: the number is claimed at commit."""
+    number: int | None
+    number_text: str
+    notation: str | None
+    register: str
+    now: dt.datetime
+    today: dt.date
+
+    @classmethod
+    def of(cls, session: Session, document: Document, role: str, zone: Any,
+           signing_time: dt.datetime | None) -> _Issue | None:
+        if role != "agency" or document.direction != "outgoing":
+            return None
+        now = signing_time or dt.datetime.now(dt.UTC)
+        today = now.astimezone(zone).date()
+        register = register_for(document.direction, document.secrecy)
+        if document.status == "registered":
+            return cls(False, None, document.code_number or "", document.code_notation, register,
+                       now, document.issued_date or today)
+        number = peek_number(session, document.owner_organ_id, register, today.year)
+        return cls(True, number, format_code_number(number), document.code_notation, register,
+                   now, today)
+
+
+def _prepare(data: bytes, role: str, issue: _Issue | None, limits: ScanLimits
+             ) -> tuple[bytes, tuple[str, ...]]:
+    """Return the bytes to sign: with empty number/date fields before the person signs, with
+    them filled before the agency signs (issuance); and the fields written."""
+    try:
+        if role == "person":
+            if existing_signatures(data, max_pages=limits.max_pages):
+                return data, ()
+            places = find_issue_places(data, ScanLimits(max_pages=limits.max_pages, ocr=False))
+            return (add_issue_fields(data, places), ()) if places else (data, ())
+        if issue is None or not issue.number_text:
+            return data, ()
+        filled = fill_issue_fields(data, issue.number_text, issue.notation, issue.today,
+                                   limits=ScanLimits(max_pages=limits.max_pages, ocr=False))
+        return filled.data, filled.filled
+    except (DocsvcError, PdfError, ValueError, KeyError, TypeError, AttributeError, IndexError):
+        # the fields are a convenience: signing itself says what is wrong with the file
+        return data, ()
+
+
+def _record(session: Session, document: Document, actor: Actor, request: SignatureRequest,
+            spec: ProfileSpec, signed: SignedPdf, sha256: str, blob_key: str, *, based_on: int,
+            source_sha256: str, media_type: str, filename: str | None,
+            warnings: list[Warning_], issue: _Issue | None, written: tuple[str, ...]
+            ) -> SignatureOutcome:
+    """Add the new version, the signature record and the audit entry; commit."""
+    document_id = document.id
     version = DocumentVersion(
         document=document, number=based_on + 1, kind="signed", sha256=sha256,
         size=len(signed.data), media_type=media_type,
-        filename=_signed_filename(filename, request.role), blob_key=info.key,
+        filename=_signed_filename(filename, request.role), blob_key=blob_key,
         created_by=actor.label,
     )
     session.add(version)
@@ -410,19 +523,22 @@ def sign_document(session: Session, blobs: BlobStore, tools: SigningTools, *, do
         certificate_sha256=signed.certificate_sha256, signed_by=actor.label,
     )
     session.add(record)
+    details: dict[str, Any] = {
+        "role": request.role, "signer": spec.id, "level": signed.level,
+        "version": based_on + 1, "based_on": based_on, "based_on_sha256": source_sha256,
+        "field": field_name, "certificate_sha256": signed.certificate_sha256,
+        "warnings": [w.code for w in warnings]}
+    if issue is not None:
+        details["issued"] = {"number": issue.number_text, "date": issue.today.isoformat(),
+                             "numbered_now": issue.numbering, "fields": list(written)}
     audit.record(session, actor, "document.sign", object_type="document", object_id=document_id,
-                 content_sha256=sha256, organ_id=owner,
-                 details={"role": request.role, "signer": spec.id, "level": signed.level,
-                          "version": based_on + 1, "based_on": based_on,
-                          "based_on_sha256": source_sha256, "field": field_name,
-                          "certificate_sha256": signed.certificate_sha256,
-                          "warnings": [w.code for w in signed.warnings]})
+                 content_sha256=sha256, organ_id=document.owner_organ_id, details=details)
     try:
         session.commit()
     except IntegrityError as exc:
         session.rollback()
         raise VersionConflictError(details={"based_on": based_on}) from exc
-    return SignatureOutcome(document, version, record, signed.warnings)
+    return SignatureOutcome(document, version, record, warnings)
 
 
 def _signed_filename(filename: str | None, role: str) -> str:

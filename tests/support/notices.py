@@ -99,6 +99,17 @@ class _Writer:
         page.ops.append(b"BT /F1 %.1f Tf %.2f %.2f Td %s ET"
                         % (size, left, y, self.font.shape(text).graphics_ops))
 
+    def runs(self, page: _Page, parts: tuple[str | float, ...], size: float, centre: float,
+             y: float) -> None:
+        """Draw text runs with blanks between them (numbers: blank widths in points), centred,
+        as word processors write the blanks of "Số:  /…" and "ngày … tháng …"."""
+        widths = [p if isinstance(p, float) else self.width(p, size) for p in parts]
+        x = centre - sum(widths) / 2
+        for part, width in zip(parts, widths, strict=True):
+            if isinstance(part, str):
+                self.text(page, part, size, x, y)
+            x += width
+
     def spaced(self, page: _Page, text: str, size: float, centre: float, y: float) -> None:
         """Draw ``text`` one character at a time with wide tracking (a name split in runs)."""
         track = size * 0.35
@@ -142,8 +153,8 @@ def build(notice: Notice) -> bytes:
     pdf.text(page, "VĂN PHÒNG", 12, col1, top - 15, align="c")
     pdf.text(page, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", 12, col2, top, align="c")
     pdf.text(page, "Độc lập - Tự do - Hạnh phúc", 12, col2, top - 15, align="c")
-    pdf.text(page, "Số:      /TB-VP", 12, col1, top - 45, align="c")
-    pdf.text(page, "Quảng Ngãi, ngày      tháng      năm 2026", 12, col2, top - 45, align="c")
+    pdf.runs(page, ("Số:", 30.0, "/TB-VP"), 12, col1, top - 45)
+    pdf.runs(page, ("Quảng Ngãi, ngày", 24.0, "tháng", 24.0, "năm 2026"), 12, col2, top - 45)
     pdf.text(page, "THÔNG BÁO", 14, (left + right) / 2, top - 90, align="c")
     pdf.text(page, "Về việc ký số và phát hành văn bản điện tử", 13, (left + right) / 2,
              top - 108, align="c")
