@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -51,6 +52,8 @@ from docsvc.signing.placement import (
 from docsvc.signing.words import Document as WordsDocument
 from docsvc.signing.words import ScanLimitError, ScanLimits
 
+log = logging.getLogger(__name__)
+
 Role = Literal["person", "agency", "attachment", "copy"]
 Level = Literal["B-B", "B-T", "B-LT", "B-LTA"]
 ROLES: tuple[str, ...] = ("person", "agency", "attachment", "copy")
@@ -77,7 +80,8 @@ def _open(raw: bytes) -> IncrementalPdfFileWriter:
     try:
         writer = IncrementalPdfFileWriter(BytesIO(raw))
     except (PdfError, ValueError, KeyError, TypeError, IndexError) as exc:
-        raise DamagedPdfError(details={"error": str(exc)[:200]}) from exc
+        log.info("pdf refused by the signer: %s", exc)  # the library's words stay in the log
+        raise DamagedPdfError(details={"stage": "pdf", "cause": type(exc).__name__}) from exc
     if writer.prev.encrypted or "/Encrypt" in writer.prev.trailer:
         raise EncryptedPdfError()
     try:
@@ -85,7 +89,8 @@ def _open(raw: bytes) -> IncrementalPdfFileWriter:
         if writer.prev.root["/Pages"].get("/Count", 0) < 1:
             raise DamagedPdfError("Tệp PDF không có trang nào.", "The PDF has no pages.")
     except (PdfError, KeyError) as exc:
-        raise DamagedPdfError(details={"error": str(exc)[:200]}) from exc
+        log.info("pdf refused by the signer: %s", exc)
+        raise DamagedPdfError(details={"stage": "pdf", "cause": type(exc).__name__}) from exc
     return writer
 
 
@@ -294,14 +299,18 @@ def _translate(exc: BaseException, subject: str) -> DocsvcError:
         if isinstance(seen, DocsvcError):
             return seen
         if isinstance(seen, TimestampRequestError):
-            return TimestampUnavailableError(details={"detail": str(seen)[:200]})
+            log.warning("timestamp authority failed: %s", seen)
+            return TimestampUnavailableError(details={"stage": "tsa"})
         if isinstance(seen, cv_errors.OCSPFetchError | cv_errors.CRLFetchError):
-            return RevocationUnavailableError(details={"detail": str(seen)[:200]})
+            log.warning("revocation fetch failed: %s", seen)
+            return RevocationUnavailableError(details={"stage": "revocation"})
         seen = seen.__cause__ or seen.__context__
     rejection = rejection_from(exc, subject)
     if rejection is not None:
         return rejection
-    return SigningError(details={"detail": str(exc)[:300]})
+    # the library's own words go to the log, never to the person signing
+    log.error("signing failed: %s: %s", type(exc).__name__, exc)
+    return SigningError(details={"stage": "signing", "cause": type(exc).__name__})
 
 
 async def _run(pdf_signer: PdfSigner, writer: IncrementalPdfFileWriter, *, when: dt.datetime,

@@ -125,7 +125,7 @@ class Document:
             except pdfium.PdfiumError as exc:
                 from docsvc.signing.errors import DamagedPdfError
 
-                raise DamagedPdfError(details={"error": str(exc)[:200]}) from exc
+                raise DamagedPdfError(details={"stage": "pdf", "cause": "pdfium"}) from exc
         if self.page_count > limits.max_pages:
             self.close()
             raise ScanLimitError(details={"pages": self.page_count, "max_pages": limits.max_pages})
