@@ -139,3 +139,69 @@ def base_signer(name: str):
     from tests.support.notices import Signer
 
     return Signer(name)
+
+
+def test_signing_errors_say_why_and_what_next_without_library_words(world, monkeypatch):
+    clerk, signer = world["vanthu"], world["viet"]
+    doc_id = upload_notice(clerk, Notice("errors"))
+    # an unexpected failure inside the signing library
+    from pyhanko.sign.signers import pdf_signer
+
+    def broken(*args, **kwargs):
+        raise ValueError("internal pyhanko words xyzzy")
+
+    monkeypatch.setattr(pdf_signer.PdfSigner, "init_signing_session", broken)
+    failed = sign(signer, doc_id, role="person", signer="demo-person", level="B-B")
+    assert failed.json["error"]["code"] == "signing_failed"
+    assert "xyzzy" not in failed.get_data(as_text=True)
+    assert "Hãy thử lại" in failed.json["error"]["message"]
+    assert failed.json["error"]["details"]["stage"] == "signing"
+    monkeypatch.undo()
+    # placement: the name is not on the page; the message says how to go on
+    missing = sign(signer, doc_id, role="person", signer="demo-person", level="B-B",
+                   placement={"search": "Không Có Tên Này"})
+    assert missing.status_code == 422 and missing.json["error"]["code"] == "signature_placement"
+    assert "chỉ ra vị trí" in missing.json["error"]["message"]
+    # the web page says the same in Vietnamese
+    assert versions(clerk, doc_id) == [1]
+
+
+def test_register_with_printed_number_is_imported_and_duplicates_refused(world):
+    clerk = world["vanthu"]
+    first = upload_notice(clerk, Notice("imported"), register=False)
+    second = upload_notice(clerk, Notice("imported-again"), register=False)
+    done = clerk.post(f"/api/v1/documents/{first}/register", json={"number": 185,
+                                                                   "imported": True})
+    assert done.status_code == 200, done.json
+    assert done.json["code_number"] == "185" and done.json["status"] == "registered"
+    again = clerk.post(f"/api/v1/documents/{second}/register", json={"number": "185",
+                                                                     "imported": True})
+    assert again.status_code == 409 and again.json["error"]["code"] == "number_taken"
+
+
+def test_issue_through_the_api_writes_the_registers_number_and_date(world, assert_verified):
+    clerk, signer = world["vanthu"], world["viet"]
+    doc_id = upload_notice(clerk, LEFT_MARGIN_NOTICE, register=False)
+    person = sign(signer, doc_id, role="person", signer="demo-person")
+    assert person.status_code == 201, person.json
+    issued = sign(clerk, doc_id, role="agency", signer="demo-agency")
+    assert issued.status_code == 201, issued.json
+    doc = clerk.get(f"/api/v1/documents/{doc_id}").json
+    assert doc["status"] == "registered" and doc["code_number"] == "01"
+    pdf = clerk.get(f"/api/v1/documents/{doc_id}/content").data
+    assert_verified(pdf, fields=["Sig_person_1", "Sig_agency_1"])
+    import subprocess
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as fh:
+        fh.write(pdf)
+        fh.flush()
+        text = subprocess.run(["pdftotext", "-l", "1", fh.name, "-"], capture_output=True,
+                              text=True, check=True).stdout
+    assert "01" in text  # poppler renders the filled number field
+    number = doc["versions"][-1]["number"]
+    report = clerk.get(f"/api/v1/documents/{doc_id}/versions/{number}/verification")
+    assert report.status_code == 200, report.json
+    person_report = report.json["signatures"][0]
+    assert person_report["modification_level"] == "FORM_FILLING"
+    assert "ISSUE_FIELDS_FILLED" in [n["code"] for n in person_report["notes"]]
