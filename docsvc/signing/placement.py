@@ -252,9 +252,11 @@ def person_box(block: SignerBlock, aspect: float) -> Box:
 
     Raises ``PlacementError`` with the page size and the candidate area when nothing fits.
     """
-    obstacles = block.obstacles
     page = block.page.size
     nx1, ny1, nx2, ny2 = block.name_box
+    # only words near the block can be in the way: fewer boxes for every band tried
+    low, high = ny1 - 0.5 * (ny2 - ny1) - 2 * _PAD, ny2 + PERSON_MAX_HEIGHT + 2 * _PAD
+    obstacles = [b for b in block.obstacles if b[3] > low and b[1] < high]
     centre = (nx1 + nx2) / 2
     tolerance = max((nx2 - nx1) / 2, 20.0)
     bottoms = (ny2 + _PAD, ny2 - 0.4 * (ny2 - ny1))
@@ -320,10 +322,12 @@ def seal_box(page: PageWords, person: Box) -> SealBox:
     Words under the person's picture (its name line) are not obstacles. Raises
     ``PlacementError`` when even the smallest seal does not fit.
     """
+    px1, py1, px2, py2 = person
+    reach = max(SEAL_MAX, py2 - py1) + 2 * _PAD  # the seal's band never leaves this window
     obstacles = [w.box for w in page.words
                  if not (w.box[0] < person[2] and w.box[2] > person[0]
-                         and w.box[1] < person[3] and w.box[3] > person[1])]
-    px1, py1, px2, py2 = person
+                         and w.box[1] < person[3] and w.box[3] > person[1])
+                 and w.box[3] > py1 - reach and w.box[1] < py2 + reach]
     third = (px2 - px1) / 3
     centre_y = (py1 + py2) / 2
     diameter = SEAL_MAX

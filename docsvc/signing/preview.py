@@ -13,7 +13,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from docsvc.signing import appearance
 from docsvc.signing.errors import DamagedPdfError, PlacementError
-from docsvc.signing.placement import Box, Placement, seal_box
+from docsvc.signing.placement import Box, Placement, find_signer_block, person_box, seal_box
 from docsvc.signing.sign import _target, existing_signatures
 from docsvc.signing.words import Document, ScanLimits
 
@@ -60,6 +60,10 @@ def preview_placement(data: bytes, *, role: str, signer_name: str,
         raise DamagedPdfError(details={"error": type(exc).__name__}) from exc
     existing = existing_signatures(reader, max_pages=limits.max_pages)
     aspect = appearance.picture_aspect(picture or appearance.DEMO_SIGNATURE_PICTURE)
+    placement = placement or Placement()
+    if role == "person" and placement.box is None and placement.field is None:
+        return _person_preview(data, placement.search or signer_name, placement.page, aspect,
+                               limits, scale)
     target = _target(role, data, reader, placement, existing, signer_name, limits=limits,
                      aspect=aspect)
     if target.box is None:
@@ -92,3 +96,26 @@ def preview_placement(data: bytes, *, role: str, signer_name: str,
         drawn = [(b, c) for b, c in ((person, PERSON_COLOUR), (seal, SEAL_COLOUR)) if b]
         png = doc.render_png(index, drawn, scale=scale)
     return PlacementPreview(index + 1, (x2 - x1, y2 - y1), person, seal, seal_text, png)
+
+
+def _person_preview(data: bytes, name: str, page: int | None, aspect: float,
+                    limits: ScanLimits, scale: float) -> PlacementPreview:
+    """Find, place and draw with one reading of the page (the signing path reads it once too)."""
+    with Document(data, limits) as doc:
+        index = None
+        if page is not None:
+            index = page - 1 if page > 0 else doc.page_count + page
+            if not 0 <= index < doc.page_count:
+                raise PlacementError(details={"page": page, "pages": doc.page_count})
+        block = find_signer_block(doc, name, page_index=index)
+        person = person_box(block, aspect)
+        try:
+            planned = seal_box(block.page, person)
+            seal, seal_text = planned.box, planned.with_text
+        except PlacementError:
+            seal, seal_text = None, False
+        x1, y1, x2, y2 = block.page.size
+        drawn = [(b, c) for b, c in ((person, PERSON_COLOUR), (seal, SEAL_COLOUR)) if b]
+        png = doc.render_png(block.page.index, drawn, scale=scale)
+    return PlacementPreview(block.page.index + 1, (x2 - x1, y2 - y1), person, seal, seal_text,
+                            png)
