@@ -280,3 +280,23 @@ def scan_of(pdf: bytes, *, dpi: int = 150) -> bytes:
     out = BytesIO()
     images[0].save(out, "PDF", resolution=float(dpi), save_all=True, append_images=images[1:])
     return out.getvalue()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Write one corpus layout to a file: ``python -m tests.support.notices KEY OUT.pdf``
+    (``--scan`` for an image-only scan of it)."""
+    import sys
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    scan = "--scan" in args
+    args = [a for a in args if a != "--scan"]
+    layouts = {n.key: n for n in corpus()}
+    if len(args) != 2 or args[0] not in layouts:
+        raise SystemExit("usage: python -m tests.support.notices [--scan] KEY OUT.pdf\nkeys: "
+                         + ", ".join(layouts))
+    pdf = build(layouts[args[0]])
+    Path(args[1]).write_bytes(scan_of(pdf) if scan else pdf)
+
+
+if __name__ == "__main__":
+    main()
