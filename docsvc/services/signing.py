@@ -15,7 +15,6 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from pyhanko.pdf_utils.misc import PdfError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -25,18 +24,11 @@ from docsvc.models import (
     Document,
     DocumentVersion,
     SignatureRecord,
-    format_code_number,
-    register_for,
 )
 from docsvc.security import Actor, can_read
 from docsvc.services import audit
-from docsvc.services.documents import (
-    Warning_,
-    claim_number,
-    deny,
-    enter_in_register,
-    peek_number,
-)
+from docsvc.services.documents import Warning_, claim_number, deny, enter_in_register
+from docsvc.services.issuance import ISSUE_ATTEMPTS, IssuePlan, prepare_bytes
 from docsvc.services.signers import (
     LevelUnavailableError,
     ProfileSpec,
@@ -46,13 +38,12 @@ from docsvc.services.signers import (
     get_profile_spec,
     list_signer_profiles,
 )
-from docsvc.signing import LEVELS, ROLES, Placement, existing_signatures, sign_pdf_detailed
+from docsvc.signing import LEVELS, ROLES, Placement, sign_pdf_detailed
 from docsvc.signing.errors import (
     AlreadySignedError,
     RevocationUnavailableError,
     TimestampUnavailableError,
 )
-from docsvc.signing.issuance import add_issue_fields, fill_issue_fields, find_issue_places
 from docsvc.signing.preview import PlacementPreview, preview_placement
 from docsvc.signing.words import ScanLimits
 from docsvc.storage import BlobStore, VerifiedBytes
@@ -383,17 +374,17 @@ def sign_document(session: Session, blobs: BlobStore, tools: SigningTools, *, do
         reference = request.copy_form or "SAO Y"
     owner = document.owner_organ_id
     source_sha256, media_type, filename = latest.sha256, latest.media_type, latest.filename
-    issue = _Issue.of(session, document, request.role, tools.settings.zone, signing_time)
+    issue = IssuePlan.of(session, document, request.role, tools.settings.zone, signing_time)
     # the content address is checked while the PDF is being signed; nothing is stored before
     source = VerifiedBytes(blobs, latest.blob_key)
     data = source.data
     session.rollback()  # sign with no transaction open: the TSA and OCSP are network calls
     limits = placement_limits(tools.settings)
 
-    for _attempt in range(_ISSUE_ATTEMPTS):
+    for _attempt in range(ISSUE_ATTEMPTS):
         try:
             try:
-                prepared, written = _prepare(data, request.role, issue, limits)
+                prepared, written = prepare_bytes(data, request.role, issue, limits)
                 signed = sign_bytes(tools, spec, prepared, role=request.role,
                                     level=request.level, placement=request.placement,
                                     allow_lower_level=request.allow_lower_level,
@@ -428,7 +419,7 @@ def sign_document(session: Session, blobs: BlobStore, tools: SigningTools, *, do
             if not claim_number(session, owner, issue.register, issue.today.year, issue.number):
                 # another document was issued meanwhile: sign again with the next number
                 session.rollback()
-                issue = _Issue.of(session, document, request.role, tools.settings.zone,
+                issue = IssuePlan.of(session, document, request.role, tools.settings.zone,
                                   signing_time)
                 session.rollback()
                 continue
@@ -449,62 +440,10 @@ def sign_document(session: Session, blobs: BlobStore, tools: SigningTools, *, do
     raise VersionConflictError(details={"based_on": based_on, "reason": "number_race"})
 
 
-_ISSUE_ATTEMPTS = 3
-
-
-@dataclass(frozen=True)
-class _Issue:
-    """The number and date an agency signature writes on the document (issuance)."""
-
-    numbering: bool
-    """True when this signature issues a draft: the number is claimed at commit."""
-    number: int | None
-    number_text: str
-    notation: str | None
-    register: str
-    now: dt.datetime
-    today: dt.date
-
-    @classmethod
-    def of(cls, session: Session, document: Document, role: str, zone: Any,
-           signing_time: dt.datetime | None) -> _Issue | None:
-        if role != "agency" or document.direction != "outgoing":
-            return None
-        now = signing_time or dt.datetime.now(dt.UTC)
-        today = now.astimezone(zone).date()
-        register = register_for(document.direction, document.secrecy)
-        if document.status == "registered":
-            return cls(False, None, document.code_number or "", document.code_notation, register,
-                       now, document.issued_date or today)
-        number = peek_number(session, document.owner_organ_id, register, today.year)
-        return cls(True, number, format_code_number(number), document.code_notation, register,
-                   now, today)
-
-
-def _prepare(data: bytes, role: str, issue: _Issue | None, limits: ScanLimits
-             ) -> tuple[bytes, tuple[str, ...]]:
-    """Return the bytes to sign: with empty number/date fields before the person signs, with
-    them filled before the agency signs (issuance); and the fields written."""
-    try:
-        if role == "person":
-            if existing_signatures(data, max_pages=limits.max_pages):
-                return data, ()
-            places = find_issue_places(data, ScanLimits(max_pages=limits.max_pages, ocr=False))
-            return (add_issue_fields(data, places), ()) if places else (data, ())
-        if issue is None or not issue.number_text:
-            return data, ()
-        filled = fill_issue_fields(data, issue.number_text, issue.notation, issue.today,
-                                   limits=ScanLimits(max_pages=limits.max_pages, ocr=False))
-        return filled.data, filled.filled
-    except (DocsvcError, PdfError, ValueError, KeyError, TypeError, AttributeError, IndexError):
-        # the fields are a convenience: signing itself says what is wrong with the file
-        return data, ()
-
-
 def _record(session: Session, document: Document, actor: Actor, request: SignatureRequest,
             spec: ProfileSpec, signed: SignedPdf, sha256: str, blob_key: str, *, based_on: int,
             source_sha256: str, media_type: str, filename: str | None,
-            warnings: list[Warning_], issue: _Issue | None, written: tuple[str, ...]
+            warnings: list[Warning_], issue: IssuePlan | None, written: tuple[str, ...]
             ) -> SignatureOutcome:
     """Add the new version, the signature record and the audit entry; commit."""
     document_id = document.id
