@@ -118,6 +118,14 @@ class Settings:
     """Pages OCR'd at most per version; the rest of a longer scan stays without text."""
     ocr_timeout_seconds: float = 1800.0
     """Wall-clock limit of one OCR run; past it the job fails with ``ocr_timeout``."""
+    placement_max_pages: int = 5000
+    """Documents with more pages are signed only at a given box (422 ``placement_limit``)."""
+    placement_scan_pages: int = 50
+    """Automatic placement reads at most this many pages, from the last one backwards."""
+    placement_seconds: float = 20.0
+    """Time budget of one automatic placement (OCR of scans included)."""
+    placement_ocr: bool = True
+    """Read scans with tesseract when the text layer lacks the signer's name."""
 
     @property
     def effective_database_url(self) -> str:
@@ -248,6 +256,10 @@ class Settings:
             ocr_languages=get("OCR_LANGUAGES", cls.ocr_languages),
             ocr_max_pages=int(get_number("OCR_MAX_PAGES", cls.ocr_max_pages, int)),
             ocr_timeout_seconds=get_number("OCR_TIMEOUT_SECONDS", cls.ocr_timeout_seconds, float),
+            placement_max_pages=int(get_number("PLACEMENT_MAX_PAGES", 5000, int)),
+            placement_scan_pages=int(get_number("PLACEMENT_SCAN_PAGES", 50, int)),
+            placement_seconds=get_number("PLACEMENT_SECONDS", 20.0, float),
+            placement_ocr=get_bool("PLACEMENT_OCR", True),
         )
         problems.extend(settings.problems())
         if problems:
@@ -319,6 +331,10 @@ class Settings:
             if not re.fullmatch(r"\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?",
                                 getattr(self, name).strip()):
                 problems.append(f"DOCSVC_{name.upper()}: like '10 per minute'")
+        if self.placement_max_pages < 1 or self.placement_scan_pages < 1:
+            problems.append("DOCSVC_PLACEMENT_MAX_PAGES and DOCSVC_PLACEMENT_SCAN_PAGES: 1 or more")
+        if self.placement_seconds <= 0:
+            problems.append("DOCSVC_PLACEMENT_SECONDS: more than 0")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             problems.append(f"DOCSVC_LOG_LEVEL: DEBUG, INFO, WARNING or ERROR, got {self.log_level!r}")
         return problems

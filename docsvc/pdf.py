@@ -127,3 +127,56 @@ def _parse(stream: BinaryIO, max_pages: int) -> tuple[int, bool]:
     except Exception as exc:  # noqa: BLE001 - PdfError, zlib.error, OverflowError …: all "damaged"
         log.info("invalid pdf: %s: %s", type(exc).__name__, exc)
         raise InvalidPdfError(details={"reason": f"{type(exc).__name__}: {exc}"[:300]}) from exc
+
+
+class UnsignablePdfError(InvalidPdfError):
+    code = "unsignable_pdf"
+    message_vi = ("Tệp PDF có lỗi cấu trúc mà trình ký số không đọc được và không sửa được; "
+                  "hãy xuất lại tệp PDF (in ra PDF hoặc quét lại) rồi tải lên.")
+    message_en = ("The PDF has structural errors the signer cannot read and that could not be "
+                  "repaired; export (print to PDF) or scan it again and upload it.")
+
+
+def is_signable(stream: BinaryIO) -> str | None:
+    """Open ``stream`` as the signer does (pyHanko's strict incremental writer); return None
+    when it can, else the reason."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.misc import PdfError
+
+    stream.seek(0)
+    try:
+        writer = IncrementalPdfFileWriter(stream)
+        writer.root["/Pages"]["/Count"]  # noqa: B018 - the signer touches the page tree too
+        return None
+    except (PdfError, ValueError, TypeError, KeyError, IndexError, AttributeError,
+            AssertionError, OSError, RecursionError, UnicodeDecodeError) as exc:
+        return f"{type(exc).__name__}: {exc}"[:300]
+    finally:
+        stream.seek(0)
+
+
+def repair_pdf(stream: BinaryIO) -> BinaryIO:
+    """Rewrite ``stream`` with qpdf (pikepdf): a clean cross-reference table and objects.
+
+    Returns a seekable file with the repaired PDF, checked with :func:`is_signable`; raises
+    ``UnsignablePdfError`` when qpdf cannot read it either or the result is still refused.
+    """
+    import tempfile
+
+    import pikepdf
+
+    stream.seek(0)
+    out = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115 - returned
+    try:
+        with pikepdf.open(stream) as pdf:
+            pdf.save(out, fix_metadata_version=False,
+                     object_stream_mode=pikepdf.ObjectStreamMode.preserve)
+    except (pikepdf.PdfError, ValueError, OSError) as exc:
+        out.close()
+        raise UnsignablePdfError(details={"reason": f"{type(exc).__name__}: {exc}"[:300]}) from exc
+    still = is_signable(out)
+    if still is not None:
+        out.close()
+        raise UnsignablePdfError(details={"reason": still})
+    out.seek(0)
+    return out

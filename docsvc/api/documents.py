@@ -164,7 +164,17 @@ def version_content(document_id: str, number: int):  # type: ignore[no-untyped-d
 
 @api.post("/documents/<document_id>/register")
 def register_document(document_id: str):  # type: ignore[no-untyped-def]
-    """Give the document its number in the outgoing or incoming register (idempotent)."""
+    """Give the document its number in the outgoing or incoming register (idempotent).
+
+    ``{"number": 185, "imported": true}``: enter an already-numbered outgoing document with its
+    printed number (409 ``number_taken`` when the register of its year has it).
+    """
+    body = request.get_json(silent=True)
+    if isinstance(body, dict) and body.get("imported") is True:
+        document, warnings = svc.import_numbered(
+            db(), document_id=document_id, actor=actor(), number=body.get("number"),
+            zone=runtime().settings.zone)
+        return jsonify(_with_warnings(document, warnings))
     document, warnings = svc.register_document(
         db(), document_id=document_id, actor=actor(), zone=runtime().settings.zone
     )

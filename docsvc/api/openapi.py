@@ -103,8 +103,16 @@ PATHS: dict[str, Any] = {
     "/documents/{document_id}/register": {"post": {
         "summary": "Register the document: assigns code_number (outgoing) or arrival_number and "
                    "arrival_date (incoming); idempotent",
+        "description": "With {\"number\": N, \"imported\": true}: an outgoing document already "
+                       "numbered on paper is entered with its printed number into the register "
+                       "of its year (409 number_taken when used).",
         "parameters": [_DOC_ID],
-        "responses": {"200": _json(_ref("DocumentWithWarnings")), **_errors(401, 403, 404, 503)},
+        "requestBody": {"required": False, "content": {"application/json": {"schema": {
+            "type": "object", "properties": {
+                "number": {"type": ["integer", "string"], "description": "the printed số"},
+                "imported": {"type": "boolean"}}}}}},
+        "responses": {"200": _json(_ref("DocumentWithWarnings")),
+                      **_errors(400, 401, 403, 404, 409, 503)},
     }},
     "/documents/{document_id}/history": {"get": {
         "summary": "The document's audit entries in order (auditors, owning clerks)",

@@ -4,6 +4,7 @@ signer profiles. Keys are opened once per process, by the runtime's signing tool
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from flask import jsonify, request, url_for
@@ -27,10 +28,20 @@ def _body() -> Any:
 
 @api.post("/documents/<document_id>/signatures")
 def sign_document(document_id: str):  # type: ignore[no-untyped-def]
-    """Sign the latest version as ``role`` with profile ``signer``; 201 with the new version."""
+    """Sign the latest version as ``role`` with profile ``signer``; 201 with the new version.
+
+    With ``"dry_run": true``: 200 with the page, the boxes and a PNG of the page (base64).
+    """
+    body = _body()
+    if isinstance(body, dict) and body.get("dry_run") is True:
+        preview = svc.preview_signature(
+            db(), runtime().blobs, signing_tools(), document_id=document_id, actor=actor(),
+            request=lambda: svc.parse_signature_request(body))
+        return jsonify({**preview.to_dict(), "document_id": document_id,
+                        "png_base64": base64.b64encode(preview.png).decode("ascii")})
     outcome = svc.sign_document(
         db(), runtime().blobs, signing_tools(), document_id=document_id, actor=actor(),
-        request=lambda: svc.parse_signature_request(_body()),
+        request=lambda: svc.parse_signature_request(body),
     )
     body = version_to_dict(outcome.version)
     body.update(document_id=document_id, signature=svc.signature_to_dict(outcome.record),
@@ -158,8 +169,13 @@ OPENAPI_PATHS: dict[str, Any] = {
                 "allow_lower_level": {"type": "boolean", "default": False},
                 "based_on": {"type": "integer", "description": "version the client saw"},
                 "copy_form": {"type": "string", "description": "copy stamp text (role copy)"},
+                "dry_run": {"type": "boolean", "default": False,
+                            "description": "only preview: page, boxes and a PNG; nothing "
+                                           "is signed"},
             }}}}},
         "responses": {
+            "200": _json({"type": "object", "description": "dry run: page, page_size, "
+                          "boxes {person, seal}, seal_text, png_base64"}, "Preview"),
             "201": _json({"type": "object", "description": "the new version, its signature "
                           "and warnings"}, "Signed"),
             **{str(s): _ERROR for s in (400, 401, 403, 404, 409, 422, 503)},

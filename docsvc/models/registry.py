@@ -23,6 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -34,7 +35,7 @@ NAMING = {
 
 DIRECTIONS = ("outgoing", "incoming")
 SECRECY_LEVELS = ("none", "mat", "toi_mat", "tuyet_mat")
-VERSION_KINDS = ("original", "signed", "attachment")
+VERSION_KINDS = ("original", "repaired", "signed", "attachment")
 REGISTERS = ("outgoing", "outgoing_secret", "incoming")
 
 
@@ -219,6 +220,9 @@ class RegisterEntry(Base):
     registered_on: Mapped[dt.date] = mapped_column(Date)
     registered_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     registered_by: Mapped[str | None] = mapped_column(String(100))
+    imported: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Entered with the number already printed on it (paper received, or a document issued
+    before this system); not handed out by the counter."""
 
     document: Mapped[Document] = relationship(lazy="joined")
 

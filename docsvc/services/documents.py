@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from docsvc.db import has_writes
 from docsvc.errors import (
     BadRequestError,
+    ConflictError,
     ContentRevokedError,
     NotFoundError,
     PermissionDeniedError,
@@ -38,7 +39,7 @@ from docsvc.models import (
     new_id,
     register_for,
 )
-from docsvc.pdf import DEFAULT_MAX_PAGES, PDF_MEDIA_TYPE, inspect_pdf
+from docsvc.pdf import DEFAULT_MAX_PAGES, PDF_MEDIA_TYPE, inspect_pdf, is_signable, repair_pdf
 from docsvc.security import (
     Actor,
     can_create_in,
@@ -49,7 +50,7 @@ from docsvc.security import (
     readable_organs,
 )
 from docsvc.services import audit
-from docsvc.storage import BlobStore, read_verified
+from docsvc.storage import BlobStore, hash_stream, read_verified
 
 SYNC_INDEX_PAGES = 30
 """Uploads up to this many pages have their text indexed at once; larger ones in the background."""
@@ -124,8 +125,13 @@ def upload_document(
     """Create a draft document from a PDF and its metadata, with its annexes (phụ lục:
     ``attachments`` as (stream, filename), any file type, stored as the document's attachments).
 
+    The file is opened as the signer opens it. When that reader refuses it but qpdf can
+    repair it (a scanner's or Pillow's slightly wrong cross-reference table), the repaired
+    copy is stored as the working version (kind ``repaired``) after the original.
+
     Raises ``PermissionDeniedError`` (not a clerk of ``owner_organ_id``),
     ``UnsupportedMediaTypeError`` (not a PDF), ``InvalidPdfError`` (damaged),
+    ``UnsignablePdfError`` (the signer cannot read it, even repaired),
     ``StorageUnavailableError`` (nothing is committed then).
     """
     if not can_create_in(actor, owner_organ_id):
@@ -135,6 +141,8 @@ def upload_document(
     size = getattr(stream, "size", None)
     known = (hashed, size) if isinstance(hashed, str) and isinstance(size, int) else None
     info = inspect_pdf(stream, known=known, max_pages=max_pages)
+    refused = None if info.encrypted else is_signable(stream)
+    repaired = repair_pdf(stream) if refused is not None else None
     fields = {k: getattr(metadata, k) for k in Metadata.__dataclass_fields__ if k != "owner_organ_id"}
     document = Document(
         id=new_id(),
@@ -163,6 +171,18 @@ def upload_document(
                       media_type=mimetypes.guess_type(annex_name or "")[0]
                       or "application/octet-stream")
     warnings = duplicate_warnings(session, document)
+    if repaired is not None:
+        with repaired:
+            sha256, size = hash_stream(repaired)
+            store_version(session, blobs, document, repaired, kind="repaired",
+                          filename=_repaired_name(filename), actor=actor, sha256=sha256,
+                          size=size)
+        warnings.append(Warning_(
+            "pdf_repaired",
+            "Tệp PDF có lỗi cấu trúc nhỏ; đã lưu bản sửa (qpdf) làm bản làm việc để ký số, "
+            "bản gốc vẫn được giữ. / The PDF had small structural errors; a repaired copy "
+            "(qpdf) is the working version for signing, the original is kept.",
+            {"reason": refused, "repaired_sha256": sha256}))
     from docsvc.services import search
 
     search.index_metadata(session, document)
@@ -177,6 +197,11 @@ def upload_document(
                           **({"attachments": len(attachments)} if attachments else {})})
     session.commit()
     return document, warnings
+
+
+def _repaired_name(filename: str | None) -> str:
+    stem = (filename or "document.pdf").rsplit(".", 1)[0]
+    return f"{stem}.repaired.pdf"
 
 
 def duplicate_warnings(session: Session, document: Document) -> list[Warning_]:
@@ -284,8 +309,14 @@ def lock_for_write(session: Session, document_id: str, actor: Actor, action: str
     return document
 
 
-def _next_number(session: Session, organ_id: str, register: str, year: int) -> int:
-    """Take the next number of a register, holding its counter row locked until commit."""
+def _taken(session: Session, organ_id: str, register: str, year: int) -> set[int]:
+    return set(session.execute(select(RegisterEntry.number).where(
+        RegisterEntry.organ_id == organ_id, RegisterEntry.register == register,
+        RegisterEntry.year == year)).scalars())
+
+
+def _lock_counter(session: Session, organ_id: str, register: str, year: int) -> RegisterCounter:
+    """Return the counter of a register, its row locked until commit."""
     dialect = session.get_bind().dialect.name
     row = {"organ_id": organ_id, "register": register, "year": year, "last_number": 0}
     if dialect == "postgresql":
@@ -294,14 +325,112 @@ def _next_number(session: Session, organ_id: str, register: str, year: int) -> i
         session.execute(sqlite.insert(RegisterCounter).values(row).on_conflict_do_nothing())
     else:
         raise NotImplementedError(f"register numbering on {dialect}")
-    counter = session.execute(
+    return session.execute(
         select(RegisterCounter)
         .where(RegisterCounter.organ_id == organ_id, RegisterCounter.register == register,
                RegisterCounter.year == year)
         .with_for_update()
     ).scalar_one()
+
+
+def _next_number(session: Session, organ_id: str, register: str, year: int) -> int:
+    """Take the next number of a register, holding its counter row locked until commit.
+
+    Numbers entered with their printed value (imported) are skipped, never handed out twice.
+    """
+    counter = _lock_counter(session, organ_id, register, year)
+    taken = _taken(session, organ_id, register, year)
     counter.last_number += 1
+    while counter.last_number in taken:
+        counter.last_number += 1
     return counter.last_number
+
+
+def peek_number(session: Session, organ_id: str, register: str, year: int) -> int:
+    """Return the number the register would give next, taking nothing (issuance signs with it,
+    then claims it with :func:`claim_number`)."""
+    last = session.execute(select(RegisterCounter.last_number).where(
+        RegisterCounter.organ_id == organ_id, RegisterCounter.register == register,
+        RegisterCounter.year == year)).scalar_one_or_none() or 0
+    taken = _taken(session, organ_id, register, year)
+    number = last + 1
+    while number in taken:
+        number += 1
+    return number
+
+
+def claim_number(session: Session, organ_id: str, register: str, year: int, number: int) -> bool:
+    """Take ``number`` if it is still the next one (counter locked until commit); else False."""
+    counter = _lock_counter(session, organ_id, register, year)
+    taken = _taken(session, organ_id, register, year)
+    expected = counter.last_number + 1
+    while expected in taken:
+        expected += 1
+    if expected != number:
+        return False
+    counter.last_number = number
+    return True
+
+
+def enter_in_register(session: Session, document: Document, *, register: str, year: int,
+                      number: int, now: dt.datetime, today: dt.date, actor: Actor,
+                      imported: bool = False) -> None:
+    """Number an outgoing document and add its register line (not committed)."""
+    document.code_number = format_code_number(number)
+    document.issued_date = today if not imported else (document.issued_date or today)
+    document.search_text = search_text(document.subject, document.code_number,
+                                       document.code_notation)
+    document.status = "registered"
+    document.registered_at = now
+    session.add(RegisterEntry(
+        organ_id=document.owner_organ_id, register=register, year=year, number=number,
+        document_id=document.id, registered_on=today, registered_at=now,
+        registered_by=actor.label, imported=imported,
+    ))
+
+
+class NumberTakenError(ConflictError):
+    code = "number_taken"
+    message_vi = "Số này đã có trong sổ văn bản của năm; không đăng ký trùng số."
+    message_en = "This number is already in the register of the year; it is not used twice."
+
+
+def import_numbered(session: Session, *, document_id: str, actor: Actor, number: Any,
+                    zone: ZoneInfo, now: dt.datetime | None = None
+                    ) -> tuple[Document, list[Warning_]]:
+    """Enter an already-numbered outgoing document with its printed number (imported), in the
+    register of the year of its date; refuse a number already used (409 ``number_taken``)."""
+    if isinstance(number, str) and number.isascii() and number.isdigit() and len(number) < 8:
+        number = int(number)
+    if not isinstance(number, int) or isinstance(number, bool) or not 0 < number < 10**7:
+        raise BadRequestError(details={"fields": [{"field": "number",
+                                                   "message": "the printed number, 1 or more"}]})
+    document = lock_for_write(session, document_id, actor, "document.register")
+    if document.status == "registered" or document.direction != "outgoing":
+        session.rollback()
+        raise ConflictError("Chỉ nhập số cho văn bản đi chưa đăng ký.",
+                            "Only an unregistered outgoing document takes a printed number.",
+                            details={"status": document.status, "direction": document.direction})
+    now = now or dt.datetime.now(dt.UTC)
+    today = now.astimezone(zone).date()
+    year = document.issued_date.year if document.issued_date else today.year
+    register = register_for(document.direction, document.secrecy)
+    _lock_counter(session, document.owner_organ_id, register, year)
+    if number in _taken(session, document.owner_organ_id, register, year):
+        refuse(session, actor, "document.register", document,
+               NumberTakenError(details={"number": number, "year": year, "register": register}),
+               number=number, year=year)
+    enter_in_register(session, document, register=register, year=year, number=number, now=now,
+                      today=today, actor=actor, imported=True)
+    session.flush()
+    warnings = duplicate_warnings(session, document)
+    audit.record(session, actor, "document.register", object_type="document",
+                 object_id=document.id, content_sha256=document.latest_version.sha256,
+                 organ_id=document.owner_organ_id,
+                 details={"register": register, "year": year, "number": number,
+                          "imported": True})
+    session.commit()
+    return document, warnings
 
 
 def register_document(

@@ -22,10 +22,15 @@ from sqlalchemy.orm import Session
 
 from docsvc.errors import BadRequestError, ConflictError, DocsvcError, NotFoundError
 from docsvc.filenames import safe_filename
-from docsvc.models import Document, DocumentVersion, SignatureRecord
+from docsvc.models import (
+    Document,
+    DocumentVersion,
+    SignatureRecord,
+)
 from docsvc.security import Actor, can_read
 from docsvc.services import audit
-from docsvc.services.documents import Warning_, deny
+from docsvc.services.documents import Warning_, claim_number, deny, enter_in_register
+from docsvc.services.issuance import ISSUE_ATTEMPTS, IssuePlan, prepare_bytes
 from docsvc.services.signers import (
     LevelUnavailableError,
     ProfileSpec,
@@ -41,6 +46,8 @@ from docsvc.signing.errors import (
     RevocationUnavailableError,
     TimestampUnavailableError,
 )
+from docsvc.signing.preview import PlacementPreview, preview_placement
+from docsvc.signing.words import ScanLimits
 from docsvc.storage import BlobStore, VerifiedBytes
 
 AGENCY_ROLES = frozenset({"agency", "attachment", "copy"})
@@ -81,6 +88,8 @@ class SignatureRequest:
     """Version number the client saw; 409 when the document has moved on."""
     copy_form: str | None = None
     """Text of a copy's stamp (``SAO Y``, ``SAO LỤC``, ``TRÍCH SAO``); role ``copy`` only."""
+    dry_run: bool = False
+    """Only show where the signature would go (page, boxes, a PNG); nothing is signed."""
 
 
 def parse_signature_request(body: Any) -> SignatureRequest:
@@ -98,6 +107,9 @@ def parse_signature_request(body: Any) -> SignatureRequest:
     allow = body.get("allow_lower_level", False)
     if not isinstance(allow, bool):
         problems.append({"field": "allow_lower_level", "message": "true or false"})
+    dry_run = body.get("dry_run", False)
+    if not isinstance(dry_run, bool):
+        problems.append({"field": "dry_run", "message": "true or false"})
     based_on = body.get("based_on")
     if based_on is not None and (not isinstance(based_on, int) or isinstance(based_on, bool)
                                  or based_on < 1):
@@ -116,7 +128,8 @@ def parse_signature_request(body: Any) -> SignatureRequest:
         raise BadRequestError(details={"fields": problems})
     assert isinstance(role, str) and isinstance(signer, str)  # else a problem above
     return SignatureRequest(role=role, signer=signer, level=level, placement=placement,
-                            allow_lower_level=allow, based_on=based_on, copy_form=copy_form)
+                            allow_lower_level=allow, based_on=based_on, copy_form=copy_form,
+                            dry_run=dry_run)
 
 
 MAX_COORDINATE = 14400.0
@@ -158,6 +171,13 @@ class SignedPdf:
     warnings: list[Warning_] = field(default_factory=list)
 
 
+def placement_limits(settings: Any) -> ScanLimits:
+    """Return the bounds of page scans for placement from the settings."""
+    return ScanLimits(max_pages=settings.placement_max_pages,
+                      scan_pages=settings.placement_scan_pages,
+                      seconds=settings.placement_seconds, ocr=settings.placement_ocr)
+
+
 def sign_bytes(tools: SigningTools, spec: ProfileSpec, data: bytes, *, role: str,
                level: str | None = None, placement: Placement | None = None,
                allow_lower_level: bool = False, reference: str | None = None,
@@ -193,7 +213,8 @@ def sign_bytes(tools: SigningTools, spec: ProfileSpec, data: bytes, *, role: str
                                   timestamper=timestamper, validation_context=context,
                                   placement=placement, picture=picture,
                                   agency_name=spec.display_name if role != "person" else None,
-                                  reference=reference, signing_time=signing_time)
+                                  reference=reference, signing_time=signing_time,
+                                  limits=placement_limits(tools.settings))
                 assert signed.data is not None
                 cert = signer.signing_cert
                 assert cert is not None
@@ -262,7 +283,8 @@ def signing_options(session: Session, *, document: Document, actor: Actor
                     ) -> list[tuple[str, ProfileSpec]]:
     """Return the ``(role, profile)`` pairs the actor may sign the document with now, ``person``
     or ``agency``, by the rules of ``sign_document`` (the pages offer these)."""
-    if (document.status != "registered" or document.revoked_at is not None
+    if ((document.status != "registered" and document.direction != "outgoing")
+            or document.revoked_at is not None
             or not may_sign_for(actor, document) or is_sealed(session, document.id)):
         return []
     options = []
@@ -274,6 +296,12 @@ def signing_options(session: Session, *, document: Document, actor: Actor
     return options
 
 
+def is_issuable(document: Document, role: str) -> bool:
+    """Tell whether a draft may take this signature: an outgoing draft is signed by the person,
+    then issued (numbered, dated and sealed) by the clerk's agency signature."""
+    return document.direction == "outgoing" and role in ("person", "agency")
+
+
 def available_levels(tools: SigningTools) -> tuple[str, ...]:
     """Return the PAdES levels this instance can make: B-T needs a TSA, B-LT and B-LTA trust roots."""
     default = tools.default_level()
@@ -283,6 +311,52 @@ def available_levels(tools: SigningTools) -> tuple[str, ...]:
 def _not_found(document_id: str) -> NotFoundError:
     return NotFoundError("Không tìm thấy văn bản.", "Document not found.",
                          details={"document_id": document_id})
+
+
+def _checked(session: Session, document_id: str,
+             request: SignatureRequest | Callable[[], SignatureRequest], actor: Actor
+             ) -> tuple[Document, SignatureRequest, ProfileSpec]:
+    """Check that the actor may make the requested signature now; return what signing needs."""
+    document = session.get(Document, document_id)
+    if document is None or not can_read(actor, document):
+        raise _not_found(document_id)
+    if not may_sign_for(actor, document):
+        deny(session, actor, "document.sign", document=document)
+    if callable(request):
+        request = request()
+    if document.revoked_at is not None:
+        raise DocumentRevokedError(details={"document_id": document_id})
+    if document.status != "registered" and not is_issuable(document, request.role):
+        raise NotRegisteredError(details={"document_id": document_id, "status": document.status})
+    spec = get_profile_spec(session, request.signer)
+    if (request.role == "person") != (spec.role == "person"):
+        raise SignerRoleMismatchError(details={"role": request.role, "profile_role": spec.role})
+    if not may_sign_as(actor, document, request.role, spec):
+        deny(session, actor, "document.sign", document=document)
+    if is_sealed(session, document_id):
+        raise AlreadySignedError(details={"document_id": document_id})
+    return document, request, spec
+
+
+def preview_signature(session: Session, blobs: BlobStore, tools: SigningTools, *,
+                      document_id: str,
+                      request: SignatureRequest | Callable[[], SignatureRequest],
+                      actor: Actor) -> PlacementPreview:
+    """Show where the requested signature would go on the latest version, without signing.
+
+    The same checks as ``sign_document`` apply; raises its errors and ``PlacementError``.
+    """
+    document, request, spec = _checked(session, document_id, request, actor)
+    latest = document.latest_version
+    data = VerifiedBytes(blobs, latest.blob_key).data
+    session.rollback()
+    placement = request.placement
+    if placement is None and request.role == "person":
+        placement = Placement(search=spec.display_name)
+    picture = Path(spec.picture_path) if spec.picture_path and request.role == "person" else None
+    return preview_placement(data, role=request.role, signer_name=spec.display_name,
+                             placement=placement, picture=picture,
+                             limits=placement_limits(tools.settings))
 
 
 def sign_document(session: Session, blobs: BlobStore, tools: SigningTools, *, document_id: str,
@@ -300,24 +374,7 @@ def sign_document(session: Session, blobs: BlobStore, tools: SigningTools, *, do
     ``TimestampUnavailableError``, ``RevocationUnavailableError``, ``SignerUnavailableError`` (503).
     Nothing is stored when it raises.
     """
-    document = session.get(Document, document_id)
-    if document is None or not can_read(actor, document):
-        raise _not_found(document_id)
-    if not may_sign_for(actor, document):
-        deny(session, actor, "document.sign", document=document)
-    if callable(request):
-        request = request()
-    if document.revoked_at is not None:
-        raise DocumentRevokedError(details={"document_id": document_id})
-    if document.status != "registered":
-        raise NotRegisteredError(details={"document_id": document_id, "status": document.status})
-    spec = get_profile_spec(session, request.signer)
-    if (request.role == "person") != (spec.role == "person"):
-        raise SignerRoleMismatchError(details={"role": request.role, "profile_role": spec.role})
-    if not may_sign_as(actor, document, request.role, spec):
-        deny(session, actor, "document.sign", document=document)
-    if is_sealed(session, document_id):
-        raise AlreadySignedError(details={"document_id": document_id})
+    document, request, spec = _checked(session, document_id, request, actor)
     latest = document.latest_version
     based_on = latest.number
     if request.based_on is not None and request.based_on != based_on:
@@ -327,44 +384,84 @@ def sign_document(session: Session, blobs: BlobStore, tools: SigningTools, *, do
         reference = request.copy_form or "SAO Y"
     owner = document.owner_organ_id
     source_sha256, media_type, filename = latest.sha256, latest.media_type, latest.filename
+    issue = IssuePlan.of(session, document, request.role, tools.settings.zone, signing_time)
     # the content address is checked while the PDF is being signed; nothing is stored before
     source = VerifiedBytes(blobs, latest.blob_key)
     data = source.data
     session.rollback()  # sign with no transaction open: the TSA and OCSP are network calls
+    limits = placement_limits(tools.settings)
 
-    try:
+    for _attempt in range(ISSUE_ATTEMPTS):
         try:
-            signed = sign_bytes(tools, spec, data, role=request.role, level=request.level,
-                                placement=request.placement,
-                                allow_lower_level=request.allow_lower_level,
-                                reference=reference, signing_time=signing_time)
-        except DocsvcError:
-            source.digest()  # stored bytes that do not match their address explain the failure
+            try:
+                prepared, written = prepare_bytes(data, request.role, issue, limits)
+                signed = sign_bytes(tools, spec, prepared, role=request.role,
+                                    level=request.level, placement=request.placement,
+                                    allow_lower_level=request.allow_lower_level,
+                                    reference=reference, signing_time=signing_time)
+            except DocsvcError:
+                source.digest()  # stored bytes that do not match their address explain it
+                raise
+            sha256 = source.sha256_of_extension(signed.data)  # raises when the source was corrupted
+        except DocsvcError as exc:
+            session.rollback()
+            audit.record(session, actor, "document.sign", object_type="document",
+                         object_id=document_id, organ_id=owner, outcome="failed",
+                         content_sha256=source_sha256,
+                         details={"code": exc.code, "role": request.role, "signer": spec.id,
+                                  **{k: v for k, v in exc.details.items()
+                                     if k in ("reason", "level", "subject")}})
+            session.commit()
             raise
-        sha256 = source.sha256_of_extension(signed.data)  # raises when the source was corrupted
-    except DocsvcError as exc:
-        session.rollback()
-        audit.record(session, actor, "document.sign", object_type="document",
-                     object_id=document_id, organ_id=owner, outcome="failed",
-                     content_sha256=source_sha256,
-                     details={"code": exc.code, "role": request.role, "signer": spec.id,
-                              **{k: v for k, v in exc.details.items()
-                                 if k in ("reason", "level", "subject")}})
-        session.commit()
-        raise
-    info = blobs.put(BytesIO(signed.data), sha256=sha256, size=len(signed.data))  # bytes first
+        info = blobs.put(BytesIO(signed.data), sha256=sha256, size=len(signed.data))  # bytes first
 
-    document = session.get(Document, document_id, with_for_update=True, populate_existing=True)
-    assert document is not None
-    if document.latest_version.number != based_on:
-        session.rollback()  # the stored bytes are an orphan: harmless, ``docsvc check`` lists it
-        raise VersionConflictError(details={"based_on": based_on,
-                                            "latest": document.latest_version.number})
+        document = session.get(Document, document_id, with_for_update=True,
+                               populate_existing=True)
+        assert document is not None
+        if document.latest_version.number != based_on:
+            session.rollback()  # the stored bytes are an orphan: harmless, ``docsvc check`` lists it
+            raise VersionConflictError(details={"based_on": based_on,
+                                                "latest": document.latest_version.number})
+        if issue is not None and issue.numbering:
+            if document.status == "registered":
+                session.rollback()
+                raise VersionConflictError(details={"based_on": based_on, "reason": "registered"})
+            if not claim_number(session, owner, issue.register, issue.today.year, issue.number):
+                # another document was issued meanwhile: sign again with the next number
+                session.rollback()
+                issue = IssuePlan.of(session, document, request.role, tools.settings.zone,
+                                  signing_time)
+                session.rollback()
+                continue
+            enter_in_register(session, document, register=issue.register,
+                              year=issue.today.year, number=issue.number, now=issue.now,
+                              today=issue.today, actor=actor)
+        warnings = list(signed.warnings)
+        if issue is not None and not written:
+            warnings.append(Warning_(
+                "issue_not_written",
+                "Số và ngày ban hành chưa được ghi lên văn bản: không thấy chỗ trống \"Số:\" và "
+                "\"ngày … tháng … năm …\" ở trang 1 (hoặc văn bản đã được ký mà chưa có ô). / "
+                "The number and date were not written on the PDF: no blanks found on page 1.",
+                {"number": issue.number_text}))
+        return _record(session, document, actor, request, spec, signed, sha256, info.key,
+                       based_on=based_on, source_sha256=source_sha256, media_type=media_type,
+                       filename=filename, warnings=warnings, issue=issue, written=written)
+    raise VersionConflictError(details={"based_on": based_on, "reason": "number_race"})
+
+
+def _record(session: Session, document: Document, actor: Actor, request: SignatureRequest,
+            spec: ProfileSpec, signed: SignedPdf, sha256: str, blob_key: str, *, based_on: int,
+            source_sha256: str, media_type: str, filename: str | None,
+            warnings: list[Warning_], issue: IssuePlan | None, written: tuple[str, ...]
+            ) -> SignatureOutcome:
+    """Add the new version, the signature record and the audit entry; commit."""
+    document_id = document.id
     number = max(v.number for v in document.versions) + 1  # annexes (attachments) take numbers too
     version = DocumentVersion(
         document=document, number=number, kind="signed", sha256=sha256,
         size=len(signed.data), media_type=media_type,
-        filename=_signed_filename(filename, request.role), blob_key=info.key,
+        filename=_signed_filename(filename, request.role), blob_key=blob_key,
         created_by=actor.label,
     )
     session.add(version)
@@ -376,19 +473,22 @@ def sign_document(session: Session, blobs: BlobStore, tools: SigningTools, *, do
         certificate_sha256=signed.certificate_sha256, signed_by=actor.label,
     )
     session.add(record)
+    details: dict[str, Any] = {
+        "role": request.role, "signer": spec.id, "level": signed.level,
+        "version": number, "based_on": based_on, "based_on_sha256": source_sha256,
+        "field": field_name, "certificate_sha256": signed.certificate_sha256,
+        "warnings": [w.code for w in warnings]}
+    if issue is not None:
+        details["issued"] = {"number": issue.number_text, "date": issue.today.isoformat(),
+                             "numbered_now": issue.numbering, "fields": list(written)}
     audit.record(session, actor, "document.sign", object_type="document", object_id=document_id,
-                 content_sha256=sha256, organ_id=owner,
-                 details={"role": request.role, "signer": spec.id, "level": signed.level,
-                          "version": number, "based_on": based_on,
-                          "based_on_sha256": source_sha256, "field": field_name,
-                          "certificate_sha256": signed.certificate_sha256,
-                          "warnings": [w.code for w in signed.warnings]})
+                 content_sha256=sha256, organ_id=document.owner_organ_id, details=details)
     try:
         session.commit()
     except IntegrityError as exc:
         session.rollback()
         raise VersionConflictError(details={"based_on": based_on}) from exc
-    return SignatureOutcome(document, version, record, signed.warnings)
+    return SignatureOutcome(document, version, record, warnings)
 
 
 def _signed_filename(filename: str | None, role: str) -> str:

@@ -39,7 +39,6 @@ PERSON_BOX_SIZE = (150.0, 65.0)
 """Width and height (pt) of the person's signature picture."""
 SEAL_SIZE = 102.0
 """Seal diameter in pt: 36 mm, the usual size of an agency seal, shown at actual size."""
-SEAL_TEXT_WIDTH = 118.0
 STAMP_SIZE = (230.0, 46.0)
 """Width and height (pt) of the text stamp of attachments and copies."""
 
@@ -145,11 +144,18 @@ def _image(picture: Path | bytes, size: tuple[float, float]) -> PdfImage:
     return _PreparedImage(read_picture(picture), box=BoxConstraints(*size))
 
 
+def picture_aspect(picture: Path | bytes) -> float:
+    """Return width / height of a picture."""
+    width, height = _picture(read_picture(picture)).size
+    return width / height if height else 1.0
+
+
 def person_style(picture: Path | bytes = DEMO_SIGNATURE_PICTURE) -> StaticStampStyle:
     """Return the person's appearance: the handwritten picture, no text."""
+    aspect = picture_aspect(picture)
     return StaticStampStyle(
         border_width=0,
-        background=_image(picture, PERSON_BOX_SIZE),
+        background=_image(picture, (PERSON_BOX_SIZE[1] * aspect, PERSON_BOX_SIZE[1])),
         background_opacity=1.0,
         background_layout=SimpleBoxLayoutRule(
             x_align=AxisAlignment.ALIGN_MID, y_align=AxisAlignment.ALIGN_MID,
@@ -158,15 +164,33 @@ def person_style(picture: Path | bytes = DEMO_SIGNATURE_PICTURE) -> StaticStampS
     )
 
 
-def agency_style(picture: Path | bytes = DEMO_SEAL_PICTURE) -> TextStampStyle:
-    """Return the agency's appearance: the seal at the right, name and time at its left.
+def seal_only_style(picture: Path | bytes = DEMO_SEAL_PICTURE) -> StaticStampStyle:
+    """Return the agency's appearance when there is no room for its text: the seal alone.
+
+    The agency name and time stay in the signature; only the picture leaves them out.
+    """
+    return StaticStampStyle(
+        border_width=0,
+        background=_image(picture, (SEAL_SIZE, SEAL_SIZE)),
+        background_opacity=1.0,
+        background_layout=SimpleBoxLayoutRule(
+            x_align=AxisAlignment.ALIGN_MID, y_align=AxisAlignment.ALIGN_MID,
+            inner_content_scaling=InnerScaling.SHRINK_TO_FIT,
+        ),
+    )
+
+
+def agency_style(picture: Path | bytes = DEMO_SEAL_PICTURE, *,
+                 seal_size: float = SEAL_SIZE) -> TextStampStyle:
+    """Return the agency's appearance: the seal (``seal_size`` pt) at the right, name and time
+    at its left.
 
     Text parameters: ``agency`` and ``signed_at``.
     """
     return TextStampStyle(
         stamp_text="%(agency)s\n%(signed_at)s",
         border_width=0,
-        background=_image(picture, (SEAL_SIZE, SEAL_SIZE)),
+        background=_image(picture, (seal_size, seal_size)),
         background_opacity=1.0,
         background_layout=SimpleBoxLayoutRule(
             x_align=AxisAlignment.ALIGN_MAX, y_align=AxisAlignment.ALIGN_MID,
@@ -174,7 +198,7 @@ def agency_style(picture: Path | bytes = DEMO_SEAL_PICTURE) -> TextStampStyle:
         ),
         inner_content_layout=SimpleBoxLayoutRule(
             x_align=AxisAlignment.ALIGN_MAX, y_align=AxisAlignment.ALIGN_MID,
-            margins=Margins(right=int(SEAL_SIZE) + 2),
+            margins=Margins(right=seal_size + 2),
             inner_content_scaling=InnerScaling.SHRINK_TO_FIT,
         ),
         text_box_style=TextBoxStyle(font=font_factory(), font_size=7, border_width=0,
@@ -200,24 +224,6 @@ def text_stamp_style(template: str = "%(reference)s\n%(agency)s\n%(signed_at)s")
 
 
 Box = tuple[float, float, float, float]
-
-
-def person_box_above(name_box: Box) -> Box:
-    """Return the picture box centred just above the signer's printed name."""
-    x1, _y1, x2, y2 = name_box
-    width, height = PERSON_BOX_SIZE
-    centre = (x1 + x2) / 2
-    return (centre - width / 2, y2 + 2, centre + width / 2, y2 + 2 + height)
-
-
-def agency_box_over(person_box: Box, page_width: float) -> Box:
-    """Return the seal box covering the left third of the person's picture, text to its left."""
-    x1, y1, x2, y2 = person_box
-    seal_right = x1 + (x2 - x1) / 3
-    centre_y = (y1 + y2) / 2
-    left = max(8.0, seal_right - SEAL_SIZE - SEAL_TEXT_WIDTH)
-    right = min(page_width, seal_right)
-    return (left, centre_y - SEAL_SIZE / 2, right, centre_y + SEAL_SIZE / 2)
 
 
 def stamp_box_top_right(page_width: float, page_height: float) -> Box:

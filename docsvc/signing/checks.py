@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from collections.abc import Iterable
 
 from asn1crypto import x509 as asn1_x509
@@ -78,7 +79,9 @@ def rejection_from(exc: BaseException, subject: str) -> SigningError | None:
         if isinstance(seen, cv_errors.NotYetValidError):
             return CertificateRejectedError("not_yet_valid", subject=subject, extra=str(seen))
         if isinstance(seen, cv_errors.InsufficientRevinfoError):
-            return RevocationUnavailableError(details={"subject": subject, "detail": str(seen)})
+            logging.getLogger(__name__).warning("no revocation information: %s", seen)
+            return RevocationUnavailableError(details={"subject": subject,
+                                                       "stage": "revocation"})
         if isinstance(seen, cv_errors.PathBuildingError | cv_errors.PathValidationError):
             return CertificateRejectedError("untrusted", subject=subject, extra=str(seen))
         if isinstance(seen, cv_errors.InvalidCertificateError):

@@ -4,6 +4,8 @@ code, an HTTP status and a message in Vietnamese and English.
 
 from __future__ import annotations
 
+import logging
+
 from docsvc.errors import ConflictError, DocsvcError, InvalidPdfError, UnprocessableError
 
 REASONS_VI = {
@@ -27,8 +29,11 @@ REASONS_EN = {
 class SigningError(DocsvcError):
     code = "signing_failed"
     status = 500
-    message_vi = "Không ký số được văn bản."
-    message_en = "The document could not be signed."
+    message_vi = ("Không ký số được văn bản do một lỗi không lường trước của bộ ký; văn bản "
+                  "chưa bị thay đổi. Hãy thử lại; nếu vẫn lỗi, báo quản trị hệ thống kèm thời "
+                  "điểm ký.")
+    message_en = ("The document could not be signed (an unexpected signer failure); nothing "
+                  "was changed. Try again; if it fails again, tell the administrator when.")
 
 
 class UnsupportedAlgorithmError(SigningError):
@@ -47,26 +52,33 @@ class CertificateRejectedError(SigningError):
     message_en = "The signer's certificate is not acceptable."
 
     def __init__(self, reason: str, *, subject: str = "", extra: str = "") -> None:
-        vi = f"Từ chối ký: {REASONS_VI.get(reason, reason)}."
-        en = f"Signing refused: {REASONS_EN.get(reason, reason)}."
+        vi = (f"Từ chối ký: {REASONS_VI.get(reason, reason)}. Hãy liên hệ tổ chức cung cấp "
+              "dịch vụ chứng thực chữ ký số để cấp lại hoặc gia hạn chứng thư số.")
+        en = (f"Signing refused: {REASONS_EN.get(reason, reason)}. Ask the certification "
+              "service provider to renew or reissue the certificate.")
         details = {"reason": reason, "subject": subject}
-        if extra:
-            details["detail"] = extra
+        if extra:  # the certificate library's own words: for the log, not for the person
+            logging.getLogger(__name__).info("certificate rejected (%s): %s", reason, extra)
         super().__init__(vi, en, details=details)
 
 
 class TimestampUnavailableError(SigningError):
     code = "tsa_unavailable"
     status = 503
-    message_vi = "Máy chủ cấp dấu thời gian không phản hồi; văn bản chưa được ký."
-    message_en = "The timestamp authority is unavailable; nothing was signed."
+    message_vi = ("Máy chủ cấp dấu thời gian không phản hồi; văn bản chưa được ký. Hãy thử lại "
+                  "sau ít phút, hoặc cho phép ký ở mức thấp hơn (allow_lower_level).")
+    message_en = ("The timestamp authority is unavailable; nothing was signed. Try again in a "
+                  "few minutes, or allow a lower level (allow_lower_level).")
 
 
 class RevocationUnavailableError(SigningError):
     code = "revocation_unavailable"
     status = 503
-    message_vi = "Không lấy được thông tin thu hồi (OCSP/CRL); văn bản chưa được ký."
-    message_en = "Revocation information (OCSP/CRL) is unavailable; nothing was signed."
+    message_vi = ("Không lấy được thông tin thu hồi (OCSP/CRL); văn bản chưa được ký. Hãy thử "
+                  "lại sau ít phút; nếu kéo dài, báo quản trị hệ thống kiểm tra kết nối mạng.")
+    message_en = ("Revocation information (OCSP/CRL) is unavailable; nothing was signed. Try "
+                  "again in a few minutes; if it lasts, ask the administrator to check the "
+                  "network.")
 
 
 class EncryptedPdfError(UnprocessableError):
@@ -78,18 +90,29 @@ class EncryptedPdfError(UnprocessableError):
 class DamagedPdfError(InvalidPdfError):
     """Raised for unreadable PDFs (code ``invalid_pdf``)."""
 
+    message_vi = ("Tệp PDF bị hỏng hoặc trình ký số không đọc được; văn bản chưa được ký. Hãy "
+                  "xuất lại tệp PDF (in ra PDF) rồi tải lên bản mới.")
+    message_en = ("The PDF is damaged or the signer cannot read it; nothing was signed. Export "
+                  "it again (print to PDF) and upload the new file.")
+
 
 class PlacementError(UnprocessableError):
     code = "signature_placement"
-    message_vi = "Không xác định được vị trí đặt chữ ký trên văn bản."
-    message_en = "Cannot find where to place the signature on the document."
+    message_vi = ("Không xác định được vị trí đặt chữ ký trên văn bản; hãy xem trước vị trí "
+                  "(dry_run) và chỉ ra trang và khung chữ ký.")
+    message_en = ("Cannot find where to place the signature on the document; preview it "
+                  "(dry_run) and give the page and box.")
 
 
 class SignerUnavailableError(SigningError):
     code = "signer_unavailable"
     status = 503
-    message_vi = "Không mở được khóa ký (tệp PKCS#12 hoặc thiết bị ký)."
-    message_en = "The signing key (PKCS#12 file or token) cannot be opened."
+    message_vi = ("Không mở được khóa ký (tệp PKCS#12 hoặc thiết bị ký); văn bản chưa được "
+                  "ký. Kiểm tra thiết bị ký đã cắm và đúng mã PIN, hoặc báo quản trị viên hồ sơ "
+                  "ký số.")
+    message_en = ("The signing key (PKCS#12 file or token) cannot be opened; nothing was "
+                  "signed. Check that the token is plugged in and the PIN is right, or ask the "
+                  "signer profiles' administrator.")
 
 
 class WrongPinError(SignerUnavailableError):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import re
 import zlib
 from collections.abc import Iterator
@@ -44,7 +45,18 @@ from docsvc.signing.errors import (
     TimestampUnavailableError,
     UnsupportedAlgorithmError,
 )
-from docsvc.signing.placement import Box, Placement, find_text
+from docsvc.signing.placement import (
+    Box,
+    Placement,
+    SealBox,
+    find_signer_block,
+    person_box,
+    seal_box,
+)
+from docsvc.signing.words import Document as WordsDocument
+from docsvc.signing.words import ScanLimitError, ScanLimits
+
+log = logging.getLogger(__name__)
 
 Role = Literal["person", "agency", "attachment", "copy"]
 Level = Literal["B-B", "B-T", "B-LT", "B-LTA"]
@@ -80,7 +92,8 @@ def _open(raw: bytes, max_pages: int = DEFAULT_MAX_PAGES) -> IncrementalPdfFileW
         writer = _Writer(BytesIO(raw))
     except (PdfError, ValueError, KeyError, TypeError, IndexError, RecursionError,
             OverflowError) as exc:
-        raise DamagedPdfError(details={"error": str(exc)[:200]}) from exc
+        log.info("pdf refused by the signer: %s", exc)  # the library's words stay in the log
+        raise DamagedPdfError(details={"stage": "pdf", "cause": type(exc).__name__}) from exc
     if writer.prev.encrypted or "/Encrypt" in writer.prev.trailer:
         raise EncryptedPdfError()
     try:
@@ -90,21 +103,33 @@ def _open(raw: bytes, max_pages: int = DEFAULT_MAX_PAGES) -> IncrementalPdfFileW
         # A cyclic or very deep page tree sends pyHanko's recursive walk into a RecursionError.
         check_page_tree(writer.prev.root.raw_get("/Pages"), max_pages=max_pages)
     except InvalidPdfError as exc:
-        raise DamagedPdfError(details=exc.details) from exc
+        raise DamagedPdfError(details={"stage": "pdf", **exc.details}) from exc
     except (PdfError, KeyError, RecursionError, OverflowError, ValueError, TypeError) as exc:
-        raise DamagedPdfError(details={"error": str(exc)[:200]}) from exc
+        log.info("pdf refused by the signer: %s", exc)
+        raise DamagedPdfError(details={"stage": "pdf", "cause": type(exc).__name__}) from exc
     return writer
 
 
-def _pages(reader: PdfFileReader) -> list[generic.DictionaryObject]:
-    def walk(node: generic.DictionaryObject) -> Iterator[generic.DictionaryObject]:
+def _pages(reader: PdfFileReader, max_pages: int | None = None) -> list[generic.DictionaryObject]:
+    """Return the page objects in order; past ``max_pages`` raise ``ScanLimitError`` (422), so
+    that a huge or lying page tree never holds a worker."""
+    limit = max_pages if max_pages is not None else ScanLimits.max_pages
+
+    def walk(node: generic.DictionaryObject, depth: int) -> Iterator[generic.DictionaryObject]:
+        if depth > 64:
+            raise DamagedPdfError(details={"error": "page tree too deep"})
         if node.get("/Type") == "/Pages" or "/Kids" in node:
             for kid in node["/Kids"]:
-                yield from walk(kid.get_object())
+                yield from walk(kid.get_object(), depth + 1)
         else:
             yield node
 
-    return list(walk(reader.root["/Pages"]))
+    pages = []
+    for page in walk(reader.root["/Pages"], 0):
+        pages.append(page)
+        if len(pages) > limit:
+            raise ScanLimitError(details={"max_pages": limit})
+    return pages
 
 
 def _page_box(page: generic.DictionaryObject) -> Box:
@@ -139,11 +164,12 @@ def _role_of(name: str, cert: asn1_x509.Certificate | None) -> str:
     return "person"
 
 
-def existing_signatures(data: bytes | PdfFileReader) -> list[ExistingSignature]:
+def existing_signatures(data: bytes | PdfFileReader, *, max_pages: int | None = None
+                        ) -> list[ExistingSignature]:
     """List the filled signature fields of a PDF (document timestamps excluded)."""
     reader = data if isinstance(data, PdfFileReader) else PdfFileReader(BytesIO(data))
-    pages = _pages(reader)
-    page_ids = {getattr(p.container_ref, "idnum", None): i for i, p in enumerate(pages)}
+    pages = _pages(reader, max_pages)
+    page_ids = {p.container_ref.idnum if p.container_ref else None: i for i, p in enumerate(pages)}
     found = []
     for sig in reader.embedded_regular_signatures:
         try:
@@ -196,11 +222,15 @@ class _Target:
     page_index: int
     box: Box | None
     existing_field: bool
+    seal: SealBox | None = None
+    """For the agency role placed automatically: the seal and whether its text fits."""
 
 
 def _target(role: str, raw: bytes, reader: PdfFileReader, placement: Placement | None,
-            existing: list[ExistingSignature], signer_name: str) -> _Target:
-    pages = _pages(reader)
+            existing: list[ExistingSignature], signer_name: str, *,
+            limits: ScanLimits | None = None, aspect: float = 1.0) -> _Target:
+    limits = limits or ScanLimits()
+    pages = _pages(reader, limits.max_pages)
     count = len(pages)
     placement = placement or Placement()
     if placement.field is not None:
@@ -217,19 +247,10 @@ def _target(role: str, raw: bytes, reader: PdfFileReader, placement: Placement |
         return _Target(name, _page_index(placement.page, count, 0), placement.box, False)
     if role == "person":
         text = placement.search or signer_name
-        if placement.page is not None:
-            order = [_page_index(placement.page, count, 0)]
-        else:
-            order = list(range(count - 1, -1, -1))
-        hit = find_text(raw, text, page_indices=order,
-                        page_boxes={i: _page_box(pages[i]) for i in order})
-        if hit is None:
-            raise PlacementError(
-                f"Không tìm thấy tên '{text}' trên văn bản để đặt chữ ký.",
-                f"Cannot find '{text}' in the document to place the signature.",
-                details={"search": text},
-            )
-        return _Target(name, hit.page_index, appearance.person_box_above(hit.box), False)
+        page = None if placement.page is None else _page_index(placement.page, count, 0)
+        with WordsDocument(raw, limits) as doc:
+            block = find_signer_block(doc, text, page_index=page)
+            return _Target(name, block.page.index, person_box(block, aspect), False)
     if role == "agency":
         persons = [s for s in existing if s.role == "person" and s.box is not None]
         if not persons:
@@ -240,12 +261,30 @@ def _target(role: str, raw: bytes, reader: PdfFileReader, placement: Placement |
         person = persons[-1]
         assert person.box is not None  # persons have a box (filtered above)
         index = person.page_index if person.page_index is not None else count - 1
-        page_width = _page_box(pages[index])[2]
-        return _Target(name, index, appearance.agency_box_over(person.box, page_width), False)
+        with WordsDocument(raw, limits) as doc:
+            words = doc.text_words(index)
+            if not words.lines and limits.ocr:  # a scan: the words come from OCR
+                words = doc.ocr_words(index)
+            seal = seal_box(words, person.box)  # type: ignore[arg-type]
+        return _Target(name, index, seal.box, False, seal)
     index = _page_index(placement.page, count, 0)
     x1, y1, x2, y2 = _page_box(pages[index])
     box = appearance.stamp_box_top_right(x2 - x1, y2 - y1)
     return _Target(name, index, (box[0] + x1, box[1] + y1, box[2] + x1, box[3] + y1), False)
+
+
+SEAL_TEXT_MIN_WIDTH = 40.0
+
+
+def _seal_layout(target: _Target) -> tuple[float, bool]:
+    """Return the seal size and whether its text is drawn: the text only where it has room."""
+    if target.seal is not None:
+        return target.seal.seal[3] - target.seal.seal[1], target.seal.with_text
+    if target.box is None:
+        return appearance.SEAL_SIZE, True
+    x1, y1, x2, y2 = target.box
+    size = max(1.0, min(appearance.SEAL_SIZE, y2 - y1, x2 - x1))
+    return size, x2 - x1 - size - 2 >= SEAL_TEXT_MIN_WIDTH
 
 
 def _organisation(cert: asn1_x509.Certificate) -> str:
@@ -279,14 +318,18 @@ def _translate(exc: BaseException, subject: str) -> DocsvcError:
         if isinstance(seen, DocsvcError):
             return seen
         if isinstance(seen, TimestampRequestError):
-            return TimestampUnavailableError(details={"detail": str(seen)[:200]})
+            log.warning("timestamp authority failed: %s", seen)
+            return TimestampUnavailableError(details={"stage": "tsa"})
         if isinstance(seen, cv_errors.OCSPFetchError | cv_errors.CRLFetchError):
-            return RevocationUnavailableError(details={"detail": str(seen)[:200]})
+            log.warning("revocation fetch failed: %s", seen)
+            return RevocationUnavailableError(details={"stage": "revocation"})
         seen = seen.__cause__ or seen.__context__
     rejection = rejection_from(exc, subject)
     if rejection is not None:
         return rejection
-    return SigningError(details={"detail": str(exc)[:300]})
+    # the library's own words go to the log, never to the person signing
+    log.error("signing failed: %s: %s", type(exc).__name__, exc)
+    return SigningError(details={"stage": "signing", "cause": type(exc).__name__})
 
 
 async def _run(pdf_signer: PdfSigner, writer: IncrementalPdfFileWriter, *, when: dt.datetime,
@@ -357,7 +400,7 @@ def _sign_pdf_detailed(data: bytes | BinaryIO, *, signer: Signer, role: Role,
              agency_name: str | None = None, reference: str | None = None,
              stamp_text: str | None = None, signing_time: dt.datetime | None = None,
              digest: str = "sha256", reason: str | None = None, location: str | None = None,
-             output: BinaryIO | None = None) -> SignedBytes:
+             output: BinaryIO | None = None, limits: ScanLimits | None = None) -> SignedBytes:
     """Sign ``data`` for ``role`` at ``level``; return the signed PDF (or write it to
     ``output``) and the field it filled, so that nobody parses the result again to learn it.
 
@@ -389,12 +432,15 @@ def _sign_pdf_detailed(data: bytes | BinaryIO, *, signer: Signer, role: Role,
     raw = data if isinstance(data, bytes | bytearray) else data.read()
     raw = bytes(raw)
     writer = _open(raw)
-    existing = existing_signatures(writer.prev)
+    limits = limits or ScanLimits()
+    existing = existing_signatures(writer.prev, max_pages=limits.max_pages)
     _refuse_conflicts(role, existing)
     cert = signer.signing_cert
     assert cert is not None
     subject = cert.subject.native.get("common_name", "")
-    target = _target(role, raw, writer.prev, placement, existing, subject)
+    person_picture = picture or appearance.DEMO_SIGNATURE_PICTURE
+    target = _target(role, raw, writer.prev, placement, existing, subject, limits=limits,
+                     aspect=appearance.picture_aspect(person_picture) if role == "person" else 1)
     when = signing_time or dt.datetime.now(dt.UTC).replace(microsecond=0)
     params = {"agency": agency_name or _organisation(cert), "signed_at": appearance.iso_vn(when),
               "reference": reference or ""}
@@ -402,7 +448,10 @@ def _sign_pdf_detailed(data: bytes | BinaryIO, *, signer: Signer, role: Role,
     if role == "person":
         style = appearance.person_style(picture or appearance.DEMO_SIGNATURE_PICTURE)
     elif role == "agency":
-        style = appearance.agency_style(picture or appearance.DEMO_SEAL_PICTURE)
+        size, with_text = _seal_layout(target)
+        seal_picture = picture or appearance.DEMO_SEAL_PICTURE
+        style = (appearance.agency_style(seal_picture, seal_size=size) if with_text
+                 else appearance.seal_only_style(seal_picture))
     else:
         template = stamp_text or ("%(reference)s\n%(agency)s\n%(signed_at)s" if reference
                                   else "%(agency)s\n%(signed_at)s")

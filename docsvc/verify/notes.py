@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel
+from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.diff_analysis.policy_api import SuspiciousModification
 
 from docsvc.verify.report import Note, Severity, nfc
@@ -34,7 +34,17 @@ def library_error(exc: BaseException, action_vi: str, action_en: str) -> Note:
                 f"Format failure while {action_en}: {cause}")
 
 
-def modification_notes(diff: DiffResult | SuspiciousModification | None) -> list[Note]:
+ISSUE_FIELDS = frozenset({"docsvc_so", "docsvc_ngay", "docsvc_thang", "docsvc_nam"})
+"""The number/date fields written at issuance (``docsvc.signing.issuance.ISSUE_FIELDS``)."""
+
+
+def _only_issuance(changed: object) -> bool:
+    names = {str(n) for n in changed}  # type: ignore[attr-defined]
+    filled = names & ISSUE_FIELDS
+    return bool(filled) and all(n in ISSUE_FIELDS or n.startswith("Sig_") for n in names)
+
+
+def modification_notes(diff: object) -> list[Note]:
     """Explain what changed after a signature (pyHanko's modification analysis)."""
     if diff is None:
         return []
@@ -53,6 +63,15 @@ def modification_notes(diff: DiffResult | SuspiciousModification | None) -> list
                      "liệu).",
                      "Only long-term validation data (DSS, document timestamps) was added "
                      "after signing.")]
+    if level == ModificationLevel.FORM_FILLING and _only_issuance(diff.changed_form_fields):
+        return [note("ISSUE_FIELDS_FILLED", Severity.INFO,
+                     f"Sau khi ký chỉ ghi số và ngày ban hành vào các ô của văn bản ({fields}; "
+                     "ô chữ ký mới là chữ ký sau). Thay đổi này được phân loại là điền biểu mẫu "
+                     "(FORM_FILLING), được phép với chữ ký này; nội dung khác không đổi.",
+                     f"After signing, only the number and date of issuance were written into "
+                     f"their fields ({fields}; new signature fields are later signatures). The "
+                     "change is classified as form filling (FORM_FILLING), which this "
+                     "signature allows; nothing else changed.")]
     if level == ModificationLevel.FORM_FILLING:
         return [note("MODIFICATION_FORM_FILLING", Severity.WARNING,
                      f"Sau khi ký có điền/sửa trường biểu mẫu hoặc thêm chữ ký ({fields}). Điều "

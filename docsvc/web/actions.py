@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import flash, redirect, request, session, url_for
+from flask import Response, flash, redirect, request, session, url_for
 
 from docsvc.errors import DocsvcError, NotFoundError, PermissionDeniedError
 from docsvc.services import documents as svc
@@ -51,15 +51,54 @@ def register(document_id: str):  # type: ignore[no-untyped-def]
     return act(document_id, action)
 
 
-def _signature_body() -> dict[str, object]:
-    """Return the API's JSON body of a signature from the form (its parser checks it)."""
-    form = request.form
+def _signature_body(form=None) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Return the API's JSON body of a signature from the form (its parser checks it).
+
+    ``page`` and ``box`` ("x1 y1 x2 y2" in points, as the preview shows them) move the
+    signature away from the place found automatically."""
+    form = form if form is not None else request.form
     based_on = form.get("based_on", "")
-    return {"role": form.get("role"), "signer": form.get("signer"),
-            "level": form.get("level") or None,
-            "allow_lower_level": form.get("allow_lower_level") == "1",
-            "based_on": int(based_on) if based_on.isascii() and based_on.isdigit()
-            and len(based_on) < 10 else based_on or None}
+    body: dict[str, object] = {
+        "role": form.get("role"), "signer": form.get("signer"),
+        "level": form.get("level") or None,
+        "allow_lower_level": form.get("allow_lower_level") == "1",
+        "based_on": int(based_on) if based_on.isascii() and based_on.isdigit()
+        and len(based_on) < 10 else based_on or None}
+    box = (form.get("box") or "").replace(",", " ").split()
+    if box:
+        page = form.get("page") or ""
+        try:
+            body["placement"] = {"page": int(page) if page else -1,
+                                 "box": [float(v) for v in box]}
+        except ValueError:
+            body["placement"] = {"box": box}  # the parser says what is wrong with it
+    return body
+
+
+@web.get("/documents/<document_id>/sign/preview.png")
+def sign_preview(document_id: str):  # type: ignore[no-untyped-def]
+    """The page with the boxes where the signature would go (nothing is signed)."""
+    body = _signature_body(request.args)
+    try:
+        preview = signing.preview_signature(
+            db(), runtime().blobs, runtime().signing, document_id=document_id, actor=actor(),
+            request=lambda: signing.parse_signature_request(body))
+    except (NotFoundError, PermissionDeniedError):
+        raise
+    except DocsvcError as exc:
+        db().rollback()
+        details = exc.details
+        extra = ""
+        if "page_size" in details:
+            extra = (f" (trang {details['page']}, khổ {details['page_size']}, vùng dự kiến "
+                     f"{details['candidate_area']})")
+        return Response(exc.message() + extra, status=exc.status,
+                        mimetype="text/plain; charset=utf-8")
+    boxes = preview.to_dict()["boxes"]
+    headers = {"X-Docsvc-Page": str(preview.page),
+               "X-Docsvc-Person-Box": " ".join(map(str, boxes["person"] or [])),
+               "X-Docsvc-Seal-Box": " ".join(map(str, boxes["seal"] or []))}
+    return Response(preview.png, mimetype="image/png", headers=headers)
 
 
 @web.post("/documents/<document_id>/sign")

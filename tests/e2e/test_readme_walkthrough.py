@@ -17,7 +17,7 @@ import pytest
 from tests.integration.conftest import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
-START, STOP = "A first user and token", "The person's signature goes"
+START, STOP = "A first user and token", "The person's picture goes"
 
 
 def walkthrough() -> str:

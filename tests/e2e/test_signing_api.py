@@ -150,7 +150,9 @@ def test_errors(world, app):
     assert (unknown.status_code, unknown.json["error"]["code"]) == (422, "unknown_signer")
 
     draft = upload(clerk, register=False)
-    not_registered = sign(signer, draft, role="person", signer="demo-person")
+    # an outgoing draft takes the person's signature (then the agency signature issues it),
+    # but no attachment or copy stamp before it is registered
+    not_registered = sign(clerk, draft, role="attachment", signer="demo-agency")
     assert (not_registered.status_code, not_registered.json["error"]["code"]) == (
         409, "not_registered")
 

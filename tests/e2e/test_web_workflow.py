@@ -122,7 +122,8 @@ def test_a_notice_from_upload_to_the_communes_acceptance(people, runtime):
     assert "Đã tải lên văn bản." in html and "Sở Nội vụ" in html
     assert "UBND xã Tịnh Ấn" in html  # the name came from the directory
     assert "Dự thảo (chưa vào sổ)" in html  # the stage, in words
-    assert "/register\"" in html and "Ký số" not in html  # a draft is registered before signing
+    # a draft is registered, or signed by the person and then issued by the agency signature
+    assert "/register\"" in html and "Ký số" in html
 
     done = post(clerk, f"/documents/{doc_id}/register")
     assert done.status_code == 303
@@ -350,3 +351,31 @@ def test_a_strange_based_on_is_a_400_not_a_500(people, runtime, app):
         answer = post(signer, f"/documents/{doc_id}/sign",
                       {"role": "person", "signer": "1", "based_on": based_on})
         answer = shown(signer, answer)
+
+
+
+def test_signer_previews_the_place_and_moves_the_signature(people, runtime):
+    from docsvc.signing import existing_signatures
+
+    clerk, signer = people["vanthu"], people["viet"]
+    doc_id = new_document(clerk)
+    html = page(signer, doc_id)
+    assert "Xem trước vị trí chữ ký" in html
+    preview = signer.get(f"/documents/{doc_id}/sign/preview.png?role=person&signer=demo-person")
+    assert preview.status_code == 200 and preview.mimetype == "image/png"
+    assert preview.data.startswith(b"\x89PNG") and preview.headers["X-Docsvc-Page"] == "1"
+    assert len(preview.headers["X-Docsvc-Person-Box"].split()) == 4
+    nowhere = signer.get(f"/documents/{doc_id}/sign/preview.png?role=person&signer=demo-person"
+                         "&box=1+2")
+    assert nowhere.status_code == 400 and "không hợp lệ" in nowhere.get_data(as_text=True)
+    moved = post(signer, f"/documents/{doc_id}/sign",
+                 {"role": "person", "signer": "demo-person", "level": "B-B",
+                  "page": "1", "box": "300 400 420 452"})
+    assert moved.status_code == 303, moved.data.decode()[:500]
+    from docsvc.storage import read_verified
+
+    with runtime.sessions() as session:
+        key = session.get(Document, doc_id).latest_version.blob_key
+    with read_verified(runtime.blobs, key) as stream:
+        data = stream.read()
+    assert existing_signatures(data)[0].box == (300, 400, 420, 452)

@@ -96,10 +96,14 @@ def test_keys_are_opened_once_per_process(session, blobs, settings, profiles, ma
     assert fresh.loads == 1
 
 
-def test_unregistered_document_is_refused(session, blobs, tools, profiles, make_notice):
+def test_unregistered_document_takes_no_attachment_or_copy_stamp(session, blobs, tools,
+                                                                  profiles, make_notice):
+    # An outgoing draft is signed by the person, then issued by the agency signature
+    # (tests/unit/signing_service/test_issuance.py); stamps wait for registration.
     doc_id = make_notice(register=False)
     with pytest.raises(NotRegisteredError) as caught:
-        _sign(session, blobs, tools, doc_id, PERSON, SIGNER)
+        _sign(session, blobs, tools, doc_id,
+              SignatureRequest(role="attachment", signer="demo-agency"), CLERK)
     assert caught.value.status == 409 and caught.value.code == "not_registered"
     assert len(versions_of(session, doc_id)) == 1
 
