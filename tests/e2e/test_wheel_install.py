@@ -208,7 +208,11 @@ def test_the_readme_production_path_exchanges_a_document_with_real_keys(
         DOCSVC_S3_ENDPOINT=s3_server.endpoint, DOCSVC_S3_BUCKET=f"docsvc-{uuid.uuid4().hex[:12]}",
         DOCSVC_S3_ACCESS_KEY="testing", DOCSVC_S3_SECRET_KEY="testing", DOCSVC_S3_REGION="us-east-1",
         DOCSVC_S3_SECURE="false", DOCSVC_ORGAN_ID=PROVINCE, DOCSVC_TSA_URL=real_pki.tsa_url,
-        DOCSVC_TRUST_DIRS=str(trust), DOCSVC_REVOCATION_FETCHING="true")
+        DOCSVC_TRUST_DIRS=str(trust), DOCSVC_REVOCATION_FETCHING="true",
+        # the agency's own key signs edXML packages and receipts (production refuses to start
+        # without one); here the seal's PKCS#12
+        DOCSVC_AGENCY_KEY_FILE=str(keys / "seal.p12"),
+        DOCSVC_AGENCY_KEY_PASSPHRASE_FILE=str(keys / "seal.pass"))
 
     def docsvc(*args: str) -> str:
         done = subprocess.run([str(installed / "docsvc"), *args], capture_output=True, text=True,
@@ -265,6 +269,7 @@ def test_the_readme_production_path_exchanges_a_document_with_real_keys(
         status, ack = _call(f"{api}/exchange/messages/{message['id']}/ack", commune_token,
                             {"result": "received"})
         assert status == 200, ack
+        assert (ack.get("signature") or {}).get("jws"), ack  # the receipt is signed by the agency key
     finally:
         server.terminate()
         output = server.communicate(timeout=30)[0].decode()
