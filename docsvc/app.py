@@ -55,21 +55,21 @@ class Runtime:
         """Return the signing tools (keys opened on first use and cached)."""
         from docsvc.services.signers import SigningTools
 
-        return self._once("signing", lambda: SigningTools(self.settings))  # type: ignore[no-any-return]
+        return self._once("signing", lambda: SigningTools(self.settings))
 
     @property
     def verifier(self) -> Verifier:
         """Return the verifier (trust folders read once)."""
         from docsvc.services.verification import make_verifier
 
-        return self._once("verifier", lambda: make_verifier(self.settings))  # type: ignore[no-any-return]
+        return self._once("verifier", lambda: make_verifier(self.settings))
 
     @property
     def exchange(self) -> ExchangeConfig:
         """Return the exchange configuration: the agency's XML key and the arrival verifier."""
         from docsvc.services import exchange as svc
 
-        return self._once("exchange", lambda: svc.config_from_settings(  # type: ignore[no-any-return]
+        return self._once("exchange", lambda: svc.config_from_settings(
             self.settings, agency_key=svc.load_agency_key(self.settings), verifier=lambda: self.verifier))
 
     def replace_adapter(self, name: str, value: object) -> None:
@@ -156,9 +156,11 @@ def _limit_rates(app: Flask, settings: Settings) -> None:
                       strategy="moving-window", headers_enabled=False,
                       key_prefix=f"docsvc:{settings.organ_id}")
     app.extensions["docsvc.limiter"] = limiter
-    app.view_functions["web.login"] = limiter.limit(
+    # Flask-Limiter's overloads: the decorated view loses Flask's route type; the blueprint is
+    # typed as flask.sansio's while the overload expects flask.Blueprint (both work at runtime).
+    app.view_functions["web.login"] = limiter.limit(  # type: ignore[assignment]
         settings.login_rate_limit, methods=["POST"], scope="login")(app.view_functions["web.login"])
-    limiter.limit(settings.auth_failure_rate_limit, scope="bearer-failures",
+    limiter.limit(settings.auth_failure_rate_limit, scope="bearer-failures",  # type: ignore[call-overload]
                   deduct_when=lambda response: response.status_code == 401)(
         app.blueprints["api"])
 

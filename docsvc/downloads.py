@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import BinaryIO
 from urllib.parse import quote
 
@@ -12,7 +13,8 @@ from docsvc.models import DocumentVersion
 from docsvc.storage.base import CHUNK
 
 
-def version_response(version: DocumentVersion, stream: BinaryIO, document_id: str) -> Response:
+def version_response(version: DocumentVersion | SimpleNamespace, stream: BinaryIO, document_id: str
+                     ) -> Response:
     """Stream the (already hash-checked) bytes with ETag = SHA-256; answer 304 when unchanged."""
     etag = f'"{version.sha256}"'
     if request.if_none_match.contains(version.sha256):

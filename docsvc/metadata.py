@@ -295,7 +295,7 @@ def parse_metadata(raw: Any, *, allowed_organ_ids: frozenset[str] = frozenset())
         direction=direction, organ_id=organ_id, type_name=type_name, type_abbr=type_abbr,
         signer_competence=competence, code_number=code_number, recipients=recipients,
         joint_organs=joint_organs, references=references, **metadata,
-    )  # type: ignore[arg-type]
+    )
 
 
 def check_issuing_body(metadata: Metadata, owner_organ_id: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from docsvc.errors import InvalidPdfError, UnprocessableError, UnsupportedMediaTypeError
 from docsvc.storage import hash_stream
@@ -166,7 +166,7 @@ def repair_pdf(stream: BinaryIO) -> BinaryIO:
     import pikepdf
 
     stream.seek(0)
-    out = tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024)  # noqa: SIM115 - returned
+    out = cast(BinaryIO, tempfile.SpooledTemporaryFile(max_size=32 * 1024 * 1024))  # noqa: SIM115 - returned
     try:
         with pikepdf.open(stream) as pdf:
             pdf.save(out, fix_metadata_version=False,

@@ -20,7 +20,7 @@ SWEEP_AFTER = dt.timedelta(minutes=2)
 
 def make_huey(runtime: Any):  # type: ignore[no-untyped-def]
     """Build the huey instance for ``runtime.settings.jobs`` and register docsvc's tasks on it."""
-    from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
+    from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab  # type: ignore[import-untyped]  # no stubs
 
     settings = runtime.settings
     if settings.jobs == "immediate":
@@ -46,7 +46,7 @@ def make_huey(runtime: Any):  # type: ignore[no-untyped-def]
             for job_id in queued_job_ids(session, SWEEP_AFTER):
                 run(job_id)
 
-    huey.docsvc_run = run  # type: ignore[attr-defined]
+    huey.docsvc_run = run
     return huey
 
 

@@ -13,7 +13,7 @@ from docsvc.api.serialize import document_to_dict, links_for
 from docsvc.downloads import version_response
 from docsvc.errors import BadRequestError, InvalidMetadataError
 from docsvc.metadata import parse_metadata
-from docsvc.models import DIRECTIONS
+from docsvc.models import DIRECTIONS, Job
 from docsvc.services import documents as svc
 from docsvc.services import reading
 
@@ -46,7 +46,7 @@ def upload_document():  # type: ignore[no-untyped-def]
             problems.extend(exc.details["fields"])
     suggestions = None
     if upload is not None and (problems or _left_out(given)):
-        suggestions = reading.suggest(db(), upload.stream, given)
+        suggestions = reading.suggest(db(), cast(BinaryIO, upload.stream), given)
     if problems:
         details = {"fields": problems}
         if suggestions is not None:  # what the PDF's text says, for the fields left out
@@ -68,7 +68,7 @@ def upload_document():  # type: ignore[no-untyped-def]
     if planned:
         db().expire_all()  # an immediate queue ran them in its own session
     body = _with_warnings(document, warnings)
-    body["jobs"] = [jobs.job_to_dict(db().get(type(job), job.id)) for job in planned]
+    body["jobs"] = [jobs.job_to_dict(cast(Job, db().get(type(job), job.id))) for job in planned]
     if suggestions is not None:
         body["suggested_metadata"] = suggestions["fields"]
         body["suggestions_reason"] = suggestions["reason"]

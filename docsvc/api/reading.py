@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from io import BytesIO
+from typing import BinaryIO, cast
 
 from flask import jsonify, request
 
@@ -10,6 +11,7 @@ from docsvc.api import actor, api, db, runtime
 from docsvc.downloads import version_response
 from docsvc.errors import BadRequestError, PermissionDeniedError
 from docsvc.extract import suggested_metadata
+from docsvc.models import Job
 from docsvc.pdf import PDF_MEDIA_TYPE, inspect_pdf
 from docsvc.services import reading
 
@@ -21,13 +23,13 @@ def extract():  # type: ignore[no-untyped-def]
     if actor().kind == "system":
         raise PermissionDeniedError()
     if request.mimetype == PDF_MEDIA_TYPE:
-        stream = BytesIO(request.get_data(cache=False))
+        stream: BinaryIO = BytesIO(request.get_data(cache=False))
     else:
         upload = request.files.get("file")
         if upload is None:
             raise BadRequestError("Thiếu tệp PDF (trường file).", "The PDF (form field file) is missing.",
                                   details={"fields": [{"field": "file", "code": "required"}]})
-        stream = upload.stream
+        stream = cast(BinaryIO, upload.stream)
     inspect_pdf(stream)  # 415 not a PDF, 422 damaged
     extraction = reading.read_pdf(db(), stream)
     body = extraction.to_dict()
@@ -65,7 +67,7 @@ def request_job(document_id: str):  # type: ignore[no-untyped-def]
     job = jobs.request_job(db(), document, str(body.get("kind", "ocr")), body.get("version"), actor())
     dispatch(runtime(), [job.id])
     db().expire_all()
-    return jsonify(jobs.job_to_dict(db().get(type(job), job.id))), 202
+    return jsonify(jobs.job_to_dict(cast(Job, db().get(type(job), job.id)))), 202
 
 
 @api.get("/documents/<document_id>/versions/<int:number>/searchable")

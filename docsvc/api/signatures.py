@@ -5,7 +5,7 @@ signer profiles. Keys are opened once per process, by the runtime's signing tool
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, cast
 
 from flask import jsonify, request, url_for
 
@@ -112,8 +112,8 @@ def create_signer():  # type: ignore[no-untyped-def]
                    else profiles.InvalidKeyFileError)(details={"field": name})
         uploads[name] = data
     values["key_source"] = values["key_source"] or "pkcs12"
-    spec = profiles.ProfileSpec(organ_id=organ_id, **{k: v or "" if k in (
-        "id", "role", "display_name") else v or None for k, v in values.items()})
+    spec = profiles.ProfileSpec(organ_id=organ_id, **cast(dict[str, Any], {k: v or "" if k in (
+        "id", "role", "display_name") else v or None for k, v in values.items()}))
     chain = uploads["chain"]
     profile = profiles.add_signer_profile(
         db(), signing_tools(), actor(), spec, p12=uploads["p12"],

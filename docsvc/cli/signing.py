@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -123,9 +124,9 @@ def signers_add(ctx: _Context, profile_id: str, replace: bool, certificate_overr
     from docsvc.services.signers import ProfileSpec, add_signer_profile
 
     key_source = "pkcs11" if values.get("pkcs11_key_label") else "pkcs12"
-    absolute = {k: str(Path(v).resolve()) if v and k.endswith(("_path", "_file")) else v
+    absolute: dict[str, Any] = {k: str(Path(v).resolve()) if v and k.endswith(("_path", "_file")) else v
                 for k, v in values.items()}
-    spec = ProfileSpec(id=profile_id, key_source=key_source,  # type: ignore[arg-type]
+    spec = ProfileSpec(id=profile_id, key_source=key_source,
                        certificate_override=certificate_override, **absolute)
     rt = ctx.runtime
     with rt.sessions() as session:

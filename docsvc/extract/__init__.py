@@ -66,13 +66,13 @@ def extract_metadata(source: bytes | BinaryIO | str, *, directory: Sequence[tupl
     """
     started = time.perf_counter()
     if hasattr(source, "seek"):
-        source.seek(0)  # type: ignore[union-attr]
+        source.seek(0)
     wanted: list[int] = []
     try:
         total = page_count(source)
         wanted = sorted({*range(min(HEAD_PAGES, total)), *range(max(0, total - TAIL_PAGES), total)})
         if hasattr(source, "seek"):
-            source.seek(0)  # type: ignore[union-attr]
+            source.seek(0)
         pages = list(iter_page_lines(source, wanted))
     except PdfTextError:
         return Extraction({}, 0, [], False, "unreadable_pdf", source_kind,

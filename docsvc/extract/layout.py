@@ -58,7 +58,7 @@ class PdfTextError(Exception):
 
 def page_count(source: bytes | BinaryIO | str) -> int:
     """Return the number of pages, or raise ``PdfTextError``."""
-    import pypdfium2 as pdfium
+    import pypdfium2 as pdfium  # type: ignore[import-untyped]  # no stubs or py.typed
 
     try:
         pdf = pdfium.PdfDocument(source)

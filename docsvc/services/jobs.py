@@ -13,8 +13,9 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from docsvc.config import Settings
@@ -105,9 +106,10 @@ def queued_job_ids(session: Session, older_than: dt.timedelta = dt.timedelta(0))
 
 def _claim(sessions: sessionmaker[Session], job_id: str) -> bool:
     with sessions() as session:
-        claimed = session.execute(update(Job).where(Job.id == job_id, Job.state == "queued").values(
+        claimed = cast(CursorResult[Any], session.execute(update(Job).where(
+            Job.id == job_id, Job.state == "queued").values(
             state="running", started_at=dt.datetime.now(dt.UTC), progress=1,
-            message="đang xử lý / running")).rowcount
+            message="đang xử lý / running"))).rowcount
         session.commit()
     return bool(claimed)
 

@@ -34,7 +34,7 @@ def suggest(session: Session, stream: BinaryIO | bytes, given: dict[str, Any] | 
     """Return ``{"fields": …, "reason": …}``: suggestions for the fields ``given`` leaves out."""
     extraction = read_pdf(session, stream)
     if hasattr(stream, "seek"):
-        stream.seek(0)  # type: ignore[union-attr]
+        stream.seek(0)
     return {"fields": suggested_metadata(extraction, given=given if isinstance(given, dict) else {}),
             "reason": extraction.reason, "source": extraction.source}
 

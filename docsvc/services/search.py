@@ -111,7 +111,7 @@ def index_version(session: Session, document_id: str, version_number: int,
                   stream: BinaryIO | bytes | str, *, source: str = "text") -> int:
     """Index the text of one version from its PDF bytes; return the characters indexed."""
     if hasattr(stream, "seek"):
-        stream.seek(0)  # type: ignore[union-attr]
+        stream.seek(0)
     content = page_text(stream)
     if not content.strip():
         return 0
@@ -178,13 +178,14 @@ def search_documents(session: Session, query: SearchQuery, actor: Actor) -> list
     # The text of each found document where the words occur most, for its snippet.
     ids = [doc.id for doc, _ in found]
     chosen: dict[str, tuple[int, str, int, str]] = {}
+    version_number: int | None
     for document_id, version_number, content in session.execute(
             select(DocumentText.document_id, DocumentText.version_number, DocumentText.content)
             .where(DocumentText.document_id.in_(ids))):
         folded = fold_same_length(content)  # once: for the score and for the snippet
         score = count_matches(content, parsed, folded)
-        best = chosen.get(document_id)
-        if best is None or (score, version_number) > (best[2], best[0]):
+        prior = chosen.get(document_id)
+        if prior is None or (score, version_number) > (prior[2], prior[0]):
             chosen[document_id] = (version_number, content, score, folded)
     hits = []
     for doc, rank in found:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -209,7 +209,7 @@ def sign_bytes(tools: SigningTools, spec: ProfileSpec, data: bytes, *, role: str
             problem = LevelUnavailableError(details={"level": current, "missing": "trust_dirs"})
         else:
             try:
-                signed = sign_pdf_detailed(data, signer=signer, role=role, level=current,  # type: ignore[arg-type]
+                signed = sign_pdf_detailed(data, signer=signer, role=role, level=current,
                                   timestamper=timestamper, validation_context=context,
                                   placement=placement, picture=picture,
                                   agency_name=spec.display_name if role != "person" else None,
@@ -374,6 +374,7 @@ def sign_document(session: Session, blobs: BlobStore, tools: SigningTools, *, do
     ``TimestampUnavailableError``, ``RevocationUnavailableError``, ``SignerUnavailableError`` (503).
     Nothing is stored when it raises.
     """
+    document: Document | None
     document, request, spec = _checked(session, document_id, request, actor)
     latest = document.latest_version
     based_on = latest.number
@@ -426,7 +427,7 @@ def sign_document(session: Session, blobs: BlobStore, tools: SigningTools, *, do
             if document.status == "registered":
                 session.rollback()
                 raise VersionConflictError(details={"based_on": based_on, "reason": "registered"})
-            if not claim_number(session, owner, issue.register, issue.today.year, issue.number):
+            if not claim_number(session, owner, issue.register, issue.today.year, cast(int, issue.number)):
                 # another document was issued meanwhile: sign again with the next number
                 session.rollback()
                 issue = IssuePlan.of(session, document, request.role, tools.settings.zone,
@@ -434,7 +435,7 @@ def sign_document(session: Session, blobs: BlobStore, tools: SigningTools, *, do
                 session.rollback()
                 continue
             enter_in_register(session, document, register=issue.register,
-                              year=issue.today.year, number=issue.number, now=issue.now,
+                              year=issue.today.year, number=cast(int, issue.number), now=issue.now,
                               today=issue.today, actor=actor)
         warnings = list(signed.warnings)
         if issue is not None and not written:

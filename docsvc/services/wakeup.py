@@ -41,7 +41,7 @@ class Listener:
     def _connection(self) -> Any:
         if self._raw is None:
             raw = self._engine.raw_connection()
-            driver = raw.driver_connection
+            driver: Any = raw.driver_connection
             driver.autocommit = True
             driver.execute(f"LISTEN {CHANNEL}")
             self._raw = raw

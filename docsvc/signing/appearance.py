@@ -198,7 +198,7 @@ def agency_style(picture: Path | bytes = DEMO_SEAL_PICTURE, *,
         ),
         inner_content_layout=SimpleBoxLayoutRule(
             x_align=AxisAlignment.ALIGN_MAX, y_align=AxisAlignment.ALIGN_MID,
-            margins=Margins(right=seal_size + 2),
+            margins=Margins(right=seal_size + 2),  # type: ignore[arg-type]  # pyHanko: int, floats work
             inner_content_scaling=InnerScaling.SHRINK_TO_FIT,
         ),
         text_box_style=TextBoxStyle(font=font_factory(), font_size=7, border_width=0,

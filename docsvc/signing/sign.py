@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, NamedTuple
+from typing import Any, BinaryIO, Literal, NamedTuple, cast
 
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils import generic
@@ -169,7 +169,8 @@ def existing_signatures(data: bytes | PdfFileReader, *, max_pages: int | None = 
     """List the filled signature fields of a PDF (document timestamps excluded)."""
     reader = data if isinstance(data, PdfFileReader) else PdfFileReader(BytesIO(data))
     pages = _pages(reader, max_pages)
-    page_ids = {p.container_ref.idnum if p.container_ref else None: i for i, p in enumerate(pages)}
+    page_ids = {cast(generic.Reference, p.container_ref).idnum if p.container_ref else None: i
+                for i, p in enumerate(pages)}
     found = []
     for sig in reader.embedded_regular_signatures:
         try:
@@ -265,7 +266,7 @@ def _target(role: str, raw: bytes, reader: PdfFileReader, placement: Placement |
             words = doc.text_words(index)
             if not words.lines and limits.ocr:  # a scan: the words come from OCR
                 words = doc.ocr_words(index)
-            seal = seal_box(words, person.box)  # type: ignore[arg-type]
+            seal = seal_box(words, person.box)
         return _Target(name, index, seal.box, False, seal)
     index = _page_index(placement.page, count, 0)
     x1, y1, x2, y2 = _page_box(pages[index])

@@ -113,7 +113,7 @@ class Document:
     """An open PDF for reading words; use as a context manager."""
 
     def __init__(self, data: bytes, limits: ScanLimits) -> None:
-        import pypdfium2 as pdfium
+        import pypdfium2 as pdfium  # type: ignore[import-untyped]  # no stubs or py.typed
 
         self.limits = limits
         self.started = time.monotonic()
@@ -161,7 +161,7 @@ class Document:
         with _PDFIUM_LOCK:
             page = self._pdf[index]
             try:
-                return tuple(page.get_cropbox())  # type: ignore[return-value]
+                return tuple(page.get_cropbox())
             finally:
                 page.close()
 
@@ -169,7 +169,7 @@ class Document:
         """Return the words of the text layer of page ``index``."""
         self.check_time()
         with _PDFIUM_LOCK:
-            import pypdfium2.raw as pdfium_c
+            import pypdfium2.raw as pdfium_c  # type: ignore[import-untyped]  # no stubs or py.typed
 
             page = self._pdf[index]
             try:
@@ -196,7 +196,7 @@ class Document:
                     textpage.close()
             finally:
                 page.close()
-        return PageWords(index, size, tuple(_lines(_words(chars))), "text")  # type: ignore[arg-type]
+        return PageWords(index, size, tuple(_lines(_words(chars))), "text")
 
     def ocr_words(self, index: int, *, scale: float = 200 / 72) -> PageWords:
         """Return the words tesseract reads on page ``index`` rendered at 200 dpi."""
@@ -251,7 +251,7 @@ class Document:
                 chars.append((" ", chars[-1][1]))
             chars.extend((ch, (box[0] + i * step, box[1], box[0] + (i + 1) * step, box[3]))
                          for i, ch in enumerate(word))
-        return PageWords(index, size, tuple(_lines(_words(chars))), "ocr")  # type: ignore[arg-type]
+        return PageWords(index, size, tuple(_lines(_words(chars))), "ocr")
 
     def render_png(self, index: int, boxes: list[tuple[Box, tuple[int, int, int]]], *,
                    scale: float = 1.0) -> bytes:
@@ -323,9 +323,9 @@ def _lines(words: list[list[tuple[str, Box]]]) -> list[Line]:
     for item in items:
         box = item[1]
         centre, height = (box[1] + box[3]) / 2, max(box[3] - box[1], 1.0)
-        for row in reversed(rows[-4:]):
-            if abs(row[0] - centre) < 0.5 * max(height, row[1]):
-                row[2].append(item)
+        for prev_row in reversed(rows[-4:]):
+            if abs(prev_row[0] - centre) < 0.5 * max(height, prev_row[1]):
+                prev_row[2].append(item)
                 break
         else:
             rows.append((centre, height, [item]))

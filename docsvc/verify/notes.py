@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel
 from pyhanko.sign.diff_analysis.policy_api import SuspiciousModification
 
 from docsvc.verify.report import Note, Severity, nfc
@@ -44,7 +44,7 @@ def _only_issuance(changed: object) -> bool:
     return bool(filled) and all(n in ISSUE_FIELDS or n.startswith("Sig_") for n in names)
 
 
-def modification_notes(diff: object) -> list[Note]:
+def modification_notes(diff: DiffResult | SuspiciousModification | None) -> list[Note]:
     """Explain what changed after a signature (pyHanko's modification analysis)."""
     if diff is None:
         return []

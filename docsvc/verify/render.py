@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -129,8 +129,9 @@ def signature_rows(sig: SignatureReport, lang: str) -> list[tuple[str, str]]:
         rows.append((lab["integrity"], lab["intact"] if sig.intact and sig.crypto_valid
                      else lab["not_intact"]))
     rows.append((lab["valid_at_signing"], _valid_at_signing(sig, lab)))
-    rows.append((lab["trust"], short_name(sig.trust_anchor) + (f" [{sig.trust_set}]" if sig.trust_set
-                                                  else "") if sig.trust_anchor
+    rows.append((lab["trust"], cast(str, short_name(sig.trust_anchor)) + (f" [{sig.trust_set}]"
+                                                                       if sig.trust_set else "")
+                 if sig.trust_anchor
                  else lab["untrusted"]))
     rows.append((lab["coverage"], _coverage(sig, lab)))
     level = sig.modification_level

@@ -149,7 +149,7 @@ def validate_pdf(
     else:  # as cheap as the combined pass (measured), but the tail is not read twice
         _hash_file_and_byte_ranges(data, embs, file_hash=False)
         sha = sha256
-    reports = []
+    reports: list[SignatureReport] = []
     captured: list[etsi.Captured] | None = [] if etsi_xml else None
     for prep in prepared:
         rep = prep.report

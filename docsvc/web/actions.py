@@ -6,6 +6,7 @@ filled. Also the side flows of a sent document: revoke (confirmed), take-back re
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 from flask import Response, flash, redirect, request, session, url_for
 
@@ -94,7 +95,7 @@ def sign_preview(document_id: str):  # type: ignore[no-untyped-def]
                      f"{details['candidate_area']})")
         return Response(exc.message() + extra, status=exc.status,
                         mimetype="text/plain; charset=utf-8")
-    boxes = preview.to_dict()["boxes"]
+    boxes = cast(dict[str, list[float] | None], preview.to_dict()["boxes"])
     headers = {"X-Docsvc-Page": str(preview.page),
                "X-Docsvc-Person-Box": " ".join(map(str, boxes["person"] or [])),
                "X-Docsvc-Seal-Box": " ".join(map(str, boxes["seal"] or []))}

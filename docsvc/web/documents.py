@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -100,7 +101,7 @@ def search():  # type: ignore[no-untyped-def]
     return render_template("search.html", hits=hits, q=q, direction=direction or "")
 
 
-def list_marks(documents: list[Any]) -> dict[str, Any]:
+def list_marks(documents: Sequence[Any]) -> dict[str, Any]:
     """Return what a list shows beside each document: its stage, new and overdue marks."""
     from docsvc.web.inboxes import sort_inboxes
 
@@ -113,7 +114,7 @@ def list_marks(documents: list[Any]) -> dict[str, Any]:
             "overdue_ids": {d.id for d in boxes.get("overdue", [])}}
 
 
-def org_tree(organizations: list[Any], exclude: str | None = None) -> list[dict[str, Any]]:
+def org_tree(organizations: Sequence[Any], exclude: str | None = None) -> list[dict[str, Any]]:
     """Return the directory as a tree (province → departments → communes) for the recipient
     picker; ``exclude`` (the sender) is shown but cannot be picked."""
     from docsvc.metadata import fold
@@ -121,7 +122,7 @@ def org_tree(organizations: list[Any], exclude: str | None = None) -> list[dict[
     nodes = {o.organ_id: {"organ_id": o.organ_id, "name": o.name, "children": [],
                           "disabled": o.organ_id == exclude,
                           "search": fold(f"{o.name} {o.organ_id}")} for o in organizations}
-    roots = []
+    roots: list[dict[str, Any]] = []
     for o in organizations:
         parent = nodes.get(o.parent_id or "")
         (parent["children"] if parent else roots).append(nodes[o.organ_id])
@@ -129,7 +130,7 @@ def org_tree(organizations: list[Any], exclude: str | None = None) -> list[dict[
 
 
 def document_page(document_id: str, *, status: int = 200, form: Any = None,
-                  errors: dict[str, list[str]] | None = None):  # type: ignore[no-untyped-def]
+                  errors: dict[str, list[str]] | None = None) -> tuple[str, int]:
     """Render a document with the forms of what the person may do now; ``form`` refills the one
     that just failed, so nothing typed is lost."""
     me, session = actor(), db()
@@ -217,7 +218,7 @@ def trace(document_id: str):  # type: ignore[no-untyped-def]
 
 
 def _upload_form(form: Any, problems: list[dict[str, Any]] | None = None, status: int = 200,
-                 kept: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+                 kept: dict[str, str] | None = None) -> tuple[str, int]:
     me, settings = actor(), runtime().settings
     return render_template("upload.html", form=form, errors=field_errors(problems or [], lang()),
                            problems=problems or [], kept=kept,
@@ -297,7 +298,8 @@ def upload():  # type: ignore[no-untyped-def]
     if problems:
         flash_error(InvalidMetadataError())
         return _retry_upload(file, problems)
-    annexes = [(f.stream, f.filename) for f in request.files.getlist("annexes") if f.filename][:20]
+    annexes = [(cast(BinaryIO, f.stream), f.filename)
+               for f in request.files.getlist("annexes") if f.filename][:20]
     try:
         if kept:
             with open(kept[1], "rb") as stream:
@@ -359,10 +361,10 @@ def upload_extract():  # type: ignore[no-untyped-def]
     if file is None or not file.filename:
         return jsonify({"fields": {}, "reason": "no_file"}), 400
     try:
-        inspect_pdf(file.stream)
+        inspect_pdf(cast(BinaryIO, file.stream))
     except DocsvcError as exc:
         return jsonify({"fields": {}, "reason": exc.code}), exc.status
-    return jsonify(suggest(db(), file.stream, {}))
+    return jsonify(suggest(db(), cast(BinaryIO, file.stream), {}))
 
 
 def _org_name(organ_id: str) -> str | None:

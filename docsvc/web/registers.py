@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from typing import Any
+from typing import Any, cast
 
 from flask import Response, abort, render_template, request
 
@@ -76,4 +76,4 @@ def register_view(kind: str):  # type: ignore[no-untyped-def]
 def may_read_registers() -> bool:
     """Tell whether the header offers the registers to the person."""
     me = actor()
-    return me is not None and bool(me.organ_id) and can_read_registers(me, me.organ_id)
+    return me is not None and bool(me.organ_id) and can_read_registers(me, cast(str, me.organ_id))

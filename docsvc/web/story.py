@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from markupsafe import Markup
 from sqlalchemy import select
@@ -92,7 +92,7 @@ def sent_documents(session: Session, document_ids: Iterable[str]) -> set[str]:
         return set()
     rows = session.execute(select(Message.local_document_id).where(
         Message.local_document_id.in_(ids), Message.kind == "edoc", Message.origin == "local"))
-    return {r[0] for r in rows}
+    return {cast(str, r[0]) for r in rows}  # in_(ids): never NULL
 
 
 def version_labels(doc: Document, records: list[SignatureRecord] | None = None,
@@ -208,7 +208,7 @@ def history_lines(session: Session, entries: Iterable[Any], lang: str, words: di
         for key in ("to", "recipients"):
             value = details.get(key)
             if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
-                extra.append(", ".join(org_names.get(v, v) for v in value))
+                extra.append(", ".join(cast(str, org_names.get(v, v)) for v in value))
         if details.get("number"):
             extra.append(f"{words['number_short']} {details['number']}")
         failed = entry.outcome != "success"

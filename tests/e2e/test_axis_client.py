@@ -41,7 +41,8 @@ from docsvc.services.identity import add_system
 from docsvc.vxp.auth import generate_secret
 from tests.conftest import NOTICE_METADATA, make_user
 from tests.e2e.test_exchange_api import _sign
-from tests.e2e.test_push_delivery import Instance, _instance
+from tests.support.worlds import Instance
+from tests.support.worlds import new_instance as _instance
 
 PROVINCE, COMMUNE = "000.00.00.H48", "000.01.01.H48"
 SYSTEM_ID = "vxp.h48.province"

@@ -31,6 +31,7 @@ from docsvc.security import Actor
 from docsvc.services import exchange as svc
 from docsvc.services.delivery import DeliveryPolicy, backoff_delay
 from docsvc.services.exchange.receiving import DuplicateArrivalError
+from docsvc.storage import BlobStore
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +168,7 @@ def _ack_pending(sessions: sessionmaker[Session], client: AxisClient, report: Re
 
 
 def poll_inbox(
-    sessions: sessionmaker[Session], blobs, cfg: svc.ExchangeConfig, client: AxisClient, *,  # type: ignore[no-untyped-def]
+    sessions: sessionmaker[Session], blobs: BlobStore, cfg: svc.ExchangeConfig, client: AxisClient, *,
     policy: DeliveryPolicy | None = None, rng: random.Random | None = None,
     clock: Callable[[], dt.datetime] = utcnow, before_ack: Callable[[str], None] | None = None,
     concurrency: int = 1,

@@ -15,7 +15,7 @@ import random
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -272,11 +272,11 @@ def check_states(sessions: sessionmaker[Session], client: AxisClient, *,
             items = client.sent_list(kind, doc_id)
         except AxisError as exc:
             log.info("axis state of %s: %s", doc_id, exc.code)
-            _postpone(sessions, doc_id, clock())
+            _postpone(sessions, cast(str, doc_id), clock())  # axis_doc_id IS NOT NULL
             if not exc.retryable or exc.code in ("axis_unreachable", "axis_timeout"):
                 break  # the axis is not answering: the next pass tries again
             continue
-        _apply_states(sessions, doc_id, items, clock(), report)
+        _apply_states(sessions, cast(str, doc_id), items, clock(), report)
     return report
 
 
