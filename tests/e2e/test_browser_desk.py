@@ -107,6 +107,10 @@ def test_a_day_at_the_desk(chromium, desk, shots, viewport):  # noqa: F811
     # -- upload: a forgotten subject keeps the chosen file; recipients from the directory tree
     page.get_by_role("link", name="Tải lên văn bản").first.click()
     page.set_input_files("input[name=file]", str(pdf))
+    # the form reads the PDF and pre-fills the empty fields (issue 12); wait for it to finish
+    page.wait_for_function("() => document.getElementById('prefill-status').textContent"
+                           " !== document.getElementById('prefill-status').dataset.hint",
+                           timeout=20000)
     annex = pdf.with_name("phu-luc-1.csv")
     annex.write_text("STT,Nội dung\n1,Cải cách thủ tục hành chính\n", encoding="utf-8")
     page.select_option("select[name=type_name]", "Thông báo")
@@ -121,6 +125,7 @@ def test_a_day_at_the_desk(chromium, desk, shots, viewport):  # noqa: F811
     filter_box.fill("Tịnh Long")
     page.get_by_label(re.compile("UBND xã Tịnh Long")).check()
     filter_box.fill("")
+    page.fill("textarea[name=subject]", "")  # the clerk clears the pre-filled abstract…
     page.evaluate("() => document.querySelector('textarea[name=subject]').removeAttribute('required')")
     clerk.look("02-upload")
     page.get_by_role("button", name="Lưu văn bản").click()

@@ -66,9 +66,12 @@ class LiveServer:
         self.thread.join(10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """Debian's chromium, headless, launched by Playwright."""
+    """Debian's chromium, headless, launched by Playwright.
+
+    Module scope, not session: Playwright's sync API keeps an asyncio loop running in this
+    thread while it is open, and every later ``asyncio.run`` (pyHanko's signing) would fail."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():

@@ -40,7 +40,14 @@
     for (const [name, info] of Object.entries(answer.fields || {})) {
       let value = info.value;
       if (name === "recipients") {
-        value = (info.value || []).map((r) => r.value.organ_id + " " + r.value.organ_name).join("\n");
+        // the recipients are ticked in the directory picker, and only when none is ticked yet
+        const boxes = Array.from(form.querySelectorAll("input[type=checkbox][name=recipient]"));
+        if (boxes.some((b) => b.checked)) continue;
+        for (const r of info.value || []) {
+          const box = boxes.find((b) => b.value === (r.value || {}).organ_id && !b.disabled);
+          if (box) { box.checked = true; box.closest("label").classList.add("suggested"); filled += 1; }
+        }
+        continue;
       } else if (name === "references") {
         continue;
       }
