@@ -144,7 +144,7 @@ def reseal_secrets(session: Session, sealer: Sealer, actor: Actor) -> ResealRepo
 REPAIR_GRACE = dt.timedelta(hours=1)
 """Leftovers younger than this may belong to work in progress (bytes stored, row not yet
 committed; a signature being computed) and are kept."""
-TEMP_PREFIXES = ("docsvc-pdftotext-", "docsvc-edxml-")
+TEMP_PREFIXES = ("docsvc-pdftotext-", "docsvc-edxml-")  # pdftotext copies: older versions
 
 
 @dataclass

@@ -32,7 +32,7 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator import errors as cv_errors
 
 from docsvc.errors import BadRequestError, DocsvcError, InvalidPdfError
-from docsvc.pdf import DEFAULT_MAX_PAGES, check_page_tree
+from docsvc.pdf import DEFAULT_MAX_PAGES, PdfTooLargeError, check_page_tree
 from docsvc.signing import appearance, cms
 from docsvc.signing.checks import SIGNER_KEY_USAGE, async_check_signer, rejection_from
 from docsvc.signing.errors import (
@@ -102,6 +102,8 @@ def _open(raw: bytes, max_pages: int = DEFAULT_MAX_PAGES) -> IncrementalPdfFileW
             raise DamagedPdfError("Tệp PDF không có trang nào.", "The PDF has no pages.")
         # A cyclic or very deep page tree sends pyHanko's recursive walk into a RecursionError.
         check_page_tree(writer.prev.root.raw_get("/Pages"), max_pages=max_pages)
+    except PdfTooLargeError as exc:  # sign at a given box, or raise DOCSVC_PLACEMENT_MAX_PAGES
+        raise ScanLimitError(details={"max_pages": max_pages, **exc.details}) from exc
     except InvalidPdfError as exc:
         raise DamagedPdfError(details={"stage": "pdf", **exc.details}) from exc
     except (PdfError, KeyError, RecursionError, OverflowError, ValueError, TypeError) as exc:

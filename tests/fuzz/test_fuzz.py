@@ -150,7 +150,7 @@ def vxp_agency(app, runtime):
 
     from werkzeug.serving import make_server
 
-    from docsvc.app import vxp_key_material
+    from docsvc.sealing import sealer_from_settings
     from docsvc.security import OPERATOR
     from docsvc.services.directory import seed_demo
     from docsvc.services.identity import add_system
@@ -165,7 +165,7 @@ def vxp_agency(app, runtime):
         seed_demo(session, OPERATOR)
         add_system(session, OPERATOR, organ_id="000.01.01.H48", name="QLVB xã",
                    vxp_system_id="vxp.fuzz.01", vxp_secret=secret,
-                   vxp_key_material=vxp_key_material(runtime.settings)[0])
+                   sealer=sealer_from_settings(runtime.settings))
     yield lambda: VxpClient(f"http://127.0.0.1:{server.port}/vxp", "vxp.fuzz.01", secret)
     server.shutdown()
     thread.join(10)

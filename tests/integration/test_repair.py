@@ -15,7 +15,7 @@ from docsvc.storage.local import LocalBlobStore
 
 CHILD = r"""
 import io, os, sys, tempfile, time
-from docsvc.signing.placement import TEMP_PREFIX
+from docsvc.services.exchange.receiving import SPOOL_PREFIX as TEMP_PREFIX
 from docsvc.storage.local import LocalBlobStore
 
 class Endless(io.RawIOBase):
@@ -26,7 +26,7 @@ class Endless(io.RawIOBase):
         return len(b)
 
 fd, path = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".pdf", dir=sys.argv[2])
-os.write(fd, b"%PDF-1.7 being searched by pdftotext")
+os.write(fd, b"<edXML> a received package being spooled")
 print("ready", flush=True)
 LocalBlobStore(sys.argv[1]).put(io.BufferedReader(Endless()), sha256="0" * 64, size=10**12)
 """

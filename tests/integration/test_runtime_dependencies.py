@@ -30,6 +30,7 @@ print(json.dumps(loaded))
 OPTIONAL = {
     "setuptools": "its _distutils_hack .pth hook loads into every interpreter",
     "pygments": "mako (alembic's templates) imports it only when it is installed",
+    "brotli": "urllib3 and fonttools import it only when it is installed (locust brings it in tests)",
 }
 
 

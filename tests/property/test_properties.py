@@ -160,6 +160,28 @@ def test_the_edxml_parser_parses_or_refuses_with_our_error(data):
 # -- the exchange status state machine ---------------------------------------------------------
 
 
+_TEMPLATE: dict[str, str] = {}
+
+
+def _migrated_sqlite_copy() -> str:
+    """Return the URL of a fresh copy of a SQLite database migrated once per process."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from docsvc.db import make_engine, upgrade
+
+    if "path" not in _TEMPLATE:
+        path = Path(tempfile.mkdtemp(prefix="docsvc-prop-")) / "template.sqlite3"
+        engine = make_engine(f"sqlite:///{path}", timeout_seconds=30)
+        upgrade(engine)
+        engine.dispose()
+        _TEMPLATE["path"] = str(path)
+    copy = Path(tempfile.mkdtemp(prefix="docsvc-prop-")) / "db.sqlite3"
+    shutil.copyfile(_TEMPLATE["path"], copy)
+    return f"sqlite:///{copy}"
+
+
 class StatusMachine(RuleBasedStateMachine):
     """A document sent by the province's clerk to a commune hosted here; the commune's clerk
     reports statuses, the sender revokes or asks it back, the commune answers 15/16.
@@ -174,21 +196,20 @@ class StatusMachine(RuleBasedStateMachine):
         from sqlalchemy import create_engine
 
         from docsvc.db import make_session_factory
-        from docsvc.models import Base, Document
+        from docsvc.models import Document
         from docsvc.security import OPERATOR
         from docsvc.services import exchange as svc
         from docsvc.services.directory import seed_demo
         from docsvc.storage import MemoryBlobStore
-        from tests.unit.exchange_service.conftest import HOSTED, signed_notice, world_in
+        from tests.support.worlds import HOSTED, signed_notice, world_in
 
-        self.engine = create_engine("sqlite://")
-        Base.metadata.create_all(self.engine)
+        self.engine = create_engine(_migrated_sqlite_copy())  # migrations make the FTS5 table too
         self.session = make_session_factory(self.engine)()
         seed_demo(self.session, OPERATOR)
         self.world = world_in(self.session)
         self.blobs = MemoryBlobStore()
         from docsvc.services.exchange.config import ExchangeConfig
-        from tests.unit.exchange_service.conftest import PROVINCE, ZONE
+        from tests.support.worlds import PROVINCE, ZONE
 
         self.config = ExchangeConfig(local_organ_id=PROVINCE, zone=ZONE)
         self.sent = signed_notice(self.session, self.blobs, self.world["vanthu"])
