@@ -105,6 +105,7 @@ def main() -> None:
         settings.data_dir.mkdir(parents=True)
         rt = build_runtime(settings)
         upgrade(rt.engine)
+        rt.blobs.prepare()  # what `docsvc init` does: /health checks the store's sentinel
         with rt.sessions() as session:
             seed_demo(session, OPERATOR)
         app = create_app(runtime=rt)

@@ -70,6 +70,7 @@ class Instance:
         self.settings.data_dir.mkdir(parents=True)
         self.runtime = build_runtime(self.settings)
         upgrade(self.runtime.engine)
+        self.runtime.blobs.prepare()  # as `docsvc init`: /health checks the sentinel
         with self.runtime.sessions() as session:
             seed_demo(session, OPERATOR)
         self.db_path = self.settings.data_dir / "docsvc.sqlite3"

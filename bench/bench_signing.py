@@ -120,6 +120,7 @@ class HttpDocsvc:
         server.app.use(pki)
         runtime = build_runtime(settings)
         upgrade(runtime.engine)
+        runtime.blobs.prepare()  # as `docsvc init`: /health checks the sentinel
         with runtime.sessions() as session:
             for spec in demo_profile_specs(pki, person_user="viet"):
                 add_signer_profile(session, SigningTools(settings), OPERATOR, spec)
