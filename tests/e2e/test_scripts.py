@@ -118,7 +118,7 @@ exit "${{{variable}:-0}}"
 ])
 def test_ci_run_checks_ruff_and_mypy_before_the_tests(tmp_path, failing, status, steps, code):
     root = tmp_path / "checkout"
-    for script in (".ci/run", "scripts/test"):
+    for script in (".ci/run", "scripts/test", "requirements.lock", "pyproject.toml"):
         (root / script).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(CHECKOUT / script, root / script)
     bin_dir = root / ".venv" / "bin"
