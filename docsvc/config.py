@@ -54,7 +54,7 @@ class Settings:
     """OrganId of the agency this instance serves (the default owner of incoming documents)."""
     organ_name: str = ""
     """Name of that agency; ``docsvc init`` puts it in the directory. Empty: the demo province's
-    name when ``organ_id`` is the demo default, else required."""
+    name when ``organ_id`` is the demo default, else the OrganId itself (init warns)."""
     organ_id_allow: frozenset[str] = frozenset()
     """Non-standard OrganIds accepted anyway (``vxp.saas.03``, ``H37.DN.001`` seen in the wild)."""
     trust_dirs: tuple[Path, ...] = ()
@@ -144,7 +144,9 @@ class Settings:
         """Return this agency's name (the demo province's when the demo OrganId is kept)."""
         if self.organ_name:
             return self.organ_name
-        return DEMO_ORGAN_NAME if self.organ_id == DEMO_ORGAN_ID else ""
+        # an instance configured before DOCSVC_ORGAN_NAME existed keeps starting: its directory
+        # entry is named by its OrganId until the operator names it (`docsvc init` says so)
+        return DEMO_ORGAN_NAME if self.organ_id == DEMO_ORGAN_ID else self.organ_id
     def effective_secure_cookies(self) -> bool:
         """Return whether the session cookie carries ``Secure``."""
         return self.env == "production" if self.secure_cookies is None else self.secure_cookies
@@ -312,9 +314,6 @@ class Settings:
             problems.append(f"DOCSVC_VXP_PREFIX: a path like /vxp (empty disables), got {self.vxp_prefix!r}")
         if self.vxp_key and len(self.vxp_key) < 32:
             problems.append("DOCSVC_VXP_KEY: a random key of 32+ characters")
-        if not self.effective_organ_name:
-            problems.append("DOCSVC_ORGAN_NAME: the name of the agency DOCSVC_ORGAN_ID "
-                            f"({self.organ_id}), e.g. 'UBND xã Tịnh Ấn'")
         if self.agency_key_file is not None and not self.agency_key_file.is_file():
             problems.append(f"DOCSVC_AGENCY_KEY_FILE: {self.agency_key_file} does not exist")
         if (self.env == "production" and self.agency_key_file is None

@@ -63,6 +63,9 @@ def init(ctx: _Context) -> None:
                                    rt.settings.effective_organ_name):
             click.echo(f"directory: {rt.settings.organ_id} {rt.settings.effective_organ_name} "
                        "added (this agency)", err=True)
+            if not rt.settings.organ_name and rt.settings.effective_organ_name == rt.settings.organ_id:
+                click.echo("directory: set DOCSVC_ORGAN_NAME to name this agency, then correct the "
+                           "entry (docsvc directory import)", err=True)
     click.echo(f"docsvc ready: {rt.engine.url.render_as_string(hide_password=True)}, "
                f"blobs: {rt.blobs.name}", err=True)
 
