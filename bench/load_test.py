@@ -234,7 +234,7 @@ def _make_bucket(env: dict[str, str]) -> None:
     from docsvc.config import Settings
     from docsvc.storage.s3 import S3BlobStore
 
-    S3BlobStore.from_settings(Settings.from_env({**os.environ, **env})).check()
+    S3BlobStore.from_settings(Settings.from_env({**os.environ, **env})).prepare()  # as `docsvc init`
 
 
 def _signed(pki, notice: bytes) -> bytes:  # type: ignore[no-untyped-def]
