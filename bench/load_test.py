@@ -25,36 +25,18 @@ import requests
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout: tests.support
 from bench_signing import BOX, HttpDocsvc  # noqa: E402
 
 from docsvc.pki import demo  # noqa: E402
 from docsvc.pki.responders import LoopbackServer  # noqa: E402
 from docsvc.signing import Placement, load_pkcs12_signer, sign_pdf  # noqa: E402
 from docsvc.signing.sample import notice_pdf  # noqa: E402
+from tests.support.net import free_port, wait_for_port  # noqa: E402
 
 POSTGRES_URL = os.environ.get("DOCSVC_BENCH_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 OPERATIONS = ("list", "search", "read", "upload+register", "sign", "verify")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for_port(port: int, timeout: float = 30.0) -> None:
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
 
 
 @dataclass
@@ -165,14 +147,14 @@ def run_load(*, users: int = 50, seconds: int = 120, workers: int = 2, threads: 
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    s3_port = _free_port()
+    s3_port = free_port()
     moto = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(s3_port)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env={**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
     service = None
     try:
-        _wait_for_port(s3_port)
+        wait_for_port(s3_port, timeout=30)
         sep = "&" if "?" in POSTGRES_URL else "?"
         env = {"DOCSVC_DATABASE_URL": f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}",
                "DOCSVC_BLOB_BACKEND": "s3", "DOCSVC_S3_ENDPOINT": f"127.0.0.1:{s3_port}",

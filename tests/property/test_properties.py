@@ -165,19 +165,23 @@ _TEMPLATE: dict[str, str] = {}
 
 def _migrated_sqlite_copy() -> str:
     """Return the URL of a fresh copy of a SQLite database migrated once per process."""
+    import atexit
     import shutil
     import tempfile
+    import uuid
     from pathlib import Path
 
     from docsvc.db import make_engine, upgrade
 
     if "path" not in _TEMPLATE:
-        path = Path(tempfile.mkdtemp(prefix="docsvc-prop-")) / "template.sqlite3"
+        folder = Path(tempfile.mkdtemp(prefix="docsvc-prop-"))
+        atexit.register(shutil.rmtree, folder, True)  # the template and every copy go at exit
+        path = folder / "template.sqlite3"
         engine = make_engine(f"sqlite:///{path}", timeout_seconds=30)
         upgrade(engine)
         engine.dispose()
         _TEMPLATE["path"] = str(path)
-    copy = Path(tempfile.mkdtemp(prefix="docsvc-prop-")) / "db.sqlite3"
+    copy = Path(_TEMPLATE["path"]).with_name(f"{uuid.uuid4().hex}.sqlite3")
     shutil.copyfile(_TEMPLATE["path"], copy)
     return f"sqlite:///{copy}"
 
